@@ -1,0 +1,37 @@
+"""Reading search-engine output into :class:`QuantTable` objects.
+
+``read(path, format="auto")`` detects the format from the file's content and returns a validated table.
+"""
+
+from __future__ import annotations
+
+from .registry import FALLBACK, READERS, Reader, detect
+from .table import QuantTable
+
+__all__ = ["read", "detect", "READERS", "FALLBACK", "Reader", "QuantTable"]
+
+
+def read(path, format: str = "auto", **options) -> QuantTable:
+    """Read ``path`` (optionally gzipped) with the named reader, or the detected one when ``format='auto'``.
+
+    Options are passed to the reader (e.g. ``fdr=0.01``, ``keep_contaminants=False``, ``scale='auto'``).
+    """
+    from ..errors import InputError
+
+    _load_readers()
+    name = detect(path) if format in (None, "auto") else format
+    reader = READERS.get(name) or FALLBACK.get(name)
+    if reader is None:
+        raise InputError(f"unknown format {name!r}", hint=f"choose one of {', '.join(sorted(READERS) + sorted(FALLBACK))}")
+    return reader.read(path, **options)
+
+
+def _load_readers() -> None:
+    """Import the reader modules (each registers itself). Called lazily, so importing the package is cheap."""
+    from importlib import import_module
+
+    for mod in _READER_MODULES:
+        import_module(f"{__name__}.{mod}")
+
+
+_READER_MODULES: tuple[str, ...] = ()
