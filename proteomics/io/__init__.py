@@ -27,11 +27,14 @@ def read(path, format: str = "auto", **options) -> QuantTable:
 
 
 def _load_readers() -> None:
-    """Import the reader modules (each registers itself). Called lazily, so importing the package is cheap."""
+    """Import every reader module of this package (each calls ``registry.register``). Lazy: importing
+    ``proteomics.io`` stays cheap, and nothing is registered at import time of the package."""
+    import pkgutil
     from importlib import import_module
 
-    for mod in _READER_MODULES:
-        import_module(f"{__name__}.{mod}")
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_") and info.name not in _NOT_READERS:
+            import_module(f"{__name__}.{info.name}")
 
 
-_READER_MODULES: tuple[str, ...] = ()
+_NOT_READERS = frozenset({"registry", "table", "write", "sniffing"})
