@@ -1,0 +1,109 @@
+"""Self-contained HTML reports (jinja2): the run report and the printable patient report.
+
+Figures are embedded as base64 PNG, CSS is inline, and nothing is fetched from the network, so the file opens
+from disk anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as _html
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from .._files import write_text
+from .._version import __version__
+from .plots import figure_png_bytes
+
+__all__ = ["render_report", "write_report", "figure_entry", "table_html", "render_patient_report"]
+
+
+def _env() -> Environment:
+    return Environment(loader=PackageLoader("proteomics.report", "templates"),
+                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+
+
+def figure_entry(fig, title: str, caption: str = "") -> dict[str, str]:
+    """A figure for a report section (PNG embedded as base64)."""
+    return {"title": title, "caption": caption, "png": base64.b64encode(figure_png_bytes(fig)).decode("ascii")}
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, float | np.floating):
+        a = abs(float(v))
+        if a != 0 and (a < 1e-3 or a >= 1e5):
+            return f"{float(v):.2e}"
+        return f"{float(v):.3f}"
+    return str(v)
+
+
+def table_html(df: pd.DataFrame, max_rows: int = 30) -> str:
+    """A small escaped HTML table (numbers right-aligned, 3 significant decimals)."""
+    df = df.head(max_rows)
+    head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in df.columns)
+    rows = []
+    for rec in df.itertuples(index=False):
+        cells = []
+        for v in rec:
+            cls = ' class="num"' if isinstance(v, int | float | np.integer | np.floating) else ""
+            cells.append(f"<td{cls}>{_html.escape(_fmt(v))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def render_report(context: Mapping[str, Any]) -> str:
+    """Render the run report. ``context`` keys: title, subtitle, summary (list of {label, value}), warnings,
+    sections (list of {id, title, intro, kpis, warnings, figures, tables, notes}), methods, references, inputs
+    (list of {role, name, sha256}), versions (dict), steps (list of {name, params}), config_yaml."""
+    ctx = {"summary": [], "warnings": [], "sections": [], "references": [], "inputs": [], "versions": {},
+           "steps": [], "config_yaml": "", "methods": "", "subtitle": "", "version": __version__}
+    ctx.update(context)
+    for s in ctx["sections"]:
+        for key in ("kpis", "warnings", "figures", "tables", "notes"):
+            s.setdefault(key, [])
+        s.setdefault("intro", "")
+    return _env().get_template("report.html.j2").render(**ctx)
+
+
+def write_report(path: str | os.PathLike, context: Mapping[str, Any]) -> None:
+    write_text(path, render_report(context))
+
+
+def render_patient_report(rows: Sequence[Mapping[str, Any]], signature: Mapping[str, Any]) -> str:
+    """One printable page per scored sample. ``rows`` are score-table records (sample, score, probability,
+    prob_low, prob_high, category, qc_flags, reasons …); ``signature`` has name, version, kind, specimen,
+    intended_use, sha256."""
+    patients = []
+    for r in rows:
+        cat = str(r.get("category", "") or "")
+        refused = cat == "refused"
+        reasons = [x for x in str(r.get("reasons", "") or "").split(";") if x.strip()]
+        out_rows = []
+        for key, label in (("score", "Score"), ("probability", "Probability"), ("cluster", "Subgroup"),
+                           ("confidence", "Confidence"), ("qc_flags", "QC flags")):
+            if key in r and r[key] is not None and str(r[key]) not in ("", "nan"):
+                v = r[key]
+                if key == "probability" and "prob_low" in r and r.get("prob_low") is not None:
+                    v = f"{_fmt(v)} (95% interval {_fmt(r.get('prob_low'))}–{_fmt(r.get('prob_high'))})"
+                out_rows.append((label, _fmt(v) if isinstance(v, float) else v))
+        if refused:
+            headline = "Refused: no result"
+        elif "cluster" in r and r.get("cluster") not in (None, ""):
+            headline = f"Subgroup {r['cluster']}"
+        else:
+            headline = f"Risk category: {cat or 'n/a'}"
+        patients.append({"sample": r.get("sample", ""), "specimen": r.get("specimen", ""), "refused": refused,
+                         "reasons": [x.strip() for x in reasons], "rows": out_rows, "headline": headline,
+                         "category_class": (cat or "refused").lower().split()[0],
+                         "refusal_text": "The input did not meet the conditions under which this signature was "
+                                         "validated, so giving a number would be misleading. Reasons:"})
+    return _env().get_template("patient.html.j2").render(patients=patients, signature=dict(signature),
+                                                         title=f"{signature.get('name', 'signature')} patient report",
+                                                         version=__version__)
