@@ -1,0 +1,407 @@
+"""The ``proteomics`` command line (typer). The only module that prints or shows progress.
+
+Exit codes: 0 ok; 2 bad input, usage, a failed ``verify-signature`` or nothing scorable (one line per reason on
+stderr, no traceback unless ``--debug``); 1 internal error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from ._version import __version__
+from .errors import InputError, ProteomicsError, ScoringRefused
+
+app = typer.Typer(name="proteomics", no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="Respiratory proteomics: from search-engine output to a locked, validated protein "
+                       "signature.\n\nStart with [bold]proteomics run configs/example_plasma.yaml[/bold].")
+
+_state = {"debug": False, "quiet": False, "verbose": False}
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
+
+
+class Scale(StrEnum):
+    auto = "auto"
+    linear = "linear"
+    log2 = "log2"
+
+
+class QuantMethod(StrEnum):
+    maxlfq = "maxlfq"
+    median_polish = "median_polish"
+    top3 = "top3"
+    ibaq = "ibaq"
+    sum = "sum"
+    spectral_count = "spectral_count"
+
+
+class FDRMethod(StrEnum):
+    bh = "bh"
+    storey = "storey"
+    by = "by"
+
+
+def _version(value: bool):
+    if value:
+        out_console.print(f"proteomics {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors; no progress bars.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step to stderr.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+):
+    """Respiratory proteomics command line."""
+    _state.update(debug=debug, quiet=quiet, verbose=verbose)
+    level = logging.DEBUG if verbose else (logging.ERROR if quiet else logging.WARNING)
+    logging.getLogger("proteomics").setLevel(logging.INFO if not quiet else logging.ERROR)
+    if not logging.getLogger("proteomics").handlers or verbose:
+        h = logging.StreamHandler(sys.stderr)
+        h.setLevel(level)
+        h.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        logging.getLogger("proteomics").addHandler(h)
+
+
+def _fail(lines: list[str], code: int = 2) -> None:
+    for line in lines:
+        err_console.print(f"[bold red]error:[/bold red] {line}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """Turn our exceptions into one-line messages with the contract's exit codes."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except ScoringRefused as exc:
+        if _state["debug"]:
+            raise
+        _fail([f"{exc.path + ': ' if exc.path else ''}{r}" for r in exc.reasons] or [str(exc)])
+    except ProteomicsError as exc:
+        if _state["debug"]:
+            raise
+        _fail([str(exc)])
+    except KeyboardInterrupt:
+        err_console.print("interrupted: nothing was written")
+        raise typer.Exit(130) from None
+    except MemoryError:
+        if _state["debug"]:
+            raise
+        _fail(["out of memory", "Fix: use engine: dask or a machine with more memory"], code=1)
+    except Exception as exc:  # noqa: BLE001 - the contract: internal errors exit 1 with one line
+        if _state["debug"]:
+            raise
+        _fail([f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback and please "
+               f"report it)"], code=1)
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback (stage, done, total) drawn with rich unless --quiet or not a terminal."""
+    if _state["quiet"]:
+        yield lambda stage, done, total: None
+        return
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=err_console, transient=False,
+                  disable=not err_console.is_terminal) as bar:
+        tasks: dict[str, int] = {}
+        last: list[str] = []
+
+        def cb(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                if last and last[-1] in tasks:
+                    t = tasks[last[-1]]
+                    bar.update(t, completed=bar.tasks[t].total or 1)
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+                last.append(stage)
+                if not err_console.is_terminal and not _state["quiet"]:
+                    logging.getLogger("proteomics").info(stage)
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        yield cb
+        for t in tasks.values():
+            bar.update(t, completed=bar.tasks[t].total)
+
+
+# -- run ------------------------------------------------------------------------------------------------
+@app.command(epilog="Example: proteomics run configs/example_plasma.yaml --out results/plasma")
+def run(
+    config: Annotated[Path, typer.Argument(help="YAML config (see configs/).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default results/<name>).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")] = False,
+    engine: Annotated[str | None, typer.Option("--engine", help="local or dask (overrides the config).")] = None,
+):
+    """Run the whole pipeline from a config: read, quantify, QC, differential abundance, panel, report."""
+    from .config import load_config
+    from .workflow import run as run_workflow
+
+    with _errors():
+        cfg = load_config(config)
+        if engine is not None:
+            if engine not in ("local", "dask"):
+                raise InputError(f"unknown engine {engine!r}", hint="use --engine local or --engine dask")
+            cfg = cfg.model_copy(update={"engine": engine})
+        with _progress() as cb:
+            summary = run_workflow(cfg, out, force=force, progress=cb)
+        if not _state["quiet"]:
+            out_console.print(f"[green]done[/green]: {summary.n_samples} samples × {summary.n_proteins} proteins")
+            for c, n in summary.n_significant.items():
+                out_console.print(f"  {c}: {n} proteins at q < {cfg.de.q_threshold}")
+            if summary.panel_auc is not None:
+                out_console.print(f"  panel nested-CV AUC {summary.panel_auc:.3f}")
+            for w in summary.warnings:
+                out_console.print(f"  [yellow]warning[/yellow]: {w}")
+            out_console.print(f"  report: {summary.out / 'report.html'}")
+
+
+# -- inspect / formats -------------------------------------------------------------------------------------
+@app.command(epilog="Example: proteomics inspect sample_data/plasma/report.tsv --json")
+def inspect(
+    path: Annotated[Path, typer.Argument(help="Any supported input file (may be gzipped).")],
+    format: Annotated[str, typer.Option("--format", "-f", help="Reader name (see `proteomics formats`).")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+):
+    """Detect a file's format and summarise it (level, runs, proteins). Never modifies the file."""
+    from .io.write import inspect as inspect_file
+
+    with _errors():
+        info = inspect_file(path, format=format)
+        if as_json:
+            out_console.print_json(json.dumps(info))
+            return
+        for key in ("format", "level", "n_runs", "n_proteins", "n_rows"):
+            if key in info:
+                out_console.print(f"{key:>11}: {info[key]}")
+        runs = info.get("runs", [])
+        out_console.print(f"{'runs':>11}: {', '.join(map(str, runs[:8]))}{' …' if len(runs) > 8 else ''}")
+
+
+@app.command(epilog="Example: proteomics formats")
+def formats():
+    """List every reader and the files it takes."""
+    from .io.write import formats as list_formats
+
+    with _errors():
+        for f in list_formats():
+            out_console.print(f"[bold]{f['name']:<22}[/bold] {f.get('level', ''):<10} {f['files']}")
+
+
+# -- quantify ---------------------------------------------------------------------------------------------------
+@app.command(epilog="Example: proteomics quantify sample_data/plasma/report.tsv --sheet sample_data/sheet.csv "
+                    "--method maxlfq -o plasma_matrix.tsv")
+def quantify(
+    input: Annotated[Path, typer.Argument(help="Precursor/peptide/protein-level input file.")],
+    sheet: Annotated[Path, typer.Option("--sheet", help="Sample sheet (CSV/TSV or SDRF).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Protein matrix TSV to write.")],
+    format: Annotated[str, typer.Option("--format", help="Reader name; default: detect.")] = "auto",
+    method: Annotated[QuantMethod, typer.Option("--method", help="Protein roll-up method.")] = QuantMethod.maxlfq,
+    fasta: Annotated[Path | None, typer.Option("--fasta", help="FASTA (needed for iBAQ).")] = None,
+    scale: Annotated[Scale, typer.Option("--scale", help="Input values: linear, log2 or auto.")] = Scale.auto,
+    specimen: Annotated[str | None, typer.Option("--specimen", help="Use only these sheet rows.")] = None,
+    n_jobs: Annotated[int, typer.Option("--n-jobs", help="Parallel workers.")] = 1,
+    engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
+):
+    """Roll precursors/peptides up to proteins and write a samples-by-protein log2 matrix (TSV)."""
+    from .workflow import quantify_file
+
+    with _errors(), _progress() as cb:
+        ds = quantify_file(input, sheet, format=format, method=method.value, fasta=fasta, scale=scale.value,
+                           specimen=specimen, n_jobs=n_jobs, engine=engine, progress=cb)
+        ds.to_tsv(output)
+        if output.suffix != ".parquet" and not _state["quiet"]:
+            out_console.print(f"wrote {output}: {ds.n_proteins} proteins × {ds.n_samples} samples (log2)")
+
+
+# -- de ---------------------------------------------------------------------------------------------------------
+@app.command(epilog='Example: proteomics de plasma_matrix.tsv --sheet sample_data/sheet.csv '
+                    '--contrast "cancer-control" --covariate batch -o de.tsv')
+def de(
+    input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],
+    sheet: Annotated[Path, typer.Option("--sheet", help="Sample sheet.")],
+    contrast: Annotated[list[str], typer.Option("--contrast", help='e.g. "cancer-control"; repeatable.')],
+    output: Annotated[Path, typer.Option("-o", "--output", help="DE table TSV to write.")],
+    group: Annotated[str, typer.Option("--group", help="Sheet column with the groups.")] = "condition",
+    covariate: Annotated[list[str] | None, typer.Option("--covariate", help="Covariate column; repeatable.")] = None,
+    block: Annotated[str | None, typer.Option("--block", help="Random-effect block column (e.g. subject).")] = None,
+    trend: Annotated[bool, typer.Option("--trend", help="Intensity-dependent variance prior.")] = False,
+    robust: Annotated[bool, typer.Option("--robust", help="Robust hyperparameter estimation.")] = False,
+    legacy: Annotated[bool, typer.Option("--legacy", help="Match limma < 3.62 (legacy eBayes).")] = False,
+    normalize: Annotated[str, typer.Option("--normalize", help="median|quantile|vsn|none.")] = "none",
+    impute: Annotated[str, typer.Option("--impute", help="none|downshift|minprob|knn.")] = "none",
+    keep_contaminants: Annotated[bool, typer.Option("--keep-contaminants")] = False,
+    min_valid: Annotated[int, typer.Option("--min-valid", help="Min. valid values per protein.")] = 0,
+    fdr: Annotated[FDRMethod, typer.Option("--fdr", help="Multiple-testing correction.")] = FDRMethod.bh,
+    format: Annotated[str, typer.Option("--format")] = "auto",
+    scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
+    specimen: Annotated[str | None, typer.Option("--specimen", help="Use only these sheet rows.")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+):
+    """Differential abundance with limma-style moderated t statistics."""
+    from .workflow import de_command
+
+    with _errors(), _progress() as cb:
+        results = de_command(input, sheet, contrasts=contrast, output=output, group=group,
+                             covariates=covariate or [], block=block, trend=trend, robust=robust, legacy=legacy,
+                             normalize=normalize, impute=impute, keep_contaminants=keep_contaminants,
+                             min_valid=min_valid, fdr=fdr.value, format=format, scale=scale.value,
+                             specimen=specimen, seed=seed, progress=cb)
+        if not _state["quiet"]:
+            for r in results:
+                n = int((r.table["q_value"] < 0.05).sum())
+                out_console.print(f"{r.contrast}: {n} of {len(r.table)} proteins at q < 0.05")
+            out_console.print(f"wrote {output}")
+
+
+# -- panel / validate -------------------------------------------------------------------------------------------
+@app.command(epilog="Example: proteomics panel plasma_matrix.tsv --sheet sample_data/sheet.csv --label condition "
+                    "--positive cancer --permutations 20 -o panel_out")
+def panel(
+    input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],
+    sheet: Annotated[Path, typer.Option("--sheet")],
+    label: Annotated[str, typer.Option("--label", help="Sheet column with the outcome.")],
+    positive: Annotated[str, typer.Option("--positive", help="Value of --label that is the positive class.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
+    config: Annotated[Path | None, typer.Option("--config", help="Panel YAML (keys of the 'panel' section).")] = None,
+    permutations: Annotated[int, typer.Option("--permutations", help="Label permutations (leakage alarm).")] = 0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    format: Annotated[str, typer.Option("--format")] = "auto",
+    scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
+    specimen: Annotated[str | None, typer.Option("--specimen")] = None,
+    n_jobs: Annotated[int, typer.Option("--n-jobs")] = 1,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
+):
+    """Build a biomarker panel with nested cross-validation and lock it into a signature."""
+    from .workflow import panel_command
+
+    with _errors(), _progress() as cb:
+        res = panel_command(input, sheet, label=label, positive=positive, output=output, config=config,
+                            permutations=permutations, seed=seed, format=format, scale=scale.value,
+                            specimen=specimen, n_jobs=n_jobs, force=force, progress=cb)
+        if not _state["quiet"]:
+            m = res.metrics
+            out_console.print(f"nested-CV AUC {m['auc']:.3f} (95% CI {m.get('auc_ci_low', float('nan')):.3f}–"
+                              f"{m.get('auc_ci_high', float('nan')):.3f}); panel: {', '.join(res.signature.proteins)}")
+            for w in res.warnings:
+                out_console.print(f"[yellow]warning[/yellow]: {w}")
+            out_console.print(f"wrote {output}/signature.json")
+
+
+@app.command(epilog="Example: proteomics validate cohort2.tsv --signature panel_out/signature.json "
+                    "--sheet sheet2.csv --label condition --positive cancer -o validation")
+def validate(
+    input: Annotated[Path, typer.Argument(help="Independent cohort (any supported input file).")],
+    signature: Annotated[Path, typer.Option("--signature")],
+    sheet: Annotated[Path, typer.Option("--sheet")],
+    label: Annotated[str, typer.Option("--label")],
+    positive: Annotated[str, typer.Option("--positive")],
+    output: Annotated[Path, typer.Option("-o", "--output")],
+    format: Annotated[str, typer.Option("--format")] = "auto",
+    scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
+    force: Annotated[bool, typer.Option("--force")] = False,
+):
+    """External validation: score a labelled cohort with a locked signature, report metrics at its thresholds."""
+    from .workflow import validate_command
+
+    with _errors(), _progress() as cb:
+        metrics = validate_command(input, signature, sheet, label=label, positive=positive, output=output,
+                                   format=format, scale=scale.value, force=force, progress=cb)
+        if not _state["quiet"]:
+            out_console.print(f"external AUC {metrics.get('auc', float('nan')):.3f}; wrote {output}")
+
+
+# -- score / verify --------------------------------------------------------------------------------------------
+@app.command(epilog="Example: proteomics score sample_data/new_patients/report.tsv --signature "
+                    "results/example_plasma/panel/signature.json --sheet sample_data/new_patients/sheet.csv "
+                    "-o scores.tsv")
+def score(
+    input: Annotated[Path, typer.Argument(help="New patient file(s): any supported input file.")],
+    signature: Annotated[Path, typer.Option("--signature", help="Locked signature JSON.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Scores TSV; a patient report HTML is written "
+                                                                "beside it.")],
+    sheet: Annotated[Path | None, typer.Option("--sheet", help="Sample sheet (gives each sample's specimen).")] = None,
+    specimen: Annotated[str | None, typer.Option("--specimen", help="Specimen of every sample (no sheet).")] = None,
+    format: Annotated[str, typer.Option("--format")] = "auto",
+    scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
+):
+    """Score new patients with a locked signature, or refuse with every reason."""
+    from .workflow import score_command
+
+    with _errors():
+        table, report = score_command(input, signature, output, sheet=sheet, specimen=specimen, format=format,
+                                      scale=scale.value)
+        if not _state["quiet"]:
+            for rec in table.to_dict("records"):
+                what = rec.get("cluster") if "cluster" in rec else rec.get("category")
+                extra = f" p={rec['probability']:.3f}" if isinstance(rec.get("probability"), float) else ""
+                out_console.print(f"{rec['sample']}: {what}{extra}"
+                                  + (f" ({rec['reasons']})" if rec.get("reasons") else ""))
+            out_console.print(f"wrote {output} and {report}")
+
+
+@app.command("verify-signature", epilog="Example: proteomics verify-signature results/example_plasma/panel/"
+                                        "signature.json")
+def verify_signature(signature: Annotated[Path, typer.Argument(help="Signature JSON file.")]):
+    """Check a signature's checksum and schema; print its intended use and performance."""
+    from .workflow import verify_command
+
+    with _errors():
+        info = verify_command(signature)
+        out_console.print(f"[green]OK[/green] {signature}: checksum and schema verified")
+        for k, v in info.items():
+            out_console.print(f"  {k}: {v}")
+
+
+# -- stratify ----------------------------------------------------------------------------------------------------
+@app.command(epilog="Example: proteomics stratify plasma_matrix.tsv --sheet sample_data/sheet.csv --k-max 5 "
+                    "-o strata")
+def stratify(
+    input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],
+    sheet: Annotated[Path, typer.Option("--sheet")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
+    k_max: Annotated[int, typer.Option("--k-max", help="Largest number of subgroups tried.")] = 6,
+    config: Annotated[Path | None, typer.Option("--config", help="Stratify YAML.")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    format: Annotated[str, typer.Option("--format")] = "auto",
+    scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
+    specimen: Annotated[str | None, typer.Option("--specimen")] = None,
+    n_jobs: Annotated[int, typer.Option("--n-jobs")] = 1,
+    force: Annotated[bool, typer.Option("--force")] = False,
+):
+    """Discover patient subgroups by consensus clustering, check them against null and batch, lock a stratifier."""
+    from .workflow import stratify_command
+
+    with _errors(), _progress() as cb:
+        res = stratify_command(input, sheet, output=output, k_max=k_max, config=config, seed=seed, format=format,
+                               scale=scale.value, specimen=specimen, n_jobs=n_jobs, force=force, progress=cb)
+        if not _state["quiet"]:
+            out_console.print(f"k = {res.metrics.get('k')}; wrote {output}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
