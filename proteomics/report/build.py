@@ -1,0 +1,258 @@
+"""Assemble figures (PNG + SVG in ``figures/``) and ``report.html`` from the results of a run.
+
+Orchestrates plots from result tables only; no statistics are computed here beyond what a figure needs
+(e.g. a PCA projection for display).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import plots
+from .html import figure_entry, table_html, write_report
+from .methods import methods_paragraph
+
+__all__ = ["build_run_report", "panel_figures", "stratify_figures", "panel_section", "stratify_section"]
+
+
+def _save(fig, figdir: Path, stem: str, title: str, caption: str = "") -> dict:
+    plots.save_figure(fig, figdir / stem)
+    entry = figure_entry(fig, title, caption)
+    fig.clear()
+    return entry
+
+
+def _qc_section(stages: Mapping[str, Any], raw, normalised, qc_tables: Mapping[str, pd.DataFrame], figdir: Path,
+                group: str) -> dict:
+    figs, tables, warns = [], [], []
+    sq = qc_tables.get("sample_qc")
+    flagged: list[str] = []
+    if sq is not None and len(sq):
+        sq_idx = sq.set_index("sample") if "sample" in sq.columns else sq
+        flag_cols = [c for c in sq_idx.columns if c.endswith("outlier") or c.endswith("_flag") or c == "flagged"]
+        for c in flag_cols:
+            flagged += [str(s) for s in sq_idx.index[sq_idx[c].fillna(False).astype(bool)]]
+        flagged = list(dict.fromkeys(flagged))
+        n_col = next((c for c in ("n_proteins", "n_identified", "proteins") if c in sq_idx.columns), None)
+        counts = sq_idx[n_col] if n_col else pd.Series((~np.isnan(raw.X)).sum(axis=1), index=raw.sample_ids)
+        figs.append(_save(plots.identifications_bar(counts, flagged), figdir, "qc_identifications",
+                          "Identifications per sample", "Protein groups quantified per sample; red bars are "
+                          "samples flagged by QC (outlier or contamination)."))
+        tables.append({"title": "Per-sample QC", "html": table_html(sq.reset_index() if "sample" not in sq.columns
+                                                                     else sq, max_rows=200)})
+    if flagged:
+        warns.append(f"{len(flagged)} sample(s) flagged by QC: {', '.join(flagged[:12])}"
+                     + (" …" if len(flagged) > 12 else ""))
+    figs.append(_save(plots.intensity_distributions({"before normalisation": raw.to_frame(),
+                                                     "after normalisation": normalised.to_frame()}),
+                      figdir, "qc_intensity_distributions", "Intensity distributions",
+                      "Per-sample log2 intensities before and after normalisation (boxes: quartiles)."))
+    groups = raw.samples[group].astype(str).tolist() if group in raw.samples else None
+    figs.append(_save(plots.missingness_heatmap(raw.to_frame(), groups), figdir, "qc_missingness",
+                      "Missing values", "Samples (rows, grouped by condition) × proteins (columns)."))
+    for col in (group, "batch"):
+        if col in normalised.samples:
+            figs.append(_save(plots.pca_scatter(normalised.to_frame(), normalised.samples[col].astype(str).tolist(),
+                                                f"PCA coloured by {col}"), figdir, f"qc_pca_{col}",
+                              f"PCA by {col}", "Principal components of the normalised log2 matrix (proteins "
+                                               "quantified in every sample)."))
+    pq = qc_tables.get("protein_qc")
+    if pq is not None:
+        cv_cols = [c for c in pq.columns if c.lower().startswith("cv")]
+        if cv_cols:
+            cv = pq[cv_cols].copy()
+            cv.columns = [c.replace("cv_", "").replace("_", " ") for c in cv_cols]
+            figs.append(_save(plots.cv_distributions(cv), figdir, "qc_cv", "CV distributions",
+                              "Coefficient of variation of each protein within each group (linear scale)."))
+    cont = qc_tables.get("contamination")
+    if cont is not None and len(cont):
+        ci = cont.set_index("sample") if "sample" in cont.columns else cont
+        idx_cols = [c for c in ci.columns if ci[c].dtype.kind == "f" and not c.endswith("flag")]
+        if idx_cols:
+            figs.append(_save(plots.contamination_plot(ci[idx_cols]), figdir, "qc_contamination",
+                              "Contamination indices", "Marker-panel indices (Geyer et al. 2019) per sample."))
+        tables.append({"title": "Contamination indices", "html": table_html(cont, max_rows=200)})
+    notes = [str(n) for n in qc_tables.get("notes", pd.DataFrame({"note": []}))["note"]] \
+        if isinstance(qc_tables.get("notes"), pd.DataFrame) else []
+    kpis = [{"label": "samples", "value": raw.n_samples}, {"label": "proteins quantified", "value": raw.n_proteins},
+            {"label": "proteins after filtering", "value": normalised.n_proteins},
+            {"label": "missing values", "value": f"{np.isnan(raw.X).mean():.1%}"}]
+    return {"id": "qc", "title": "Quality control", "kpis": kpis, "figures": figs, "tables": tables,
+            "warnings": warns, "notes": notes,
+            "intro": "Identifications, missingness, intensity distributions, sample structure and contamination."}
+
+
+def _de_section(results: Sequence, figdir: Path, q: float) -> dict:
+    figs, tables, kpis = [], [], []
+    for r in results:
+        t = r.table
+        n = int((t["q_value"] < q).sum())
+        kpis.append({"label": f"{r.contrast}: q < {q:g}", "value": n})
+        stem = "de_volcano_" + "".join(ch if ch.isalnum() else "_" for ch in r.contrast)
+        figs.append(_save(plots.volcano(t, q=q, title=f"Volcano: {r.contrast}"), figdir, stem,
+                          f"Volcano plot, {r.contrast}", f"Red: q < {q:g}; labels: top proteins by p-value."))
+        cols = [c for c in ("protein_group", "gene", "log2fc", "ci_low", "ci_high", "ave_expr", "t", "p_value",
+                            "q_value") if c in t.columns]
+        top = t.sort_values("p_value", kind="stable").head(25)[cols]
+        tables.append({"title": f"Top proteins, {r.contrast}", "html": table_html(top)})
+    return {"id": "de", "title": "Differential abundance", "kpis": kpis, "figures": figs, "tables": tables,
+            "intro": "Moderated t statistics per protein (limma-style empirical Bayes)."}
+
+
+def _get(obj, *names, default=None):
+    for n in names:
+        if isinstance(obj, Mapping) and n in obj:
+            return obj[n]
+        if hasattr(obj, n):
+            return getattr(obj, n)
+    return default
+
+
+def panel_figures(res, outdir: Path) -> list[dict]:
+    """ROC with CI band, calibration, selection frequency, decision curve, permutation histogram → files."""
+    outdir = Path(outdir)
+    figs = []
+    m = res.metrics
+    curves = _get(res, "curves", default={}) or {}
+    roc = _get(curves, "roc")
+    if roc is not None and len(roc):
+        band = _get(curves, "roc_band")
+        figs.append(_save(plots.roc_curve_plot(roc["fpr"].to_numpy(), roc["tpr"].to_numpy(), float(m["auc"]),
+                                               (m.get("auc_ci_low"), m.get("auc_ci_high"))
+                                               if m.get("auc_ci_low") is not None else None, band),
+                          outdir, "roc", "ROC curve", "Pooled out-of-fold predictions of the nested CV; "
+                                                      "band: bootstrap 95% CI of sensitivity."))
+    cal = _get(curves, "calibration")
+    if cal is not None and len(cal):
+        figs.append(_save(plots.calibration_plot(cal["mean_predicted"].to_numpy(), cal["observed"].to_numpy(),
+                                                 cal["n"].to_numpy() if "n" in cal else None,
+                                                 m.get("calibration_slope"), m.get("calibration_intercept")),
+                          outdir, "calibration", "Calibration", "Observed frequency vs mean predicted probability "
+                                                                "per bin of out-of-fold predictions."))
+    sel = _get(res, "selection", default=None)
+    if sel is not None and len(sel):
+        freq = sel.set_index("protein_group")["frequency"]
+        labels = sel.set_index("protein_group")["gene"].fillna("") if "gene" in sel else None
+        if labels is not None:
+            labels = pd.Series([g or p for p, g in labels.items()], index=labels.index)
+        figs.append(_save(plots.selection_frequency_plot(freq, labels=labels), outdir, "selection_frequency",
+                          "Selection frequency", "Fraction of outer training folds in which each protein "
+                                                 "entered the panel."))
+    dc = _get(curves, "decision_curve")
+    if dc is not None and len(dc):
+        figs.append(_save(plots.decision_curve_plot(dc), outdir, "decision_curve", "Decision curve",
+                          "Net benefit of acting on the panel's probability vs treating everyone or no one."))
+    null = _get(res, "permutation_aucs", default=None)
+    if null is not None and len(null):
+        figs.append(_save(plots.permutation_plot(null, float(m["auc"]), m.get("permutation_p")), outdir,
+                          "permutations", "Label permutations", "Nested-CV AUC with shuffled labels (the "
+                                                                "leakage alarm: should centre on 0.5)."))
+    return figs
+
+
+def panel_section(res, figs: list[dict]) -> dict:
+    m = res.metrics
+    kpis = [{"label": "nested-CV AUC", "value": f"{m['auc']:.3f}"}]
+    if m.get("auc_ci_low") is not None:
+        kpis.append({"label": "95% CI (DeLong)", "value": f"{m['auc_ci_low']:.3f}–{m['auc_ci_high']:.3f}"})
+    if m.get("permutation_p") is not None:
+        kpis.append({"label": "permutation p", "value": f"{m['permutation_p']:.3g}"})
+    if m.get("brier") is not None:
+        kpis.append({"label": "Brier score", "value": f"{m['brier']:.3f}"})
+    sig = res.signature
+    tables = []
+    sel = _get(res, "selection", default=None)
+    if sel is not None:
+        tables.append({"title": "Selection frequency (top 20)", "html": table_html(sel.head(20))})
+    rows = [{"protein_group": p} for p in sig.proteins]
+    tables.append({"title": "Locked signature", "html": table_html(pd.DataFrame(rows))})
+    notes = [f"Signature {getattr(sig, 'name', '')} version {getattr(sig, 'version', '')}, sha256 {sig.sha256}, "
+             f"intended specimen {sig.specimen}."]
+    return {"id": "panel", "title": "Biomarker panel", "kpis": kpis, "figures": figs, "tables": tables,
+            "warnings": list(_get(res, "warnings", default=[]) or []), "notes": notes,
+            "intro": "Nested cross-validation: every learned step refitted inside each training fold."}
+
+
+def stratify_figures(res, outdir: Path) -> list[dict]:
+    outdir = Path(outdir)
+    figs = []
+    a = res.assignments
+    cons = _get(res, "consensus", default=None)
+    k = res.metrics.get("k")
+    if isinstance(cons, Mapping) and k in cons:
+        cons = cons[k]
+    if cons is not None and np.ndim(cons) == 2:
+        figs.append(_save(plots.consensus_heatmap(np.asarray(cons), a["cluster"].tolist()), outdir, "consensus",
+                          "Consensus matrix", "How often two samples clustered together across resamples."))
+    pca = _get(res, "pca", default=None)
+    if pca is not None and len(pca):
+        frame = pca
+        fig, ax = plots._fig(5, 4)
+        cols, cmap = plots._colors(frame["cluster"].tolist())
+        ax.scatter(frame["PC1"], frame["PC2"], c=cols, s=22)
+        for lv, c in cmap.items():
+            ax.scatter([], [], c=c, label=lv)
+        ax.legend(frameon=False, fontsize=8)
+        ax.set_xlabel("PC1")
+        ax.set_ylabel("PC2")
+        ax.set_title("PCA coloured by subgroup", loc="left")
+        figs.append(_save(fig, outdir, "pca_clusters", "PCA by subgroup", ""))
+    km = _get(res, "km_curves", default=None)
+    if km is not None and len(km):
+        figs.append(_save(plots.km_plot(km), outdir, "kaplan_meier", "Kaplan-Meier", "Event-free probability by "
+                                                                                    "subgroup."))
+    return figs
+
+
+def stratify_section(res, figs: list[dict]) -> dict:
+    m = res.metrics
+    kpis = [{"label": "chosen k", "value": m.get("k")}]
+    tables = [{"title": "Cluster sizes", "html": table_html(res.assignments["cluster"].value_counts()
+                                                              .rename_axis("cluster").reset_index(name="n"))}]
+    return {"id": "stratify", "title": "Patient subgroups", "kpis": kpis, "figures": figs, "tables": tables,
+            "warnings": list(m.get("warnings", []) or []),
+            "intro": "Consensus clustering with a null comparison and batch-association checks."}
+
+
+def build_run_report(outdir: Path, *, cfg, stages: Mapping[str, Any], clean, qc_tables, de_results, panel_result,
+                     strat_result, inputs, versions, warnings: Sequence[str], level: str = "precursor",
+                     source_format: str = "") -> None:
+    """Write ``figures/`` (PNG + SVG) and ``report.html`` into ``outdir``."""
+    outdir = Path(outdir)
+    figdir = outdir / "figures"
+    figdir.mkdir(exist_ok=True)
+    raw = stages["quantified"]
+    normalised = next((v for k, v in stages.items() if k == "normalize"), None) or \
+        list(stages.values())[min(len(stages) - 1, 1)]
+    sections = [_qc_section(stages, raw, normalised, qc_tables, figdir, cfg.de.group)]
+    if de_results:
+        sections.append(_de_section(de_results, figdir, cfg.de.q_threshold))
+    if panel_result is not None:
+        figs = panel_figures(panel_result, figdir)
+        sections.append(panel_section(panel_result, figs))
+    if strat_result is not None:
+        figs = stratify_figures(strat_result, figdir)
+        sections.append(stratify_section(strat_result, figs))
+    methods, refs = methods_paragraph(cfg, versions, level=level, source_format=source_format,
+                                      de_done=bool(de_results), panel_done=panel_result is not None,
+                                      stratify_done=strat_result is not None)
+    summary = [{"label": "samples", "value": clean.n_samples}, {"label": "proteins analysed", "value": clean.n_proteins}]
+    for r in de_results or []:
+        summary.append({"label": f"significant ({r.contrast})", "value": int((r.table["q_value"] < cfg.de.q_threshold)
+                                                                             .sum())})
+    if panel_result is not None:
+        summary.append({"label": "panel AUC (nested CV)", "value": f"{panel_result.metrics['auc']:.3f}"})
+    ctx = {"title": f"proteomics report: {cfg.name}",
+           "subtitle": f"specimen {cfg.specimen or 'all'} · {clean.n_samples} samples · seed {cfg.seed}",
+           "summary": summary, "warnings": list(warnings), "sections": sections, "methods": methods,
+           "references": refs, "inputs": inputs, "versions": versions,
+           "steps": [{"name": s.name, "params": ", ".join(f"{k}={v}" for k, v in s.params.items())}
+                     for s in clean.history],
+           "config_yaml": yaml.safe_dump(cfg.echo(), sort_keys=False)}
+    write_report(outdir / "report.html", ctx)
