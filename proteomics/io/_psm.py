@@ -163,8 +163,9 @@ def psms_to_quant(psms: pd.DataFrame, *, path, fmt: str, fdr: float = 0.01, high
     protein_filter = "none"
     if has_decoys and scored:
         prot_q = _picked_protein_q(df, p, prefixes, higher_better)
-        group_q = pd.Series({g: prot_q.reindex(g.split(";")).min() for g in inf.groups["protein_group"]},
-                            dtype=float)
+        members = inf.groups[["protein_group"]].assign(acc=inf.groups["protein_group"].str.split(";"))
+        members = members.explode("acc")
+        group_q = members.assign(q=members["acc"].map(prot_q)).groupby("protein_group")["q"].min()
         ok = group_q[group_q <= fdr].index
         accepted = accepted[accepted["protein_group"].isin(ok)]
         protein_filter = f"picked protein q-value <= {fdr:g}"
@@ -209,14 +210,17 @@ def _order(out: pd.DataFrame) -> pd.DataFrame:
 
 
 def _qvalues(p: pd.DataFrame, higher_better: bool) -> np.ndarray:
-    """Target-decoy q-values (pyteomics, formula 1: #decoy / #target at or above each score)."""
+    """Target-decoy q-values in row order of ``p`` (columns ``score``, ``decoy``), by pyteomics
+    ``auxiliary.qvalues`` with formula 1: q = min over thresholds at or below the score of #decoy / #target."""
     from pyteomics import auxiliary as aux
 
-    frame = pd.DataFrame({"score": p["score"].to_numpy(dtype=float), "decoy": p["decoy"].to_numpy(dtype=bool)},
-                         index=np.arange(len(p)))
-    res = aux.qvalues(frame, key="score", is_decoy="decoy", reverse=higher_better, formula=1,
-                      full_output=True)
-    return res["q"].reindex(np.arange(len(p))).to_numpy(dtype=float)
+    n = len(p)
+    rec = np.rec.fromarrays([np.arange(n), p["score"].to_numpy(dtype=float), p["decoy"].to_numpy(dtype=bool)],
+                            names=["i", "score", "decoy"])
+    res = aux.qvalues(rec, key="score", is_decoy="decoy", reverse=higher_better, formula=1, full_output=True)
+    q = np.empty(n, dtype=float)
+    q[res["i"]] = res["q"]
+    return q
 
 
 def _picked_protein_q(df: pd.DataFrame, p: pd.DataFrame, prefixes, higher_better: bool) -> pd.Series:
@@ -231,14 +235,8 @@ def _picked_protein_q(df: pd.DataFrame, p: pd.DataFrame, prefixes, higher_better
     # within a pair keep the better; decoy first on ties (conservative)
     prot = prot.assign(_s=sign * prot["score"], _t=~prot["decoy"]).sort_values(["pair", "_s", "_t"], kind="stable")
     picked = prot[~prot["pair"].duplicated()]
-    frame = picked[["score", "decoy"]].reset_index(drop=False)
-    from pyteomics import auxiliary as aux
-
-    res = aux.qvalues(frame.drop(columns="accession"), key="score", is_decoy="decoy", reverse=higher_better,
-                      formula=1, full_output=True)
-    q = res["q"].reindex(frame.index).to_numpy(dtype=float)
-    out = pd.Series(q, index=frame["accession"].to_numpy())
-    return out[~frame["decoy"].to_numpy()]
+    q = _qvalues(picked, higher_better)
+    return pd.Series(q, index=picked.index)[~picked["decoy"].to_numpy()]
 
 
 def scan_xml(path, root: str, fmt: str, *, collect: str | None = None, count: str | None = None):
