@@ -123,3 +123,18 @@ def test_run_stem():
     assert run_stem(r"D:\raw\KL_Try_001_a.raw") == "KL_Try_001_a"
     assert run_stem("/data/sample.mzML.gz") == "sample"
     assert run_stem("proteinscape://host/Fraction_X") == "Fraction_X"
+
+
+def test_picked_protein_fdr_by_hand():
+    from proteomics.io._psm import DECOY_PREFIXES, _picked_protein_q
+
+    # accession → best PSM score (higher is better); each accession has one PSM here
+    scores = {"T1": 10, "T2": 9, "DECOY_T2": 9.5, "T3": 8, "DECOY_T4": 7, "T4": 6, "T5": 5, "DECOY_T5": 5}
+    df = pd.DataFrame({"run": "r", "psm": list(scores), "sequence": [f"S{a}" for a in scores],
+                       "accession": list(scores), "score": list(scores.values()),
+                       "decoy": [a.startswith("DECOY_") for a in scores]})
+    p = df[["run", "psm", "sequence", "score"]]
+    q = _picked_protein_q(df, p, DECOY_PREFIXES, higher_better=True)
+    # picked: T1 (10, T), DECOY_T2 (9.5, beats T2), T3 (8), DECOY_T4 (7, beats T4), DECOY_T5 (tie → decoy)
+    # FDR down the list: T1 0/1, D 1/1, T3 1/2, D 2/2, D 3/2 → q(T1) = 0, q(T3) = 0.5
+    assert q.to_dict() == {"T1": 0.0, "T3": 0.5}
