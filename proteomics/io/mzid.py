@@ -130,5 +130,5 @@ def _choose_score(score_dicts: list[dict], score: str | None, higher_better: boo
     return key, bool(higher_better)
 
 
-register(Reader(name="mzid", files="mzIdentML 1.1/1.2 (.mzid): PSMs → spectral counts per protein group",
+register(Reader(name="mzid", files=".mzid .mzidentml (mzIdentML 1.1/1.2)",
                 sniff=sniff_mzid, read=read_mzid, level="protein"))

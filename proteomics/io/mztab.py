@@ -247,5 +247,5 @@ def _psm_table(tab, md: dict, path, *, fdr, score, level, decoy_prefixes) -> Qua
                               decoy_prefixes=decoy_prefixes, level=level, meta={"section": "psm"})
 
 
-register(Reader(name="mztab", files="mzTab 1.0 (.mztab): protein/peptide abundances or PSM spectral counts",
+register(Reader(name="mztab", files=".mztab (mzTab 1.0)",
                 sniff=sniff_mztab, read=read_mztab, level="protein"))

@@ -126,5 +126,5 @@ def _choose(rows, score, higher_better, path):
     return None, True
 
 
-register(Reader(name="pepxml", files="pepXML (.pep.xml, interact-*.pep.xml): PSMs → spectral counts",
+register(Reader(name="pepxml", files=".pep.xml .pepxml (pepXML)",
                 sniff=sniff_pepxml, read=read_pepxml, level="protein"))
