@@ -5,10 +5,31 @@
 
 from __future__ import annotations
 
-from .registry import FALLBACK, READERS, Reader, detect
+from .registry import FALLBACK, READERS, Reader
+from .registry import detect as _detect
 from .table import QuantTable
 
-__all__ = ["read", "detect", "READERS", "FALLBACK", "Reader", "QuantTable"]
+__all__ = ["read", "detect", "inspect", "formats", "READERS", "FALLBACK", "Reader", "QuantTable"]
+
+
+def detect(path) -> str:
+    """Name of the reader for ``path`` (every reader module loaded first); see ``registry.detect``."""
+    _load_readers()
+    return _detect(path)
+
+
+def inspect(path, format: str = "auto", **options) -> dict:
+    """Summary of a file as ``proteomics inspect`` prints it (see ``proteomics.io.write.inspect``)."""
+    from .write import inspect as _inspect
+
+    return _inspect(path, format=format, **options)
+
+
+def formats() -> list[dict]:
+    """Every reader: ``name``, ``files``, ``level`` (see ``proteomics.io.write.formats``)."""
+    from .write import formats as _formats
+
+    return _formats()
 
 
 def read(path, format: str = "auto", **options) -> QuantTable:
@@ -19,7 +40,7 @@ def read(path, format: str = "auto", **options) -> QuantTable:
     from ..errors import InputError
 
     _load_readers()
-    name = detect(path) if format in (None, "auto") else format
+    name = _detect(path) if format in (None, "auto") else format
     reader = READERS.get(name) or FALLBACK.get(name)
     if reader is None:
         raise InputError(f"unknown format {name!r}", hint=f"choose one of {', '.join(sorted(READERS) + sorted(FALLBACK))}")

@@ -91,6 +91,8 @@ def peek(path: str | os.PathLike) -> Peek:
             raw = fh.read(PEEK_BYTES)
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", path=path, hint="check permissions") from None
+    if raw[:4] == b"PAR1":  # Parquet: the "header" is the schema's column names, tab-separated
+        return _peek_parquet(path)
     gz = raw[:2] == b"\x1f\x8b"
     if gz:
         try:
@@ -107,6 +109,18 @@ def peek(path: str | os.PathLike) -> Peek:
     lines = tuple(text.splitlines()[:50])
     name = path.name[:-3] if gz and path.name.endswith(".gz") else path.name
     return Peek(path=path, name=name, text=text, lines=lines, gzipped=gz)
+
+
+def _peek_parquet(path: Path) -> Peek:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"corrupt Parquet file ({exc})", path=path, hint="re-export it") from None
+    header = "\t".join(names)
+    return Peek(path=path, name=path.name, text=header, lines=(header,), gzipped=False)
 
 
 def candidates(p: Peek) -> list[tuple[float, str]]:

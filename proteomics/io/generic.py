@@ -1,0 +1,146 @@
+"""Generic wide matrix (fallback when no tool format claims a file).
+
+Layouts (TSV or CSV, optionally gzipped):
+
+* protein matrix: first column protein id (optionally more annotation columns such as ``Gene``), then one
+  numeric column per run;
+* peptide matrix: a peptide column (named like ``peptide``/``sequence``/``precursor``) and a protein column
+  (named like ``protein``/``accession``; else the other leading text column), then one column per run.
+
+The annotation columns are the leading columns whose values are not all numbers; every later column is a run.
+``scale``: ``"auto"`` treats values as linear when the largest finite value exceeds 100 (log2 intensities
+stay below ~40), else as log2; log2 values become linear (2**x). Zeros in linear data are missing (NaN).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from . import _tabular as T
+from .registry import Peek, Reader, register
+from .table import QuantTable
+
+log = logging.getLogger(__name__)
+
+_PEPTIDE_RE = re.compile(r"peptide|sequence|precursor", re.I)
+_PROTEIN_RE = re.compile(r"protein|accession|uniprot", re.I)
+_GENE_RE = re.compile(r"^(gene|genes|gene[ ._]?names?|gene[ ._]?symbol)$", re.I)
+_SCALES = ("auto", "linear", "log2")
+
+
+def _is_num(v: str) -> bool:
+    v = v.strip()
+    if v in T.MISSING_TOKENS:
+        return True
+    try:
+        float(v.replace(",", ".") if v.count(",") == 1 and "." not in v else v)
+        return True
+    except ValueError:
+        return False
+
+
+def _layout(header: list[str], rows: list[list[str]]) -> int:
+    """Number of leading annotation columns: leading columns that are not all-numeric in ``rows``."""
+    n_id = 0
+    for j in range(len(header)):
+        vals = [r[j] for r in rows if j < len(r)]
+        if vals and all(_is_num(v) for v in vals) and any(v.strip() not in T.MISSING_TOKENS for v in vals):
+            break
+        n_id = j + 1
+    return n_id
+
+
+def _sniff(p: Peek) -> float:
+    cols = p.columns()
+    if len(cols) < 2 or len(p.lines) < 2:
+        return 0.0
+    sep = "\t" if "\t" in p.header else ("," if "," in p.header else ";")
+    rows = list(csv.reader([ln for ln in p.lines[1:21] if ln.strip()], delimiter=sep))
+    n_id = _layout(cols, rows)
+    return 0.5 if 1 <= n_id < len(cols) else 0.0
+
+
+def read_generic(path: str | os.PathLike, *, scale: str = "auto", keep_contaminants: bool = False,
+                 **options) -> QuantTable:
+    """Read a wide protein or peptide matrix (see module doc) into a long QuantTable (linear intensities,
+    NaN = missing, rows with missing values kept). Run names are the run column headers verbatim."""
+    T.check_options(path, options, ("fdr",))
+    if scale not in _SCALES:
+        raise InputError(f"unknown scale {scale!r}", path=path, hint="choose auto, linear or log2")
+    src = T.open_source(path)
+    from .registry import peek
+
+    p = peek(path)
+    rows = list(csv.reader([ln for ln in p.lines[1:51] if ln.strip()], delimiter=src.sep))
+    cols = list(src.columns)
+    n_id = _layout(cols, rows)
+    if n_id == 0:
+        n_id = 1  # a numeric-looking id column (e.g. integer ids) is still the id
+    if n_id >= len(cols):
+        raise InputError("no numeric run columns found", path=path, line=2,
+                         hint="a wide matrix has id column(s) first, then one numeric column per run")
+    ids, runs = cols[:n_id], cols[n_id:]
+    T.wide_columns(src)  # refuses duplicated column names
+    empty = [c for c in runs if not c]
+    if empty:
+        raise InputError("a run column has an empty name", path=path, line=1,
+                         column=cols.index(empty[0]) + 1, hint="name every run column")
+    pep = next((c for c in ids if _PEPTIDE_RE.search(c) and not _PROTEIN_RE.search(c)), None)
+    prot = next((c for c in ids if _PROTEIN_RE.search(c)), None)
+    gene = next((c for c in ids if _GENE_RE.match(c) and c not in (pep, prot)), None)
+    if pep is not None:
+        level = "peptide"
+        if prot is None:
+            others = [c for c in ids if c not in (pep, gene)]
+            if not others:
+                raise InputError(f"peptide column {pep!r} but no protein column", path=path, line=1,
+                                 hint="add a protein column (e.g. 'protein') before the run columns")
+            prot = others[0]
+    else:
+        level = "protein"
+        prot = prot or ids[0]
+    df = T.read_frame(src, ids + runs, numeric=runs)
+    values = df[runs].to_numpy(dtype="float64")
+    finite = values[np.isfinite(values)]
+    mx = float(finite.max()) if finite.size else 0.0
+    used = scale if scale != "auto" else ("linear" if mx > 100 else "log2")
+    if used == "log2":
+        if mx > 100:
+            raise InputError(f"values up to {mx:g} cannot be log2 intensities", path=path,
+                             hint="use scale=linear (or auto)")
+        values = np.exp2(values)
+    else:
+        neg = np.argwhere(values < 0)
+        if len(neg):
+            i, j = neg[0]
+            raise InputError(f"negative intensity {values[i, j]:g} in linear data", path=path, line=int(i) + 2,
+                             column=runs[j], hint="linear intensities are ≥ 0; for log2 values use scale=log2")
+        values = np.where(values == 0, np.nan, values)
+    for j, c in enumerate(runs):
+        df[c] = values[:, j]
+    long = T.melt_wide(df, {c: c for c in runs}, ids)
+    out = pd.DataFrame({"run": long["run"], "entity_id": long[pep or prot], "protein_group": long[prot],
+                        "intensity": long["intensity"]})
+    if pep is not None:
+        out["sequence"] = long[pep]
+    if gene is not None:
+        out["gene"] = long[gene].where(long[gene].astype(str) != "", None)
+    for c in ids:
+        if c not in (pep, prot, gene):
+            out["src_" + re.sub(r"\W+", "_", c).strip("_").lower()] = long[c]
+    out = out.loc[out["protein_group"].astype(str).str.strip() != ""]
+    out["contaminant"] = T.contaminant_mask(out["protein_group"])
+    if not keep_contaminants:
+        out = out.loc[~out["contaminant"].to_numpy()]
+    meta = {"scale": used, "scale_option": scale, "max_value": mx, "id_columns": ids}
+    return T.finish(out, level=level, fmt="generic", path=path, meta=meta)
+
+
+register(Reader("generic", "wide matrix .tsv .csv", _sniff, read_generic, "protein"), fallback=True)

@@ -1,0 +1,161 @@
+"""Closed-form checks of the tabular readers on tiny files written by the tests themselves."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from proteomics.errors import InputError
+from proteomics.io import detect, read
+
+DIANN_HEADER = ["File.Name", "Run", "Protein.Group", "Protein.Ids", "Genes", "PG.MaxLFQ", "Precursor.Id",
+                "Stripped.Sequence", "Precursor.Charge", "Q.Value", "PG.Q.Value", "Lib.PG.Q.Value",
+                "Precursor.Quantity", "Precursor.Normalised"]
+
+
+def _diann_rows():
+    return [
+        # file, run, pg, ids, genes, maxlfq, prec, seq, z, q, pgq, libpgq, quant, norm
+        ["C:\\r\\A.raw", "A", "P1", "P1", "G1", "100", "PEPA2", "PEPA", "2", "0.001", "0.002", "0.001", "10", "11"],
+        ["C:\\r\\A.raw", "A", "P1", "P1", "G1", "100", "PEPB2", "PEPB", "2", "0.02", "0.002", "0.001", "20", "21"],
+        ["C:\\r\\B.raw", "B", "P1", "P1", "G1", "200", "PEPA2", "PEPA", "2", "0.005", "0.002", "0.001", "30", "31"],
+        ["C:\\r\\B.raw", "B", "P2;P3", "P2;P3", "", "50", "PEPC3", "PEPC", "3", "0.001", "0.5", "0.001", "40", "41"],
+        ["C:\\r\\B.raw", "B", "P4", "P4", "G4", "70", "PEPD2", "PEPD", "2", "0.001", "0.001", "0.2", "50", "51"],
+        ["C:\\r\\A.raw", "A", "CON__P5", "CON__P5", "", "70", "PEPE2", "PEPE", "2", "0.001", "0.001", "0.001",
+         "60", "61"],
+        ["C:\\r\\A.raw", "A", "P6", "P6", "G6", "80", "PEPF2", "PEPF", "2", "0.001", "0.001", "0.001", "0", "0"],
+    ]
+
+
+def write_tsv(path, header, rows, sep="\t"):
+    text = sep.join(header) + "\n" + "".join(sep.join(r) + "\n" for r in rows)
+    if str(path).endswith(".gz"):
+        with gzip.open(path, "wt") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_diann_report_filters_and_columns(tmp_path):
+    f = write_tsv(tmp_path / "report.tsv", DIANN_HEADER, _diann_rows())
+    assert detect(f) == "diann_report"
+    q = read(f)
+    d = q.data
+    # passing: rows 0, 2 (q ok, pg ok, lib ok), row 6 (quantity 0 -> NaN); contaminant row 5 dropped
+    assert list(d["entity_id"]) == ["PEPA2", "PEPA2", "PEPF2"]
+    assert list(d["run"].astype(str)) == ["A", "B", "A"]
+    np.testing.assert_array_equal(d["intensity"].to_numpy(), [11.0, 31.0, np.nan])
+    assert q.level == "precursor"
+    assert list(d["charge"]) == [2, 2, 2]
+    assert list(d["gene"]) == ["G1", "G1", "G6"]
+
+
+def test_diann_report_keep_contaminants_and_fdr(tmp_path):
+    f = write_tsv(tmp_path / "report.tsv.gz", DIANN_HEADER, _diann_rows())
+    q = read(f, keep_contaminants=True, fdr=0.05)
+    d = q.data
+    assert "PEPE2" in set(d["entity_id"])
+    assert bool(d.loc[d["entity_id"] == "PEPE2", "contaminant"].iloc[0]) is True
+    assert "PEPB2" in set(d["entity_id"])  # q = 0.02 passes at 5 %
+
+
+def test_diann_pg_maxlfq_protein_level(tmp_path):
+    f = write_tsv(tmp_path / "report.tsv", DIANN_HEADER, _diann_rows())
+    q = read(f, quantity="pg_maxlfq")
+    d = q.data.sort_values(["run", "protein_group"])
+    assert q.level == "protein"
+    got = {(str(r), str(p)): (v, n) for r, p, v, n in zip(d["run"], d["protein_group"], d["intensity"], d["n_psm"],
+                                                         strict=True)}
+    assert got[("A", "P1")] == (100.0, 1)
+    assert got[("B", "P1")] == (200.0, 1)
+    assert got[("A", "P6")] == (80.0, 1)
+
+
+def test_diann_run_falls_back_to_file_name(tmp_path):
+    header = [c for c in DIANN_HEADER if c != "Run"]
+    rows = [[v for i, v in enumerate(r) if i != 1] for r in _diann_rows()]
+    q = read(write_tsv(tmp_path / "report.tsv", header, rows))
+    assert q.runs == ["C:\\r\\A.raw", "C:\\r\\B.raw"]
+
+
+def test_diann_unknown_option(tmp_path):
+    f = write_tsv(tmp_path / "report.tsv", DIANN_HEADER, _diann_rows())
+    with pytest.raises(InputError, match="unknown reader option"):
+        read(f, bogus=1)
+
+
+def test_diann_parquet_matches_tsv(tmp_path):
+    f = write_tsv(tmp_path / "report.tsv", DIANN_HEADER, _diann_rows())
+    df = pd.read_csv(f, sep="\t", dtype={"Genes": str}, keep_default_na=False)
+    for c in ("PG.MaxLFQ", "Q.Value", "PG.Q.Value", "Lib.PG.Q.Value", "Precursor.Quantity",
+              "Precursor.Normalised"):
+        df[c] = df[c].astype(float)
+    pq = tmp_path / "report.parquet"
+    df.to_parquet(pq)
+    assert detect(pq) == "diann_report"
+    a, b = read(f).data, read(pq).data
+    assert list(a["entity_id"]) == list(b["entity_id"])
+    np.testing.assert_array_equal(a["intensity"].to_numpy(), b["intensity"].to_numpy())
+
+
+PG_HEADER = ["Protein IDs", "Majority protein IDs", "Gene names", "Peptides", "Razor + unique peptides", "Q-value",
+             "Intensity S1", "Intensity S2", "LFQ intensity S1", "LFQ intensity S2", "iBAQ S1", "iBAQ S2",
+             "MS/MS count S1", "MS/MS count S2", "Only identified by site", "Reverse", "Potential contaminant"]
+PG_ROWS = [
+    ["P1;P1-2", "P1", "G1", "3", "3", "0", "10", "20", "11", "21", "1", "2", "4", "5", "", "", ""],
+    ["P2", "P2", "G2", "2", "2", "0", "30", "0", "31", "0", "3", "0", "1", "0", "", "", ""],
+    ["CON__P3", "CON__P3", "", "1", "1", "0", "5", "5", "5", "5", "1", "1", "1", "1", "", "", "+"],
+    ["REV__P4", "REV__P4", "", "1", "1", "0.5", "5", "5", "5", "5", "1", "1", "1", "1", "", "+", ""],
+    ["P5", "P5", "G5", "1", "1", "0", "7", "8", "7", "8", "1", "1", "1", "1", "+", "", ""],
+]
+
+
+def test_maxquant_protein_groups(tmp_path):
+    f = write_tsv(tmp_path / "proteinGroups.txt", PG_HEADER, PG_ROWS)
+    assert detect(f) == "maxquant_proteingroups"
+    q = read(f)
+    d = q.data
+    assert q.level == "protein" and q.meta["quantity"] == "lfq"
+    assert list(d["protein_group"].astype(str)) == ["P1;P1-2", "P2", "P1;P1-2", "P2"]
+    assert list(d["run"].astype(str)) == ["S1", "S1", "S2", "S2"]
+    np.testing.assert_array_equal(d["intensity"].to_numpy(), [11, 31, 21, np.nan])
+    assert list(d["n_psm"]) == [4, 1, 5, 0]
+    q2 = read(f, quantity="ms_ms_count")
+    np.testing.assert_array_equal(q2.data["intensity"].to_numpy(), [4, 1, 5, np.nan])
+    q3 = read(f, quantity="intensity", keep_contaminants=True, fdr=1.0)
+    d3 = q3.data
+    assert len(d3) == 10
+    assert d3["contaminant"].sum() == 2 and d3["decoy"].sum() == 2
+    assert d3["src_only_identified_by_site"].sum() == 2
+
+
+def test_maxquant_bad_quantity(tmp_path):
+    f = write_tsv(tmp_path / "proteinGroups.txt", PG_HEADER, PG_ROWS)
+    with pytest.raises(InputError, match="unknown quantity"):
+        read(f, quantity="nope")
+
+
+def test_generic_linear_and_log2(tmp_path):
+    lin = write_tsv(tmp_path / "m.tsv", ["protein", "r1", "r2"], [["A", "1000", "0"], ["B", "250", "NA"]])
+    assert detect(lin) == "generic"
+    q = read(lin)
+    np.testing.assert_array_equal(q.data["intensity"].to_numpy(), [1000, 250, np.nan, np.nan])
+    lg = write_tsv(tmp_path / "l.csv", ["protein", "r1", "r2"], [["A", "10", "0"], ["B", "20.5", ""]], sep=",")
+    q = read(lg)
+    assert q.meta["scale"] == "log2"
+    np.testing.assert_allclose(q.data["intensity"].to_numpy(), [2 ** 10, 2 ** 20.5, 1.0, np.nan])
+    q = read(lg, scale="linear")
+    np.testing.assert_array_equal(q.data["intensity"].to_numpy(), [10, 20.5, np.nan, np.nan])
+
+
+def test_generic_peptide_matrix(tmp_path):
+    f = write_tsv(tmp_path / "pep.tsv", ["Peptide", "Protein", "s1", "s2"],
+                  [["PEPA", "P1", "100", "200"], ["PEPB", "P1", "300", "400"]])
+    q = read(f)
+    assert q.level == "peptide"
+    assert list(q.data["entity_id"]) == ["PEPA", "PEPB", "PEPA", "PEPB"]
+    assert list(q.data["protein_group"].astype(str)) == ["P1"] * 4
