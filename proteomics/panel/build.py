@@ -1,0 +1,208 @@
+"""``build_panel``: nested CV + metrics + design warnings + locked signature, and ``write_panel_outputs``.
+
+Headline ``auc`` (DESIGN.md) is the mean over outer repeats of the AUC of each repeat's pooled out-of-fold
+predictions. Its DeLong CI uses the mean DeLong standard error of the repeats (each repeat's pooled
+predictions are one honest set of predictions for every sample); the bootstrap CI resamples samples
+(stratified) of the out-of-fold probabilities averaged over repeats. Calibration, Brier score, decision
+curve, operating points and thresholds use those averaged out-of-fold probabilities.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .._files import canonical_json, write_text
+from .._version import __version__
+from ..dataset import Dataset
+from ..errors import InputError
+from . import metrics as M
+from .cv import NestedCVResult, derive_seed, fit_tuned, nested_cv
+from .settings import PanelSettings, coerce_settings
+from .signature import Signature, lock
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PanelResult", "build_panel", "write_panel_outputs", "PANEL_METRICS_SCHEMA"]
+
+PANEL_METRICS_SCHEMA = "proteomics.panel_metrics"
+
+
+@dataclass(frozen=True)
+class PanelResult:
+    """Everything ``panel`` produces.
+
+    cv : NestedCVResult; metrics : the cv_metrics.json dict; selection : DataFrame (protein_group, frequency,
+    n_folds, mean_rank, in_signature[, gene]); warnings : list of plain-language design warnings;
+    signature : the locked Signature; curves : {"roc", "roc_band", "calibration", "decision_curve"} DataFrames
+    for the report; permutation_aucs : nested-CV AUCs under shuffled labels; oof : per-sample out-of-fold
+    probability averaged over repeats (sample, label, probability, n_predictions); pipeline : the fitted
+    locked sklearn Pipeline (not serialised; for tests and in-memory use).
+    """
+
+    cv: NestedCVResult
+    metrics: dict[str, Any]
+    selection: pd.DataFrame
+    warnings: list[str]
+    signature: Signature
+    curves: dict[str, pd.DataFrame]
+    permutation_aucs: tuple[float, ...]
+    oof: pd.DataFrame
+    settings: PanelSettings
+    pipeline: Any = field(default=None, repr=False, compare=False)
+
+
+def _labels(ds: Dataset, label: str, positive: str) -> pd.Series:
+    if label not in ds.samples.columns:
+        raise InputError(f"label column {label!r} is not in the sample table",
+                         hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
+    lab = ds.samples[label]
+    lab = lab[lab.notna() & (lab.astype(str).str.strip() != "")].astype(str)
+    if positive not in set(lab):
+        raise InputError(f"positive value {positive!r} does not occur in column {label!r}",
+                         hint=f"use one of {', '.join(sorted(set(lab)))}")
+    if lab.nunique() < 2:
+        raise InputError(f"column {label!r} has a single class")
+    return lab
+
+
+def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettings | Mapping | None = None,
+                seed: int = 0, n_permutations: int = 0, n_jobs: int = 1,
+                progress: Callable[[int, int], None] | None = None) -> PanelResult:
+    """Nested-CV panel on ``ds`` (samples × proteins, log2, NaN = missing) for ``label`` == ``positive``.
+
+    Samples with an empty label are left out (logged). ``settings`` is a PanelSettings or the config's
+    ``panel`` mapping. ``progress(done, total)`` is called after every outer fold (real and permuted).
+    Deterministic for a given ``seed`` whatever ``n_jobs``.
+    """
+    s = coerce_settings(settings)
+    lab = _labels(ds, label, positive)
+    if len(lab) < ds.n_samples:
+        log.info("panel: %d sample(s) without a %r label left out", ds.n_samples - len(lab), label)
+        ds = ds.subset(samples=list(lab.index))
+    samples = ds.samples
+    y = lab.loc[ds.sample_ids].to_numpy()
+    groups = samples[s.group_by].astype(str).to_numpy() if s.group_by and s.group_by in samples.columns else None
+    batches = None
+    if s.leave_one_batch_out:
+        if s.leave_one_batch_out not in samples.columns:
+            raise InputError(f"leave_one_batch_out column {s.leave_one_batch_out!r} is not in the sample table")
+        batches = samples[s.leave_one_batch_out].astype(str).to_numpy()
+    X = ds.to_frame()
+    cv = nested_cv(X, y, positive=positive, settings=s, groups=groups, batches=batches, seed=seed,
+                   n_permutations=n_permutations, n_jobs=n_jobs, progress=progress)
+    classes = cv.classes
+    oof = (cv.oof.groupby("sample", sort=False)["probability"].agg(["mean", "size"])
+           .reindex(ds.sample_ids))
+    oof = pd.DataFrame({"sample": ds.sample_ids, "label": y, "probability": oof["mean"].to_numpy(),
+                        "n_predictions": oof["size"].to_numpy()})
+    y01 = (y == positive).astype(int)
+    metrics, curves = _metrics(cv, oof, y01, s, seed, len(classes))
+    batch_col = s.leave_one_batch_out or s.batch_column
+    batch = samples[batch_col].to_numpy() if batch_col and batch_col in samples.columns else None
+    warnings = M.design_warnings(y, X.shape[1], batch=batch, panel_size=s.max_proteins)
+    if len(set(groups if groups is not None else [])) and len(set(groups)) < len(groups):
+        metrics["n_subjects"] = int(len(set(groups)))
+    pipe, k, c = fit_tuned(X, y, groups if groups is not None else np.asarray(ds.sample_ids), s, classes, positive,
+                           derive_seed(seed, 7))
+    sel_step = pipe.named_steps["select"]
+    if hasattr(sel_step, "expected_false_"):
+        metrics["stability_expected_false_bound"] = sel_step.expected_false_
+        metrics["stability_threshold"] = sel_step.threshold
+        metrics["stability_q"] = sel_step.q_
+    training = {"n_samples": int(len(y)), "class_counts": {str(a): int(b) for a, b in
+                                                            pd.Series(y).value_counts().sort_index().items()},
+                "label": label, "positive": positive, "n_candidate_proteins": int(X.shape[1]),
+                "panel_size": int(k), "C": c, "seed": int(seed), "settings": s.to_dict(),
+                "input_sha256": ds.checksum(), "history": [h.name for h in ds.history]}
+    perf = {k2: metrics.get(k2) for k2 in ("auc", "auc_ci_low", "auc_ci_high", "auc_boot_ci_low",
+                                            "auc_boot_ci_high", "brier", "calibration_slope",
+                                            "calibration_intercept", "permutation_p", "n_permutations")}
+    perf["source"] = "nested cross-validation (out-of-fold)"
+    sig = lock(pipe, X, y, positive=positive, classes=classes, settings=s,
+               oof_probability=oof["probability"].to_numpy(), oof_labels=y, performance=perf,
+               training=training, seed=derive_seed(seed, 13))
+    selection = cv.selection.copy()
+    selection["in_signature"] = selection["protein_group"].isin(sig.proteins)
+    prot = ds.proteins
+    for col in ("gene", "genes", "Gene"):
+        if col in prot.columns:
+            selection["gene"] = prot[col].reindex(selection["protein_group"]).astype(object).to_numpy()
+            break
+    return PanelResult(cv, metrics, selection, warnings, sig, curves, cv.permutation_aucs, oof, s, pipe)
+
+
+def _metrics(cv: NestedCVResult, oof: pd.DataFrame, y01: np.ndarray, s: PanelSettings, seed: int,
+             n_classes: int) -> tuple[dict, dict]:
+    z = stats.norm.ppf(0.975)
+    m: dict[str, Any] = {"schema": PANEL_METRICS_SCHEMA, "schema_version": 1, "package_version": __version__,
+                         "auc": cv.auc, "auc_per_repeat": list(cv.auc_per_repeat), "n_classes": n_classes,
+                         "classes": list(cv.classes), "positive": cv.positive, "seed": cv.seeds["seed"],
+                         "outer_folds": [f.to_dict() for f in cv.folds]}
+    p = oof["probability"].to_numpy(float)
+    curves: dict[str, pd.DataFrame] = {}
+    if n_classes == 2:
+        ses = []
+        for _, part in cv.oof.groupby("repeat", sort=True):
+            ses.append(M.delong((part["label"] == cv.positive).astype(int), part["probability"])["se"])
+        se = float(np.mean(ses))
+        m.update(auc_se=se, auc_ci_low=float(max(0.0, cv.auc - z * se)), auc_ci_high=float(min(1.0, cv.auc + z * se)),
+                 auc_ci_method="DeLong (mean SE over repeats)")
+        summ = M.binary_summary(y01, p, threshold=0.5, prevalence=s.prevalence, n_boot=s.n_boot, seed=seed,
+                                fixed_specificity=s.fixed_specificity, fixed_sensitivity=s.fixed_sensitivity)
+        summ["auc_oof_mean_probability"] = summ.pop("auc")
+        for key in ("auc_se", "auc_ci_low", "auc_ci_high"):
+            summ.pop(key)
+        m.update(summ)
+        curves["roc"] = M.roc_table(y01, p)
+        curves["roc_band"] = M.roc_band(y01, p, seed=seed)
+        curves["calibration"] = M.calibration_bins(y01, p)
+        curves["decision_curve"] = M.decision_curve(y01, p)
+    else:
+        m["auc_method"] = "macro one-vs-rest"
+        m["auc_positive_vs_rest"] = M.roc_auc(y01, p)
+    null = np.asarray(cv.permutation_aucs, float)
+    m["n_permutations"] = int(null.size)
+    if null.size:
+        m["permutation_p"] = M.permutation_p(cv.auc, null)
+        m["permutation_auc_mean"] = float(null.mean())
+        m["permutation_auc_sd"] = float(null.std(ddof=1)) if null.size > 1 else float("nan")
+        m["permutation_aucs"] = null.tolist()
+    else:
+        m["permutation_p"] = None
+        m["permutation_auc_mean"] = None
+    return m, curves
+
+
+def _tsv(df: pd.DataFrame, path: Path) -> None:
+    write_text(path, df.to_csv(sep="\t", index=False, na_rep="", lineterminator="\n"))
+
+
+def write_panel_outputs(result: PanelResult, outdir: str | os.PathLike) -> dict[str, Path]:
+    """Write signature.json, cv_metrics.json, selection.tsv, oof_predictions.tsv (per repeat), and the curve
+    tables (roc.tsv, roc_band.tsv, calibration.tsv, decision_curve.tsv) into ``outdir`` atomically. No
+    timestamps or paths inside, so reruns are byte-identical. Returns the written paths."""
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"signature": out / "signature.json", "cv_metrics": out / "cv_metrics.json",
+             "selection": out / "selection.tsv", "oof": out / "oof_predictions.tsv"}
+    result.signature.save(paths["signature"])
+    m = dict(result.metrics)
+    m["warnings"] = list(result.warnings)
+    m["signature_sha256"] = result.signature.sha256
+    m["panel"] = list(result.signature.proteins)
+    write_text(paths["cv_metrics"], canonical_json(m))
+    _tsv(result.selection, paths["selection"])
+    _tsv(result.cv.oof, paths["oof"])
+    for name, df in result.curves.items():
+        paths[name] = out / f"{name}.tsv"
+        _tsv(df, paths[name])
+    return paths

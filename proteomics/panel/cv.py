@@ -1,0 +1,342 @@
+"""Leakage-free nested cross-validation of a whole panel pipeline.
+
+The pipeline (``make_pipeline``) is one ``sklearn.pipeline.Pipeline``: the preprocessing steps
+(filtering, normalisation, imputation, batch correction; ``proteomics.preprocess``), the selector, the
+fill of missing panel values, standardisation and the model. It is cloned and refitted on every training
+set, so no learned number ever sees a test sample.
+
+Outer loop: ``outer_repeats`` × ``outer_folds`` stratified folds grouped by subject
+(``StratifiedGroupKFold``; a subject never appears on both sides, asserted), or leave-one-batch-out.
+Inner loop (``tune``): on the outer training part only, ``inner_folds`` grouped stratified folds choose the
+panel size ``k`` and the penalty ``C`` by the pooled inner out-of-fold AUC (ties → smaller panel, then
+smaller C). Every task has its own seed derived from (seed, permutation, repeat, fold), so results do not
+depend on ``n_jobs`` or on execution order.
+
+X is a samples × proteins DataFrame (log2, NaN = missing), rows indexed by sample id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..errors import InputError
+from . import metrics as M
+from .selection import PanelFill, make_model, make_selector
+from .settings import PanelSettings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["NestedCVResult", "FoldResult", "nested_cv", "make_pipeline", "preprocess_steps", "tune",
+           "outer_splits", "derive_seed", "positive_proba"]
+
+Progress = Callable[[int, int], None]
+
+
+def derive_seed(seed: int, *keys: int) -> int:
+    """A 31-bit seed derived deterministically from ``seed`` and integer keys."""
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *[int(k) for k in keys]]).generate_state(1)[0]
+               & 0x7FFFFFFF)
+
+
+# -- pipeline ------------------------------------------------------------------------------------------------
+def preprocess_steps(settings: PanelSettings, seed: int = 0) -> list[tuple[str, Any]]:
+    """Fresh (unfitted) preprocessing transformers from ``settings.preprocess`` (see PanelSettings)."""
+    try:
+        from ..preprocess import STEPS
+    except ImportError:  # pragma: no cover - preprocess not installed
+        STEPS = {}
+    pre = settings.preprocess
+    if pre is None:
+        pre = tuple((k, p) for k, p in (("filter_min_valid", {"min_fraction": 0.5}), ("normalize_median", {}))
+                    if k in STEPS)
+    out = []
+    for i, item in enumerate(pre):
+        if isinstance(item, dict):
+            key, params = item.get("step"), dict(item.get("params", {}))
+        elif isinstance(item, tuple | list) and len(item) == 2 and hasattr(item[1], "get_params"):
+            out.append((f"pre{i}_{item[0]}", clone(item[1])))
+            continue
+        elif isinstance(item, tuple | list) and len(item) == 2:
+            key, params = item[0], dict(item[1])
+        elif hasattr(item, "get_params"):
+            out.append((f"pre{i}_{type(item).__name__}", clone(item)))
+            continue
+        else:
+            raise InputError(f"cannot read preprocessing step {item!r}",
+                             hint="give (STEPS key, params) pairs or transformer instances")
+        if key not in STEPS:
+            raise InputError(f"unknown preprocessing step {key!r}", hint=f"use one of {', '.join(sorted(STEPS))}")
+        cls = STEPS[key]
+        if "seed" in cls().get_params() and "seed" not in params:
+            params["seed"] = seed
+        out.append((f"pre{i}_{key}", cls(**params)))
+    return out
+
+
+def make_pipeline(settings: PanelSettings, k: int, C: float | None, seed: int = 0) -> Pipeline:
+    """The whole learnable panel: preprocessing → select(k) → fill → standardise → model(C)."""
+    steps = preprocess_steps(settings, seed)
+    steps.append(("select", make_selector(settings.selector, k, seed=seed, options=dict(settings.selector_options))))
+    steps.append(("fill", PanelFill(settings.fill)))
+    steps.append(("scale", StandardScaler()))
+    steps.append(("model", make_model(settings.model, C=1.0 if C is None else C, seed=seed)))
+    return Pipeline(steps)
+
+
+def positive_proba(model_or_pipe, X, positive_index: int) -> np.ndarray:
+    """Probability of the positive class (column ``positive_index`` of predict_proba)."""
+    return np.asarray(model_or_pipe.predict_proba(X))[:, positive_index]
+
+
+def _encode(y: np.ndarray, positive: str, classes: Sequence[str]):
+    """Binary → 0/1 ints (1 = positive); several classes → the string labels."""
+    if len(classes) == 2:
+        return (y == positive).astype(int), 1
+    return y, list(classes).index(positive)
+
+
+def _score(y_true: np.ndarray, proba: np.ndarray, classes: Sequence[str], positive: str) -> float:
+    if len(classes) == 2:
+        return M.roc_auc((y_true == positive).astype(int), proba[:, 1])
+    return M.multiclass_auc(y_true, proba, classes)
+
+
+# -- splits --------------------------------------------------------------------------------------------------
+def _n_splits(y: np.ndarray, groups: np.ndarray, wanted: int) -> int:
+    """Folds possible with grouped stratification: at most the number of groups in the smallest class."""
+    per_class = pd.Series(groups).groupby(pd.Series(y)).nunique()
+    return int(min(wanted, per_class.min()))
+
+
+def outer_splits(y: np.ndarray, groups: np.ndarray, settings: PanelSettings, seed: int,
+                 batches: np.ndarray | None = None) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    """(repeat, fold, train_idx, test_idx) of the outer loop; asserts that no group is split."""
+    out = []
+    if settings.leave_one_batch_out:
+        if batches is None:
+            raise InputError(f"leave_one_batch_out column {settings.leave_one_batch_out!r} is not in the samples")
+        for f, (tr, te) in enumerate(LeaveOneGroupOut().split(np.zeros(len(y)), y, batches)):
+            out.append((0, f, tr, te))
+    else:
+        n = _n_splits(y, groups, settings.outer_folds)
+        if n < 2:
+            raise InputError("too few subjects per class for cross-validation (need ≥ 2 in every class)")
+        for r in range(settings.outer_repeats):
+            cv = StratifiedGroupKFold(n_splits=n, shuffle=True, random_state=derive_seed(seed, 11, r))
+            for f, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y, groups)):
+                out.append((r, f, tr, te))
+    for _, _, tr, te in out:
+        assert not set(groups[tr]) & set(groups[te]), "a subject was split across training and test folds"
+    return out
+
+
+# -- inner tuning ---------------------------------------------------------------------------------------------
+def tune(X: pd.DataFrame, y: np.ndarray, groups: np.ndarray, settings: PanelSettings, classes: Sequence[str],
+         positive: str, seed: int) -> tuple[int, float | None, pd.DataFrame]:
+    """Choose panel size k and C by inner grouped stratified CV on (X, y) only.
+
+    For each inner split the preprocessing + selector are fitted once with the largest k (the ranking does
+    not depend on k), then fill + scale + model are fitted for every (k, C). Returns (k, C, grid table with
+    the pooled inner AUC per (k, C)).
+    """
+    sizes, cs = settings.sizes(), settings.c_values()
+    if len(sizes) == 1 and len(cs) == 1:
+        return sizes[0], cs[0], pd.DataFrame({"k": [sizes[0]], "C": [cs[0]], "inner_auc": [np.nan]})
+    n = _n_splits(y, groups, settings.inner_folds)
+    if n < 2:
+        return sizes[-1], cs[len(cs) // 2], pd.DataFrame({"k": [sizes[-1]], "C": [cs[len(cs) // 2]],
+                                                          "inner_auc": [np.nan]})
+    kmax = sizes[-1]
+    cv = StratifiedGroupKFold(n_splits=n, shuffle=True, random_state=derive_seed(seed, 23))
+    y_enc, pos_i = _encode(y, positive, classes)
+    n_cls = len(classes)
+    preds = {(k, c): np.full((len(y), max(2, n_cls)), np.nan) for k in sizes for c in cs}
+    for tr, te in cv.split(np.zeros(len(y)), y, groups):
+        front = make_pipeline(settings, kmax, cs[0], seed)[:-3]  # preprocessing + selector
+        Xtr = front.fit_transform(X.iloc[tr], y_enc[tr])
+        Xte = front.transform(X.iloc[te])
+        for k in sizes:
+            cols = list(Xtr.columns[:k])
+            for c in cs:
+                back = make_pipeline(settings, k, c, seed)[-3:]
+                back.fit(Xtr[cols], y_enc[tr])
+                p = back.predict_proba(Xte[cols])
+                preds[(k, c)][te, : p.shape[1]] = p
+    rows = []
+    for (k, c), p in preds.items():
+        ok = ~np.isnan(p[:, 0])
+        rows.append({"k": k, "C": c, "inner_auc": _score(y[ok], p[ok][:, :max(2, n_cls)], classes, positive)})
+    grid = pd.DataFrame(rows)
+    best = grid["inner_auc"].fillna(-1).to_numpy()
+    i = int(np.flatnonzero(best >= best.max() - 1e-12)[0])  # rows are ordered by (k, C) ascending
+    return int(grid.loc[i, "k"]), (None if grid.loc[i, "C"] is None or pd.isna(grid.loc[i, "C"])
+                                   else float(grid.loc[i, "C"])), grid
+
+
+def fit_tuned(X: pd.DataFrame, y: np.ndarray, groups: np.ndarray, settings: PanelSettings,
+              classes: Sequence[str], positive: str, seed: int) -> tuple[Pipeline, int, float | None]:
+    """Tune on (X, y) with inner CV, then fit the pipeline with the chosen (k, C) on all of (X, y)."""
+    k, c, _ = tune(X, y, groups, settings, classes, positive, seed)
+    y_enc, _ = _encode(y, positive, classes)
+    pipe = make_pipeline(settings, k, c, seed).fit(X, y_enc)
+    return pipe, k, c
+
+
+# -- outer loop ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FoldResult:
+    """One outer fold: its training/test samples, chosen (k, C), selected proteins (ranked) and test AUC."""
+
+    permutation: int
+    repeat: int
+    fold: int
+    seed: int
+    test_samples: tuple[str, ...]
+    k: int
+    C: float | None
+    selected: tuple[str, ...]
+    auc: float
+    proba: np.ndarray = field(repr=False)  # (n_test, n_classes) predicted probabilities
+
+    def to_dict(self) -> dict:
+        return {"permutation": self.permutation, "repeat": self.repeat, "fold": self.fold, "seed": self.seed,
+                "k": self.k, "C": self.C, "selected": list(self.selected), "auc": self.auc,
+                "n_test": len(self.test_samples)}
+
+
+def _outer_task(X, y, groups, tr, te, settings, classes, positive, seed, perm, r, f) -> FoldResult:
+    pipe, k, c = fit_tuned(X.iloc[tr], y[tr], groups[tr], settings, classes, positive, seed)
+    proba = np.asarray(pipe.predict_proba(X.iloc[te]), dtype=float)
+    sel = tuple(pipe.named_steps["select"].selected_)
+    auc = _score(y[te], proba, classes, positive) if len(set(y[te])) > 1 else float("nan")
+    return FoldResult(perm, r, f, seed, tuple(X.index[te]), k, c, sel, float(auc), proba)
+
+
+@dataclass(frozen=True)
+class NestedCVResult:
+    """Nested-CV outcome on the real labels (``folds``, ``oof``) and, if requested, under permutations.
+
+    oof : DataFrame, one row per (repeat, sample): sample, repeat, fold, label, probability (of the
+        positive class; with several classes also ``proba_<class>`` columns).
+    auc_per_repeat : AUC of the pooled out-of-fold predictions of each repeat (macro one-vs-rest AUC with
+        several classes); ``auc`` is their mean.
+    selection : DataFrame protein_group, frequency (fraction of outer folds selecting it), n_folds, mean_rank.
+    permutation_aucs : the same ``auc`` computed with shuffled labels (one per permutation).
+    """
+
+    folds: tuple[FoldResult, ...]
+    oof: pd.DataFrame
+    auc_per_repeat: tuple[float, ...]
+    auc: float
+    selection: pd.DataFrame
+    permutation_aucs: tuple[float, ...]
+    classes: tuple[str, ...]
+    positive: str
+    seeds: dict
+    params: dict
+
+
+def _permuted_labels(y: np.ndarray, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Shuffle labels between subjects (keeps each subject's samples together) or between samples."""
+    g = pd.Series(y).groupby(pd.Series(groups)).agg(lambda s: s.iloc[0] if s.nunique() == 1 else None)
+    if g.isna().any():
+        return rng.permutation(y)
+    uniq = g.index.to_numpy()
+    perm = dict(zip(uniq, rng.permutation(g.to_numpy()), strict=True))
+    return np.asarray([perm[x] for x in groups])
+
+
+def _summarise(fr: list[FoldResult], sample_ids, y, classes, positive) -> tuple:
+    rows = []
+    for f in fr:
+        for i, s in enumerate(f.test_samples):
+            row = {"sample": s, "repeat": f.repeat, "fold": f.fold,
+                   "probability": float(f.proba[i, list(classes).index(positive) if len(classes) > 2 else 1])}
+            if len(classes) > 2:
+                row.update({f"proba_{c}": float(f.proba[i, j]) for j, c in enumerate(classes)})
+            rows.append(row)
+    oof = pd.DataFrame(rows)
+    lab = pd.Series(y, index=list(sample_ids))
+    oof.insert(3, "label", lab.loc[oof["sample"]].to_numpy())
+    oof = oof.sort_values(["repeat", "sample"], kind="mergesort").reset_index(drop=True)
+    aucs = []
+    for _, part in oof.groupby("repeat", sort=True):
+        if len(classes) > 2:
+            aucs.append(M.multiclass_auc(part["label"].to_numpy(),
+                                         part[[f"proba_{c}" for c in classes]].to_numpy(), classes))
+        else:
+            aucs.append(M.roc_auc((part["label"] == positive).astype(int), part["probability"]))
+    return oof, tuple(float(a) for a in aucs), float(np.mean(aucs))
+
+
+def _selection_table(fr: list[FoldResult], proteins: Sequence[str]) -> pd.DataFrame:
+    n = len(fr)
+    cnt: dict[str, int] = {}
+    rank_sum: dict[str, float] = {}
+    for f in fr:
+        for r, p in enumerate(f.selected, start=1):
+            cnt[p] = cnt.get(p, 0) + 1
+            rank_sum[p] = rank_sum.get(p, 0.0) + r
+    t = pd.DataFrame({"protein_group": list(cnt), "n_folds": [cnt[p] for p in cnt],
+                      "mean_rank": [rank_sum[p] / cnt[p] for p in cnt]})
+    t["frequency"] = t["n_folds"] / max(1, n)
+    t = t.sort_values(["frequency", "mean_rank", "protein_group"], ascending=[False, True, True],
+                      kind="mergesort").reset_index(drop=True)
+    return t[["protein_group", "frequency", "n_folds", "mean_rank"]]
+
+
+def nested_cv(X: pd.DataFrame, y: Sequence, *, positive: str, settings: PanelSettings, groups=None,
+              batches=None, seed: int = 0, n_permutations: int = 0, n_jobs: int = 1,
+              progress: Progress | None = None) -> NestedCVResult:
+    """Nested CV of the panel pipeline on X (samples × proteins, log2) and labels y.
+
+    ``groups`` (e.g. subject ids) keep samples together; ``batches`` are used for leave-one-batch-out.
+    ``n_permutations`` > 0 repeats the whole nested CV with labels shuffled between subjects (seeded).
+    ``progress(done, total)`` is called after every outer fold (in order). Results are identical for any
+    ``n_jobs``.
+    """
+    y = np.asarray(y).astype(str)
+    X = X.copy()
+    X.index = X.index.astype(str)
+    groups = np.asarray(X.index if groups is None else groups).astype(str)
+    classes = tuple(sorted(set(y)))
+    if positive not in classes:
+        raise InputError(f"positive class {positive!r} is not a label value", hint=f"use one of {', '.join(classes)}")
+    if len(classes) < 2:
+        raise InputError("the label has a single class")
+    batches = None if batches is None else np.asarray(batches).astype(str)
+    tasks = []
+    for perm in range(n_permutations + 1):
+        yp = y if perm == 0 else _permuted_labels(y, groups, np.random.default_rng(derive_seed(seed, 97, perm)))
+        for r, f, tr, te in outer_splits(yp, groups, settings, derive_seed(seed, perm), batches):
+            tasks.append((perm, r, f, yp, tr, te, derive_seed(seed, perm, r, f)))
+    total = len(tasks)
+    runner = Parallel(n_jobs=n_jobs, return_as="generator")
+    gen = runner(delayed(_outer_task)(X, yp, groups, tr, te, settings, classes, positive, s, perm, r, f)
+                 for perm, r, f, yp, tr, te, s in tasks)
+    results: list[FoldResult] = []
+    for done, res in enumerate(gen, start=1):
+        results.append(res)
+        if progress is not None:
+            progress(done, total)
+    real = [f for f in results if f.permutation == 0]
+    oof, aucs, auc = _summarise(real, X.index, y, classes, positive)
+    null = []
+    for perm in range(1, n_permutations + 1):
+        fr = [f for f in results if f.permutation == perm]
+        yp = tasks[[t[0] for t in tasks].index(perm)][3]
+        null.append(_summarise(fr, X.index, yp, classes, positive)[2])
+    seeds = {"seed": seed, "fold_seeds": [f.seed for f in real]}
+    return NestedCVResult(tuple(real), oof, aucs, auc, _selection_table(real, X.columns), tuple(null), classes,
+                          positive, seeds, settings.to_dict())
