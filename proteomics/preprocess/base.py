@@ -8,7 +8,9 @@ only; ``transform`` refuses data whose proteins differ from those seen in ``fit`
 
 Subclasses implement ``_fit(frame, y)`` and ``_transform(frame) -> frame`` (both samples × proteins, log2),
 and list their learned attribute names in ``_state_attrs``. Steps that add a layer (e.g. ``imputed``)
-override ``_layers(before, after)``.
+override ``_layers(before, after)``. Steps that need the sample or protein annotations of a Dataset
+(batch labels, contaminant flags, peptide counts) set ``_uses_dataset = True``; they then receive
+``ds=`` (the Dataset, or None for a plain DataFrame) in ``_fit`` and ``_transform``.
 """
 
 from __future__ import annotations
@@ -61,12 +63,17 @@ class ProteomicsTransformer(TransformerMixin, BaseEstimator):
 
     #: steps that drop or add proteins set this False (they set ``proteins_out_``)
     _keeps_proteins: ClassVar[bool] = True
+    #: steps that read Dataset annotations get ``ds=`` in ``_fit``/``_transform``
+    _uses_dataset: ClassVar[bool] = False
 
     # -- sklearn API -----------------------------------------------------------------------------
     def fit(self, X, y=None):
         frame = as_frame(X)
         self.proteins_in_ = [str(c) for c in frame.columns]
-        self._fit(frame, y)
+        if self._uses_dataset:
+            self._fit(frame, y, ds=X if isinstance(X, Dataset) else None)
+        else:
+            self._fit(frame, y)
         return self
 
     def _check_fitted(self) -> None:
@@ -86,7 +93,10 @@ class ProteomicsTransformer(TransformerMixin, BaseEstimator):
     def transform(self, X):
         self._check_fitted()
         frame = self._check_proteins(as_frame(X))
-        out = self._transform(frame)
+        if self._uses_dataset:
+            out = self._transform(frame, ds=X if isinstance(X, Dataset) else None)
+        else:
+            out = self._transform(frame)
         if isinstance(X, Dataset):
             return self._to_dataset(X, frame, out)
         return out
