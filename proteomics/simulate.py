@@ -496,14 +496,18 @@ _AA_FREQ = np.array([8.3, 1.4, 5.5, 6.8, 3.9, 7.1, 2.3, 5.9, 0.1, 9.7, 2.4, 4.1,
 
 
 def _peptides(rng: np.random.Generator, n: int, taken: set) -> list[str]:
-    out = []
+    """``n`` random tryptic-like sequences (6–28 residues then K/R) not already in ``taken``."""
+    out: list[str] = []
     p = _AA_FREQ / _AA_FREQ.sum()
     while len(out) < n:
-        length = int(np.clip(rng.gamma(5.0, 2.4), 6, 28))
-        seq = "".join(rng.choice(_AA, size=length, p=p)) + ("K" if rng.random() < 0.55 else "R")
-        if seq not in taken:
-            taken.add(seq)
-            out.append(seq)
+        lengths = np.clip(rng.gamma(5.0, 2.4, n), 6, 28).astype(int)
+        body = _AA[rng.choice(_AA.size, size=(n, 28), p=p)]
+        ends = np.where(rng.random(n) < 0.55, "K", "R")
+        for row, length, end in zip(body, lengths, ends, strict=True):
+            seq = "".join(row[:length]) + end
+            if seq not in taken and len(out) < n:
+                taken.add(seq)
+                out.append(seq)
     return out
 
 
@@ -822,9 +826,18 @@ def diann_report_frame(cohort: Cohort, specimen: str, samples: list[str] | None 
     return out[_DIANN_COLUMNS].iloc[order].reset_index(drop=True)
 
 
-def _tsv_bytes(df: pd.DataFrame, float_format: str = "%g") -> bytes:
+def _format_floats(values: np.ndarray, spec: str) -> list[str]:
+    return ["" if v != v else format(v, spec) for v in values.tolist()]
+
+
+def _tsv_bytes(df: pd.DataFrame, float_format: str = "g") -> bytes:
+    """Tab-separated text; floats printed with ``format(v, float_format)`` (DIA-NN style ``g``: 6 digits)."""
+    df = df.copy()
+    for c in df.columns:
+        if df[c].dtype.kind == "f":
+            df[c] = _format_floats(df[c].to_numpy(), float_format)
     buf = io.StringIO()
-    df.to_csv(buf, sep="\t", index=False, float_format=float_format, lineterminator="\n", na_rep="")
+    df.to_csv(buf, sep="\t", index=False, lineterminator="\n", na_rep="")
     return buf.getvalue().encode("utf-8")
 
 
@@ -832,14 +845,14 @@ def _write(path: str | os.PathLike, data: bytes) -> str:
     """Write ``data`` (gzip-compressed, reproducibly, when the name ends in .gz); return sha256 of ``data``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes(path, gzip.compress(data, compresslevel=9, mtime=0) if path.suffix == ".gz" else data)
+    write_bytes(path, gzip.compress(data, compresslevel=6, mtime=0) if path.suffix == ".gz" else data)
     return sha256_bytes(data)
 
 
 def write_diann_report(cohort: Cohort, specimen: str, path: str | os.PathLike,
-                       samples: list[str] | None = None) -> str:
+                       samples: list[str] | None = None, report: pd.DataFrame | None = None) -> str:
     """Write :func:`diann_report_frame` as TSV (gzip if ``path`` ends in .gz); returns sha256 of the TSV text."""
-    return _write(path, _tsv_bytes(diann_report_frame(cohort, specimen, samples)))
+    return _write(path, _tsv_bytes(diann_report_frame(cohort, specimen, samples) if report is None else report))
 
 
 def _sig5(x: np.ndarray) -> np.ndarray:
@@ -850,13 +863,13 @@ def _sig5(x: np.ndarray) -> np.ndarray:
     return np.where(x > 0, np.round(x / 10 ** mag) * 10 ** mag, 0.0)
 
 
-def maxquant_protein_groups_frame(cohort: Cohort, specimen: str = "plasma",
-                                  samples: list[str] | None = None) -> pd.DataFrame:
+def maxquant_protein_groups_frame(cohort: Cohort, specimen: str = "plasma", samples: list[str] | None = None,
+                                  report: pd.DataFrame | None = None) -> pd.DataFrame:
     """MaxQuant-style proteinGroups table (linear intensities, 0 = not quantified) from the same precursors.
 
     Adds 5 CON__ (common contaminant) rows, 4 REV__ (decoy) rows and marks 2 groups 'Only identified by site'.
     """
-    rep = diann_report_frame(cohort, specimen, samples)
+    rep = diann_report_frame(cohort, specimen, samples) if report is None else report
     rep = rep[(rep["Q.Value"] <= 0.01) & (rep["PG.Q.Value"] <= 0.01)]
     runs = list(dict.fromkeys(rep["Run"]))
     prot = cohort.proteins[specimen].set_index("protein_group")
@@ -949,9 +962,9 @@ def maxquant_protein_groups_frame(cohort: Cohort, specimen: str = "plasma",
 
 
 def write_maxquant_protein_groups(cohort: Cohort, path: str | os.PathLike, specimen: str = "plasma",
-                                  samples: list[str] | None = None) -> str:
+                                  samples: list[str] | None = None, report: pd.DataFrame | None = None) -> str:
     """Write :func:`maxquant_protein_groups_frame` as MaxQuant's tab-separated text; returns its sha256."""
-    return _write(path, _tsv_bytes(maxquant_protein_groups_frame(cohort, specimen, samples), "%.6g"))
+    return _write(path, _tsv_bytes(maxquant_protein_groups_frame(cohort, specimen, samples, report), ".6g"))
 
 
 def _sheet_text(sheet: pd.DataFrame) -> pd.DataFrame:
@@ -1000,7 +1013,7 @@ def write_truth(cohort: Cohort, path: str | os.PathLike) -> str:
     t = cohort.truth.copy()
     for c in ("changed", "reference"):
         t[c] = t[c].map({True: "true", False: "false"})
-    return _write(path, _tsv_bytes(t, "%.6g"))
+    return _write(path, _tsv_bytes(t, ".6g"))
 
 
 def write_bundle(out_dir: str | os.PathLike, seed: int = DEFAULT_SEED) -> dict[str, str]:
@@ -1013,13 +1026,14 @@ def write_bundle(out_dir: str | os.PathLike, seed: int = DEFAULT_SEED) -> dict[s
     c = simulate_cohort(seed)
     new_samples = c.new_sheet["sample"].tolist()
     train = {spec: c.sheet.loc[c.sheet["specimen"] == spec, "sample"].tolist() for spec in SPECIMENS}
+    plasma = diann_report_frame(c, "plasma", train["plasma"])
     digests = {
         "sheet.csv": write_sheet_csv(c.sheet, out / "sheet.csv"),
         "sheet.sdrf.tsv": write_sheet_sdrf(c.sheet, out / "sheet.sdrf.tsv"),
         "truth.tsv": write_truth(c, out / "truth.tsv"),
-        "plasma/report.tsv.gz": write_diann_report(c, "plasma", out / "plasma" / "report.tsv.gz", train["plasma"]),
+        "plasma/report.tsv.gz": write_diann_report(c, "plasma", out / "plasma" / "report.tsv.gz", report=plasma),
         "plasma/proteinGroups.txt": write_maxquant_protein_groups(c, out / "plasma" / "proteinGroups.txt",
-                                                                  "plasma", train["plasma"]),
+                                                                  "plasma", report=plasma),
         "bal/report.tsv.gz": write_diann_report(c, "BAL", out / "bal" / "report.tsv.gz", train["BAL"]),
         "sputum/report.tsv.gz": write_diann_report(c, "sputum", out / "sputum" / "report.tsv.gz", train["sputum"]),
         "new_patients/report.tsv.gz": write_diann_report(c, "plasma", out / "new_patients" / "report.tsv.gz",
