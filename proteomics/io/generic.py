@@ -82,7 +82,8 @@ def read_generic(path: str | os.PathLike, *, scale: str = "auto", keep_contamina
     cols = list(src.columns)
     n_id = _layout(cols, rows)
     if n_id == 0:
-        n_id = 1  # a numeric-looking id column (e.g. integer ids) is still the id
+        raise InputError("missing the protein id column: the first column holds numbers", path=path, line=1,
+                         column=cols[0], hint="put the protein (or peptide and protein) id column(s) first")
     if n_id >= len(cols):
         raise InputError("no numeric run columns found", path=path, line=2,
                          hint="a wide matrix has id column(s) first, then one numeric column per run")
