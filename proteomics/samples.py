@@ -572,6 +572,8 @@ class SampleSheet:
                 raise self._err(f"no column {col!r} in the sample sheet", column=col,
                                 hint=f"use one of {', '.join(['sample', *t.columns])}")
             wanted = list(want) if isinstance(want, list | tuple | set | frozenset) else [want]
+            if values.dtype.kind not in "biuf":
+                wanted = [str(w) for w in wanted]
             if col == "specimen":
                 wanted = [normalise_specimen(str(w)) or w for w in wanted]
             mask &= values.isin(wanted).to_numpy()

@@ -66,10 +66,12 @@ import numpy as np
 import pandas as pd
 
 from ._files import atomic_path, sha256_bytes, write_bytes
+from .dataset import Dataset, Step
 
 __all__ = ["DEFAULT_SEED", "SPECIMENS", "Cohort", "catalogue", "simulate_cohort", "diann_report_frame",
            "write_diann_report", "write_maxquant_protein_groups", "write_sheet_csv", "write_sheet_sdrf",
-           "write_truth", "write_bundle", "write_large_diann_report"]
+           "write_truth", "write_bundle", "write_large_diann_report", "to_dataset",
+           "maxquant_protein_groups_frame"]
 
 DEFAULT_SEED = 20261123
 SPECIMENS = ("plasma", "BAL", "sputum")
@@ -1044,6 +1046,38 @@ def write_bundle(out_dir: str | os.PathLike, seed: int = DEFAULT_SEED) -> dict[s
                              "expected": ["scored", "scored", "refused: hemolysed and mostly missing"]})
     digests["new_patients/truth.tsv"] = _write(out / "new_patients" / "truth.tsv", _tsv_bytes(expected))
     return digests
+
+
+def to_dataset(cohort: Cohort, specimen: str = "plasma", *, complete: bool = False,
+               include_new: bool = False) -> Dataset:
+    """A protein :class:`~proteomics.dataset.Dataset` (samples × proteins, log2, NaN = missing) of a specimen.
+
+    ``complete=False``: log2 ``PG.MaxLFQ`` of the written DIA-NN report filtered at 1 % precursor and
+    protein-group q-value (what a reader + quantifier would roughly see). ``complete=True``: the true
+    abundances before missingness and precursor noise (``Cohort.abundance``). Samples carry the sheet
+    columns (condition, batch, covariates) plus ``subgroup`` when subgroups were planted; proteins
+    carry gene, true_log2fc, changed, reference and contamination_panel. ``include_new`` adds N001–N003.
+    """
+    sheet = pd.concat([cohort.sheet, cohort.new_sheet]) if include_new else cohort.sheet
+    sheet = sheet[sheet["specimen"] == specimen].set_index("sample")
+    if sheet.empty:
+        raise ValueError(f"no {specimen} samples in this cohort")
+    truth = cohort.truth[cohort.truth["specimen"] == specimen].set_index("protein_group")
+    if complete:
+        X = cohort.abundance[specimen].loc[sheet.index]
+    else:
+        rep = diann_report_frame(cohort, specimen, sheet.index.tolist())
+        rep = rep[(rep["Q.Value"] <= 0.01) & (rep["PG.Q.Value"] <= 0.01)]
+        X = np.log2(rep.groupby(["Run", "Protein.Group"])["PG.MaxLFQ"].first().unstack())
+        X.index = [r + "_" for r in X.index]
+        stems = {f"{run[:-4]}_": sample for sample, run in sheet["run"].items()}
+        X = X.rename(index=stems).reindex(index=sheet.index, columns=[g for g in truth.index if g in X.columns])
+    samples = sheet.copy()
+    if cohort.subgroups is not None:
+        samples["subgroup"] = cohort.subgroups.reindex(samples["subject"]).fillna(-1).astype(int).to_numpy()
+    proteins = truth.loc[X.columns, ["gene", "true_log2fc", "changed", "reference", "contamination_panel"]]
+    step = Step("simulate", {"seed": cohort.seed, "specimen": specimen, "complete": complete})
+    return Dataset(X.to_numpy(float), samples, proteins, history=(step,))
 
 
 # ------------------------------------------------------------------------------------------ benchmark

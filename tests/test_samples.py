@@ -200,6 +200,7 @@ def test_subset_and_check_groups(tmp_path):
     s = _sheet(tmp_path)
     assert s.subset(condition="cancer").samples == ["P001_plasma", "P004_plasma"]
     assert s.subset(specimen="PLASMA", batch=["2"]).samples == ["P003_plasma", "P004_plasma"]
+    assert s.subset(batch=2).samples == ["P003_plasma", "P004_plasma"]  # labels compared as text
     assert "no column" in str(_error(s.subset, colour="red"))
     assert "no sample" in str(_error(s.subset, condition="nothing"))
     assert s.check_groups("condition", ["cancer", "control"]) == {"cancer": 2, "control": 2}

@@ -245,3 +245,22 @@ def test_bundled_sheet_matches_bundled_reports():
     new = SampleSheet.read(SAMPLE_DATA / "new_patients" / "sheet.csv")
     runs = pd.read_csv(SAMPLE_DATA / "new_patients" / "report.tsv.gz", sep="\t", usecols=["Run"])["Run"].unique()
     assert new.match_runs(runs) == {f"N00{i}_plasma_b3": f"N00{i}_plasma" for i in (1, 2, 3)}
+
+
+def test_to_dataset(cohort):
+    from proteomics.simulate import to_dataset
+
+    ds = to_dataset(cohort, "plasma")
+    sheet = cohort.sheet[cohort.sheet["specimen"] == "plasma"]
+    assert ds.sample_ids == sheet["sample"].tolist()
+    assert set(ds.protein_ids) <= set(cohort.proteins["plasma"]["protein_group"])
+    missing = np.isnan(ds.X).mean()
+    assert 0.08 < missing < 0.3  # MNAR + MCAR after the 1 % q-value filter
+    # observed values track the complete abundances (up to per-run normalisation and precursor noise)
+    full = to_dataset(cohort, "plasma", complete=True)
+    a = pd.DataFrame(ds.X, index=ds.sample_ids, columns=ds.protein_ids)
+    b = pd.DataFrame(full.X, index=full.sample_ids, columns=full.protein_ids)[a.columns]
+    centred = (a - a.median()) - (b - b.median())
+    assert np.nanmedian(np.abs(centred.to_numpy())) < 0.35
+    assert to_dataset(cohort, "plasma", include_new=True).sample_ids[-3:] == ["N001_plasma", "N002_plasma",
+                                                                               "N003_plasma"]
