@@ -123,33 +123,14 @@ def lm_fit(Y: np.ndarray, design: np.ndarray, names: Sequence[str] | None = None
     patterns, which = _unique_patterns(mask)
     order = np.argsort(which, kind="stable")
     bounds = np.searchsorted(which[order], np.arange(patterns.shape[1] + 1))
-    for k in range(patterns.shape[1]):
-        prot = order[bounds[k]:bounds[k + 1]]
-        obs = patterns[:, k]
-        nobs = int(obs.sum())
-        if nobs == 0:
-            continue
-        Xo = X[obs]
-        Yo = Y[np.ix_(obs, prot)]
-        if V is not None:
-            L = np.linalg.cholesky(V[np.ix_(obs, obs)])
-            Xo = np.linalg.solve(L, Xo)
-            Yo = np.linalg.solve(L, Yo)
-        est = estimable_columns(Xo)
-        rank = int(est.sum())
-        if rank == 0:
-            continue
-        Q, R = np.linalg.qr(Xo[:, est])
-        b = np.linalg.solve(R, Q.T @ Yo)
-        Rinv = np.linalg.inv(R)
-        su = np.sqrt(np.sum(Rinv ** 2, axis=1))
-        coef[np.ix_(prot, np.flatnonzero(est))] = b.T
-        stdev[np.ix_(prot, np.flatnonzero(est))] = su[None, :]
-        df = nobs - rank
-        dfres[prot] = df
-        if df > 0:
-            resid = Yo - Q @ (Q.T @ Yo)
-            sigma[prot] = np.sqrt(np.sum(resid ** 2, axis=0) / df)
+    sizes = np.diff(bounds)
+    out = (coef, stdev, sigma, dfres)
+    single = np.flatnonzero(sizes == 1) if V is None else np.array([], dtype=int)
+    fallback = _fit_batched(Y, X, order[bounds[single]], out) if single.size else np.array([], dtype=int)
+    for k in np.flatnonzero(sizes > 1) if V is None else range(patterns.shape[1]):
+        _fit_pattern(Y, X, V, patterns[:, k], order[bounds[k]:bounds[k + 1]], out)
+    for g in fallback:
+        _fit_pattern(Y, X, V, mask[:, g], np.array([g]), out)
     with np.errstate(invalid="ignore"):
         counts = mask.sum(axis=0)
         amean = np.where(counts > 0, np.nansum(np.where(mask, Y, 0.0), axis=0) / np.maximum(counts, 1), np.nan)
@@ -162,6 +143,80 @@ def lm_fit(Y: np.ndarray, design: np.ndarray, names: Sequence[str] | None = None
     return LinearFit(coef, stdev, sigma, dfres, amean, cov, names, X,
                      correlation=None if V is None else float(correlation))
 
+
+def _fit_pattern(Y, X, V, obs, prot, out) -> None:
+    """QR fit of the proteins ``prot`` that share the observed-sample mask ``obs`` (writes into ``out``)."""
+    coef, stdev, sigma, dfres = out
+    nobs = int(obs.sum())
+    if nobs == 0:
+        return
+    Xo = X[obs]
+    Yo = Y[np.ix_(obs, prot)]
+    if V is not None:
+        L = np.linalg.cholesky(V[np.ix_(obs, obs)])
+        Xo = np.linalg.solve(L, Xo)
+        Yo = np.linalg.solve(L, Yo)
+    est = estimable_columns(Xo)
+    rank = int(est.sum())
+    if rank == 0:
+        dfres[prot] = nobs
+        sigma[prot] = np.sqrt(np.sum(Yo ** 2, axis=0) / nobs)
+        return
+    Q, R = np.linalg.qr(Xo[:, est])
+    b = np.linalg.solve(R, Q.T @ Yo)
+    Rinv = np.linalg.inv(R)
+    su = np.sqrt(np.sum(Rinv ** 2, axis=1))
+    cols = np.flatnonzero(est)
+    coef[np.ix_(prot, cols)] = b.T
+    stdev[np.ix_(prot, cols)] = su[None, :]
+    df = nobs - rank
+    dfres[prot] = df
+    if df > 0:
+        resid = Yo - Q @ (Q.T @ Yo)
+        sigma[prot] = np.sqrt(np.sum(resid ** 2, axis=0) / df)
+
+
+def _fit_batched(Y, X, prot, out, chunk: int = 2048) -> np.ndarray:
+    """Least-squares fits for proteins with a missing-value pattern of their own, vectorised with matrix
+    products: ``X'MX`` and ``X'My`` (M = observed mask) for all proteins at once, a stacked Cholesky of the
+    column-equilibrated ``X'MX`` and residuals computed directly as ``y − Xb``. A Cholesky pivot of the
+    equilibrated matrix is the relative residual norm of that column given the previous ones (the quantity
+    dqrdc2 tests) and is at least the square root of the smallest eigenvalue, so proteins whose smallest
+    eigenvalue is below 1e-12 (pivot possibly below 1e-6, near the 1e-7 rank rule) go back to the exact
+    per-pattern QR path; their indices are returned."""
+    coef, stdev, sigma, dfres = out
+    n, p = X.shape
+    XX = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+    bad: list[np.ndarray] = []
+    for start in range(0, prot.size, chunk):
+        g = prot[start:start + chunk]
+        Yg = Y[:, g].T                                         # P × n
+        m = ~np.isnan(Yg)
+        mf = m.astype(float)
+        y = np.where(m, Yg, 0.0)
+        A = (mf @ XX).reshape(-1, p, p)                        # X'MX
+        d = np.sqrt(np.diagonal(A, axis1=1, axis2=2))          # column norms on observed samples
+        ok = np.all(d > 0, axis=1)
+        ds = np.where(d > 0, d, 1.0)
+        S = A / (ds[:, :, None] * ds[:, None, :])
+        S[~ok] = np.eye(p)
+        full = ok & (np.linalg.eigvalsh(S)[:, 0] > 1e-12)      # smallest pivot² >= smallest eigenvalue
+        bad.append(g[~full])
+        if not full.any():
+            continue
+        gg, S, ds, y, mf = g[full], S[full], ds[full], y[full], mf[full]
+        rhs = (y @ X) / ds                                     # scaled X'My
+        z = np.linalg.solve(S, rhs[:, :, None])[:, :, 0]
+        b = z / ds
+        Sinv = np.linalg.inv(S)
+        coef[gg] = b
+        stdev[gg] = np.sqrt(np.diagonal(Sinv, axis1=1, axis2=2)) / ds
+        df = mf.sum(axis=1) - p
+        dfres[gg] = df
+        resid = (y - b @ X.T) * mf
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sigma[gg] = np.where(df > 0, np.sqrt(np.sum(resid ** 2, axis=1) / np.maximum(df, 1)), np.nan)
+    return np.concatenate(bad) if bad else np.array([], dtype=int)
 
 # -- contrasts.fit ----------------------------------------------------------------------------------------
 def _cov2cor(c: np.ndarray) -> np.ndarray:
