@@ -398,7 +398,7 @@ def to_float(values: pd.Series, *, path, column: str, first_line: int = 2, state
     return pd.Series(arr, index=values.index, name=values.name)
 
 
-_CONTAM_RE = re.compile(r"\s*(?:CON__|contam_|cRAP|Cont_|CONTAM)", re.IGNORECASE)
+_CONTAM_RE = re.compile(r"\s*(?:CON__|contam_|contaminant_|cRAP|Cont_|CONTAM)", re.IGNORECASE)
 _DECOY_RE = re.compile(r"\s*(?:REV__|rev_|DECOY_|decoy_)")
 
 
