@@ -1,0 +1,84 @@
+"""Padded per-protein arrays so roll-up methods vectorise over proteins.
+
+Proteins are grouped by their number of entities (precursors/peptides), rounded up to a power of two, and
+each group is split into chunks; a chunk is an array ``V`` of shape (n_proteins, n_entities, n_samples) of
+log2 intensities with NaN for missing and for padding. Chunk boundaries depend only on the data, never on
+``n_jobs``, so results are identical for any degree of parallelism.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Prepared", "Chunk", "run_chunks"]
+
+#: cap on elements of the largest temporary (proteins × entities × samples × samples in MaxLFQ)
+_MAX_ELEMENTS = 4_000_000
+
+
+@dataclass(frozen=True)
+class Chunk:
+    rows: np.ndarray  # positions of these proteins in Prepared.proteins
+    V: np.ndarray  # (n, K, S) log2, NaN = missing/padding
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Entity-level data of one QuantTable mapped onto samples.
+
+    ``proteins``: protein_group ids (sorted); ``samples``: sample ids in output order; ``entity_protein``:
+    protein position of every entity row; ``values``: (n_entities, n_samples) **linear** intensities (NaN =
+    missing); ``counts``: (n_entities, n_samples) PSM counts (for spectral counting; NaN when unknown).
+    """
+
+    proteins: list[str]
+    samples: list[str]
+    entity_protein: np.ndarray
+    values: np.ndarray
+    counts: np.ndarray | None = None
+
+    def chunks(self, square: bool = False) -> list[Chunk]:
+        """Chunks of proteins with the same padded entity count (see module docstring)."""
+        order = np.argsort(self.entity_protein, kind="stable")
+        ep = self.entity_protein[order]
+        n_p = len(self.proteins)
+        starts = np.searchsorted(ep, np.arange(n_p), side="left")
+        ends = np.searchsorted(ep, np.arange(n_p), side="right")
+        k = ends - starts
+        S = len(self.samples)
+        logv = np.log2(np.where(self.values > 0, self.values, np.nan))[order]
+        out: list[Chunk] = []
+        bucket = np.where(k > 0, 2 ** np.ceil(np.log2(np.maximum(k, 1))).astype(int), 0)
+        for K in np.unique(bucket[bucket > 0]):
+            rows = np.flatnonzero(bucket == K)
+            per = max(1, _MAX_ELEMENTS // int(K * S * (S if square else 1)))
+            for c0 in range(0, len(rows), per):
+                r = rows[c0:c0 + per]
+                V = np.full((len(r), int(K), S), np.nan)
+                kk = k[r]
+                # scatter entity rows into the padded array
+                pi = np.repeat(np.arange(len(r)), kk)
+                ei = np.arange(int(kk.sum())) - np.repeat(np.cumsum(kk) - kk, kk)
+                src = np.repeat(starts[r], kk) + ei
+                V[pi, ei] = logv[src]
+                out.append(Chunk(rows=r, V=V))
+        return out
+
+
+def run_chunks(fn: Callable[[np.ndarray], np.ndarray], prep: Prepared, n_jobs: int = 1,
+               square: bool = False) -> np.ndarray:
+    """Apply ``fn`` (V (n, K, S) → (n, S) log2) to every chunk; returns (n_proteins, n_samples) log2."""
+    chunks = prep.chunks(square=square)
+    if n_jobs == 1 or len(chunks) < 2:
+        results = [fn(c.V) for c in chunks]
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs)(delayed(fn)(c.V) for c in chunks)
+    out = np.full((len(prep.proteins), len(prep.samples)), np.nan)
+    for c, r in zip(chunks, results, strict=True):
+        out[c.rows] = r
+    return out

@@ -1,0 +1,188 @@
+"""QuantTable (long, linear) → protein Dataset (samples × proteins, log2, NaN = missing).
+
+``quantify(table, sheet, method)`` maps runs to samples with the sample sheet, rolls entities
+(precursors/peptides/PSMs) up to protein groups with one of ``METHODS`` and returns a Dataset whose samples
+follow the sheet's order and carry its annotations, whose proteins are indexed by ``protein_group`` with
+``gene`` and ``n_peptides_total`` columns, and with ``layers['n_peptides']`` (entities observed per protein and
+sample). A protein-level table is pivoted (log2; ``method`` is ignored; no peptide counts are known, so no
+``n_peptides`` layer). Zero intensities are missing. Duplicate rows of one entity in one run are summed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from .._version import __version__
+from ..dataset import Dataset, Step
+from ..errors import InputError
+from ..io.table import QuantTable
+from ._blocks import Prepared, run_chunks
+from .ibaq import observable_counts
+from .maxlfq import maxlfq_block
+from .median_polish import median_polish_block
+from .spectral_count import nsaf, protein_lengths
+from .top_n import sum_block, top_n_block
+
+__all__ = ["quantify", "METHODS", "prepare"]
+
+log = logging.getLogger(__name__)
+
+
+def _maxlfq(prep: Prepared, *, min_ratio_count=2, n_jobs=1, **_):
+    return run_chunks(partial(maxlfq_block, min_ratio_count=min_ratio_count), prep, n_jobs, square=True)
+
+
+def _median_polish(prep: Prepared, *, n_jobs=1, **_):
+    return run_chunks(median_polish_block, prep, n_jobs)
+
+
+def _top_n(prep: Prepared, *, top_n=3, n_jobs=1, **_):
+    return run_chunks(partial(top_n_block, n=top_n), prep, n_jobs)
+
+
+def _sum(prep: Prepared, *, n_jobs=1, **_):
+    return run_chunks(sum_block, prep, n_jobs)
+
+
+def _ibaq(prep: Prepared, *, fasta=None, n_jobs=1, **_):
+    n_obs = observable_counts(prep.proteins, fasta)
+    return _sum(prep, n_jobs=n_jobs) - np.log2(n_obs)[:, None]
+
+
+def _psm_counts(prep: Prepared) -> np.ndarray:
+    if prep.counts is None:
+        raise InputError("spectral counting needs PSM counts",
+                         hint="give a PSM-level file (psm.tsv, evidence.txt, mzIdentML …) or one with PSM counts")
+    tot = np.zeros((len(prep.proteins), len(prep.samples)))
+    np.add.at(tot, prep.entity_protein, np.nan_to_num(prep.counts, nan=0.0))
+    return tot
+
+
+def _spectral_count(prep: Prepared, **_):
+    c = _psm_counts(prep)
+    with np.errstate(divide="ignore"):
+        return np.where(c > 0, np.log2(np.where(c > 0, c, 1.0)), np.nan)
+
+
+def _nsaf(prep: Prepared, *, fasta=None, **_):
+    return nsaf(_psm_counts(prep), protein_lengths(prep.proteins, fasta))
+
+
+#: method name → function(Prepared, **options) → (n_proteins, n_samples) log2
+METHODS: dict[str, Callable[..., np.ndarray]] = {
+    "maxlfq": _maxlfq,
+    "median_polish": _median_polish,
+    "top_n": _top_n,
+    "top3": lambda prep, **kw: _top_n(prep, **{**kw, "top_n": 3}),
+    "ibaq": _ibaq,
+    "sum": _sum,
+    "spectral_count": _spectral_count,
+    "nsaf": _nsaf,
+}
+
+
+def _run_to_sample(table: QuantTable, sheet) -> tuple[dict[str, str], list[str], pd.DataFrame]:
+    runs = table.runs
+    if sheet is None:
+        return {r: r for r in runs}, list(runs), pd.DataFrame({"run": runs}, index=pd.Index(runs, name="sample"))
+    mapping = sheet.match_runs(runs)
+    samples = [s for s in sheet.samples if s in set(mapping.values())]
+    return mapping, samples, sheet.table.loc[samples]
+
+
+def _table_sha(data: pd.DataFrame) -> str:
+    cols = [c for c in ("run", "entity_id", "protein_group", "intensity") if c in data.columns]
+    h = hashlib.sha256()
+    h.update(pd.util.hash_pandas_object(data[cols].astype({"run": str}), index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def prepare(table: QuantTable, mapping: dict[str, str], samples: list[str]) -> Prepared:
+    """Entity × sample linear matrix (summing duplicate rows) with each entity's protein position."""
+    d = table.data
+    run = d["run"].astype(str).map(mapping)
+    s_pos = pd.Index(samples).get_indexer(run)
+    ent_key = d["entity_id"].astype(str) if table.level != "psm" or "sequence" not in d.columns else \
+        (d["sequence"].astype(str) + "/" + (d["charge"].astype(str) if "charge" in d.columns else ""))
+    pg = d["protein_group"].astype(str)
+    key = pd.MultiIndex.from_arrays([pg, ent_key])
+    codes, uniq = pd.factorize(key, sort=True)
+    proteins = sorted(pd.unique(pg).tolist())
+    ent_prot = pd.Index(proteins).get_indexer(uniq.get_level_values(0))
+    inten = d["intensity"].to_numpy(float)
+    inten = np.where(inten > 0, inten, np.nan)
+    n_e, n_s = len(uniq), len(samples)
+    vals = np.zeros((n_e, n_s))
+    seen = np.zeros((n_e, n_s), dtype=bool)
+    ok = np.isfinite(inten) & (s_pos >= 0)
+    np.add.at(vals, (codes[ok], s_pos[ok]), inten[ok])
+    seen[codes[ok], s_pos[ok]] = True
+    vals = np.where(seen, vals, np.nan)
+    counts = None
+    if table.level == "psm" or "n_psm" in d.columns:
+        c = np.ones(len(d)) if table.level == "psm" else pd.to_numeric(d["n_psm"], errors="coerce").fillna(0).to_numpy()
+        counts = np.zeros((n_e, n_s))
+        okc = s_pos >= 0
+        np.add.at(counts, (codes[okc], s_pos[okc]), c[okc])
+    return Prepared(proteins=proteins, samples=list(samples), entity_protein=ent_prot, values=vals, counts=counts)
+
+
+def _genes(table: QuantTable, proteins: list[str]) -> pd.Series:
+    if "gene" not in table.data.columns:
+        return pd.Series([None] * len(proteins), index=proteins, dtype=object)
+    g = table.data[["protein_group", "gene"]].dropna()
+    g = g[g["gene"].astype(str).str.len() > 0]
+    first = g.drop_duplicates("protein_group").set_index("protein_group")["gene"].astype(str)
+    return first.reindex(proteins).astype(object).where(lambda s: s.notna(), None)
+
+
+def quantify(table: QuantTable, sheet=None, method: str = "maxlfq", *, min_ratio_count: int = 2,
+             top_n: int = 3, fasta=None, n_jobs: int = 1) -> Dataset:
+    """Roll a QuantTable up to a protein Dataset (samples × proteins, log2, NaN = missing).
+
+    Parameters
+    ----------
+    table : any reader's output (linear intensities).
+    sheet : a :class:`proteomics.samples.SampleSheet` (runs matched by ``sheet.match_runs``); None: samples are
+        the runs, in first-seen order.
+    method : one of ``METHODS`` (maxlfq, median_polish, top_n/top3, ibaq, sum, spectral_count, nsaf).
+    min_ratio_count : MaxLFQ minimum number of entity ratios for a sample pair (MaxQuant default 2).
+    top_n : N for ``top_n``.
+    fasta : FASTA path, needed by ``ibaq`` and ``nsaf``.
+    n_jobs : joblib workers over chunks of proteins; results are identical for any value.
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown quantification method {method!r}", hint=f"use one of {', '.join(METHODS)}")
+    if not isinstance(table, QuantTable):
+        raise InputError("quantify needs a QuantTable (the output of proteomics.io.read)")
+    if len(table.data) == 0:
+        raise InputError("the table is empty: nothing to quantify", path=table.path or None)
+    mapping, samples, sample_table = _run_to_sample(table, sheet)
+    prep = prepare(table, mapping, samples)
+    params = {"method": method, "format": table.format, "level": table.level}
+    if table.level == "protein":
+        X = _sum(prep, n_jobs=1)  # one entity per protein and run (duplicates summed), log2
+        layers = {}
+        n_total = None
+    else:
+        X = METHODS[method](prep, min_ratio_count=min_ratio_count, top_n=top_n, fasta=fasta, n_jobs=n_jobs)
+        n_pep = np.zeros((len(prep.proteins), len(samples)))
+        np.add.at(n_pep, prep.entity_protein, np.isfinite(prep.values).astype(float))
+        layers = {"n_peptides": n_pep.T}
+        n_total = np.bincount(prep.entity_protein, weights=np.isfinite(prep.values).any(axis=1).astype(float),
+                              minlength=len(prep.proteins)).astype(int)
+        params.update({"min_ratio_count": min_ratio_count, "top_n": top_n})
+    proteins = pd.DataFrame({"gene": _genes(table, prep.proteins).to_numpy()}, index=prep.proteins)
+    if n_total is not None:
+        proteins["n_peptides_total"] = n_total
+    step = Step("quantify", params=params, version=__version__, input_sha256=_table_sha(table.data))
+    ds = Dataset(X.T, sample_table, proteins, layers=layers, history=(step,))
+    log.info("quantified %d protein groups in %d samples (%s, %s level)", ds.n_proteins, ds.n_samples, method,
+             table.level)
+    return ds
