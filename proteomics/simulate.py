@@ -1112,12 +1112,18 @@ def write_large_diann_report(path: str | os.PathLike, *, n_runs: int, n_precurso
                "PG.Normalised", "PG.MaxLFQ", "Modified.Sequence", "Stripped.Sequence", "Precursor.Id",
                "Precursor.Charge", "Q.Value", "PG.Q.Value", "Global.Q.Value", "Lib.PG.Q.Value",
                "Precursor.Quantity", "Precursor.Normalised"]
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pa_pq
     from scipy.special import ndtr
+
     rows = 0
     writer = None
     with atomic_path(path) as tmp:
-        fh = open(tmp, "w", encoding="utf-8", newline="\n") if fmt == "tsv" else None
+        fh = open(tmp, "wb") if fmt == "tsv" else None
         try:
+            if fh is not None:
+                fh.write(("\t".join(columns) + "\n").encode())
             for start in range(0, n_runs, runs_per_chunk):
                 parts = []
                 for r in range(start, min(n_runs, start + runs_per_chunk)):
@@ -1141,17 +1147,15 @@ def write_large_diann_report(path: str | os.PathLike, *, n_runs: int, n_precurso
                         "Precursor.Charge": charge[k], "Q.Value": q[k], "PG.Q.Value": np.minimum(q[k], 0.009),
                         "Global.Q.Value": q[k] / 10, "Lib.PG.Q.Value": 1e-4, "Precursor.Quantity": quant[k],
                         "Precursor.Normalised": quant[k]}, columns=columns))
-                chunk = pd.concat(parts, ignore_index=True)
-                rows += len(chunk)
-                if fmt == "tsv":
-                    chunk.to_csv(fh, sep="\t", index=False, header=start == 0, float_format="%g", lineterminator="\n")
+                chunk = pa.Table.from_pandas(pd.concat(parts, ignore_index=True), preserve_index=False)
+                rows += chunk.num_rows
+                if fh is not None:
+                    pa_csv.write_csv(chunk, fh, pa_csv.WriteOptions(include_header=False, delimiter="\t",
+                                                                     quoting_style="none"))
                 else:
-                    import pyarrow as pa
-                    import pyarrow.parquet as pq
-                    table = pa.Table.from_pandas(chunk, preserve_index=False)
                     if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema)
-                    writer.write_table(table)
+                        writer = pa_pq.ParquetWriter(tmp, chunk.schema)
+                    writer.write_table(chunk)
         finally:
             if fh is not None:
                 fh.close()
