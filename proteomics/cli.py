@@ -29,7 +29,7 @@ from rich.progress import (
 from ._version import __version__
 from .errors import InputError, ProteomicsError, ScoringRefused
 
-app = typer.Typer(name="proteomics", no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+app = typer.Typer(name="proteomics", no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False, rich_markup_mode="rich",
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Respiratory proteomics: from search-engine output to a locked, validated protein "
                        "signature.\n\nStart with [bold]proteomics run configs/example_plasma.yaml[/bold].")

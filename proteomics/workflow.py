@@ -116,17 +116,17 @@ def preprocess_steps(cfg: RunConfig, *, impute: bool = True) -> list[tuple[str, 
         if not p.normalize.reference_proteins:
             raise InputError("preprocess.normalize.method is 'reference' but reference_proteins is empty",
                              path=cfg.source, hint="list the normaliser protein groups under reference_proteins")
-        steps.append(("normalize", STEPS["normalize_reference"](proteins=list(p.normalize.reference_proteins))))
+        steps.append(("normalize_reference", STEPS["normalize_reference"](proteins=list(p.normalize.reference_proteins))))
     elif p.normalize.method != "none":
-        steps.append(("normalize", STEPS[f"normalize_{p.normalize.method}"]()))
+        steps.append((f"normalize_{p.normalize.method}", STEPS[f"normalize_{p.normalize.method}"]()))
     if p.batch.method == "combat":
-        steps.append(("batch", STEPS["batch_combat"](batch_column=p.batch.column,
+        steps.append(("batch_combat", STEPS["batch_combat"](batch_column=p.batch.column,
                                                      covariates=list(p.batch.covariates))))
     if impute and p.impute.method != "none":
         m = p.impute.method
         kw = {"downshift": {"shift": p.impute.shift, "width": p.impute.width, "seed": cfg.seed},
               "minprob": {"seed": cfg.seed}, "knn": {"k": p.impute.k}}[m]
-        steps.append(("impute", STEPS[f"impute_{m}"](**kw)))
+        steps.append((f"impute_{m}", STEPS[f"impute_{m}"](**kw)))
     return steps
 
 
@@ -252,13 +252,12 @@ def _run_stages(cfg: RunConfig, sheet, table, tmp: Path, timer: _Timer, progress
         y = raw.samples[cfg.de.group].astype(str).to_numpy() if cfg.de.group in raw.samples else None
         clean = raw
         stages = {"quantified": raw}
-        for name, step in preprocess_steps(cfg, impute=False):
+        normalised = raw
+        for name, step in preprocess_steps(cfg):
             clean = step.fit_transform(clean, y)
             stages[name] = clean
-        normalised = clean
-        for name, step in preprocess_steps(cfg)[len(preprocess_steps(cfg, impute=False)):]:
-            clean = step.fit_transform(clean, y)
-            stages[name] = clean
+            if not name.startswith("impute_"):
+                normalised = clean
     summary.n_samples, summary.n_proteins = clean.n_samples, clean.n_proteins
     clean.to_tsv(tmp / "protein_matrix.tsv")
     clean.to_parquet(tmp / "protein_matrix.parquet")
@@ -269,7 +268,7 @@ def _run_stages(cfg: RunConfig, sheet, table, tmp: Path, timer: _Timer, progress
 
     with timer("qc"):
         progress("quality control", 0, 1)
-        qc_tables = pqc.run_qc(raw, normalised, group=cfg.de.group, specimen=cfg.specimen)
+        qc_tables = _qc_tables(pqc, raw, normalised, group=cfg.de.group, specimen=cfg.specimen)
         for name, df in qc_tables.items():
             _write_tsv(df, tmp / "qc" / f"{name}.tsv")
 
@@ -300,6 +299,20 @@ def _run_stages(cfg: RunConfig, sheet, table, tmp: Path, timer: _Timer, progress
                          panel_result=panel_result, strat_result=strat_result, inputs=_input_checksums(cfg),
                          versions=package_versions(), warnings=summary.warnings)
     return summary
+
+
+def _qc_tables(pqc, raw: Dataset, normalised: Dataset, *, group: str, specimen: str | None) -> dict:
+    """The QC tables of a run: per-sample QC, per-protein QC and (when the specimen has them) contamination."""
+    tables: dict[str, pd.DataFrame] = {}
+    if hasattr(pqc, "sample_qc"):
+        tables["sample_qc"] = pqc.sample_qc(raw)
+    if hasattr(pqc, "protein_qc"):
+        tables["protein_qc"] = pqc.protein_qc(normalised, group=group)
+    if hasattr(pqc, "contamination_qc"):
+        cont = pqc.contamination_qc(raw, specimen=specimen)
+        if cont is not None and len(cont):
+            tables["contamination"] = cont
+    return tables
 
 
 def _write_tsv(df: pd.DataFrame, path: Path) -> None:

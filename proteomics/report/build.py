@@ -228,8 +228,7 @@ def build_run_report(outdir: Path, *, cfg, stages: Mapping[str, Any], clean, qc_
     figdir = outdir / "figures"
     figdir.mkdir(exist_ok=True)
     raw = stages["quantified"]
-    normalised = next((v for k, v in stages.items() if k == "normalize"), None) or \
-        list(stages.values())[min(len(stages) - 1, 1)]
+    normalised = [v for k, v in stages.items() if not k.startswith("impute_")][-1]
     sections = [_qc_section(stages, raw, normalised, qc_tables, figdir, cfg.de.group)]
     if de_results:
         sections.append(_de_section(de_results, figdir, cfg.de.q_threshold))
