@@ -26,7 +26,7 @@ import pandas as pd
 from ._files import canonical_json, sha256_file, write_text
 from ._version import __version__
 from .config import RunConfig
-from .dataset import Dataset
+from .dataset import Dataset, Step
 from .errors import InputError
 
 __all__ = ["run", "RunSummary", "staged_output_dir", "package_versions", "preprocess_steps", "Progress"]
@@ -185,7 +185,12 @@ def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = F
     with timer("read_data"):
         progress("reading search-engine output", 0, 1)
         opts: dict[str, Any] = {"fdr": cfg.read.fdr, "keep_contaminants": cfg.read.keep_contaminants}
-        table = pio.read(cfg.inputs.data, cfg.inputs.format, **opts)
+        if cfg.inputs.scale != "auto":
+            opts["scale"] = cfg.inputs.scale
+        # the dask engine reads the file itself, partitioned; locally we read it here so bad input fails early
+        table = pio.read(cfg.inputs.data, cfg.inputs.format, **opts) if cfg.engine == "local" else None
+        if table is None and cfg.inputs.format == "auto":
+            pio.detect(cfg.inputs.data)  # fail early on an unknown format
     if cfg.output.pseudonymise:
         sheet = sheet.pseudonymised(salt=str(cfg.seed))
 
@@ -243,8 +248,25 @@ def _run_stages(cfg: RunConfig, sheet, table, tmp: Path, timer: _Timer, progress
 
     with timer("quantify"):
         progress(f"quantifying proteins ({cfg.quantify.method})", 0, 1)
-        raw = quantify(table, sheet, method=cfg.quantify.method, min_ratio_count=cfg.quantify.min_ratio_count,
-                       top_n=cfg.quantify.top_n, fasta=cfg.inputs.fasta, n_jobs=cfg.n_jobs)
+        qkw = {"min_ratio_count": cfg.quantify.min_ratio_count, "top_n": cfg.quantify.top_n,
+               "fasta": cfg.inputs.fasta}
+        if table is None:  # engine: dask
+            from .quant.distributed import quantify_dask
+
+            raw = quantify_dask(cfg.inputs.data, sheet, format=cfg.inputs.format, method=cfg.quantify.method,
+                                scheduler=cfg.scheduler, read_options={"fdr": cfg.read.fdr,
+                                                                       "keep_contaminants": cfg.read.keep_contaminants},
+                                **qkw)
+        else:
+            raw = quantify(table, sheet, method=cfg.quantify.method, n_jobs=cfg.n_jobs, **qkw)
+        quantified = ~np.isnan(raw.X).all(axis=0)
+        if not quantified.all():
+            log.info("%d protein groups have no value in any sample and are dropped", int((~quantified).sum()))
+            raw = raw.subset(proteins=quantified).with_step(
+                Step("drop_unquantified", {"n_dropped": int((~quantified).sum())}, __version__, raw.checksum()))
+        if raw.n_proteins == 0:
+            raise InputError("no protein was quantified in any sample", path=cfg.inputs.data,
+                             hint="check the FDR cut-off (read.fdr) and that the sheet's runs match the file")
     log.info("quantified %d samples × %d proteins", raw.n_samples, raw.n_proteins)
 
     with timer("preprocess"):
@@ -297,7 +319,9 @@ def _run_stages(cfg: RunConfig, sheet, table, tmp: Path, timer: _Timer, progress
 
         build_run_report(tmp, cfg=cfg, stages=stages, clean=clean, qc_tables=qc_tables, de_results=de_results,
                          panel_result=panel_result, strat_result=strat_result, inputs=_input_checksums(cfg),
-                         versions=package_versions(), warnings=summary.warnings)
+                         versions=package_versions(), warnings=summary.warnings,
+                         level=table.level if table is not None else "precursor",
+                         source_format=table.format if table is not None else "")
     return summary
 
 
