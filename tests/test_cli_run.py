@@ -1,0 +1,91 @@
+"""End to end: `proteomics run` on the bundled sample data, twice, and the results folder contract."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from .cli_helpers import SAMPLE, fast_config, invoke
+
+TABLES = ["protein_matrix.tsv", "protein_matrix.parquet", "de/cancer_vs_control.tsv", "de/de_long.tsv",
+          "panel/signature.json", "panel/cv_metrics.json", "panel/selection.tsv", "qc/protein_matrix_unfiltered.tsv"]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("run")
+    cfg = fast_config(base)
+    outs = []
+    for name in ("a", "b"):
+        res = invoke("--quiet", "run", cfg, "--out", base / name)
+        assert res.exit_code == 0, (res.stdout, res.stderr, res.exception)
+        outs.append(base / name)
+    return outs
+
+
+def test_results_folder_layout(two_runs):
+    out = two_runs[0]
+    for rel in TABLES + ["report.html", "run.json", "run.log"]:
+        assert (out / rel).is_file(), rel
+    assert any((out / "figures").glob("*.png")) and any((out / "figures").glob("*.svg"))
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging leftovers
+
+
+def test_reruns_are_byte_identical(two_runs):
+    a, b = two_runs
+    for rel in TABLES:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    ja, jb = (json.loads((x / "run.json").read_text()) for x in (a, b))
+    for key in ("started", "finished", "durations_s"):
+        ja.pop(key), jb.pop(key)
+    ja["config"]["output"] = jb["config"]["output"]
+    assert ja == jb
+
+
+def test_run_json_audit_trail(two_runs):
+    info = json.loads((two_runs[0] / "run.json").read_text())
+    roles = {i["role"]: i for i in info["inputs"]}
+    import hashlib
+    assert roles["data"]["sha256"] == hashlib.sha256((SAMPLE / "plasma" / "report.tsv.gz").read_bytes()).hexdigest()
+    assert {"numpy", "pandas", "scikit-learn", "python"} <= set(info["versions"])
+    assert info["seed"] == info["config"]["seed"]
+    assert [s["name"] for s in info["steps"]][:1]  # provenance recorded
+
+
+def test_recovers_simulated_truth(two_runs):
+    """The simulation's true changes are found and nothing unchanged is called at q < 0.05 beyond the FDR."""
+    truth = pd.read_csv(SAMPLE / "truth.tsv", sep="\t")
+    truth = truth[truth["specimen"] == "plasma"]
+    de = pd.read_csv(two_runs[0] / "de" / "cancer_vs_control.tsv", sep="\t")
+    m = truth.merge(de, on="protein_group", how="inner")
+    sig = m["q_value"] < 0.05
+    tested_changed = m["changed"].astype(bool)
+    # of the truly changed proteins that survive filtering, most are found (power is high at |log2FC| ≥ 0.8)
+    assert sig[tested_changed].mean() >= 0.8
+    # false discoveries among the calls stay near the nominal 5% (allow sampling noise on ~15 calls)
+    assert (sig & ~tested_changed).sum() <= max(2, int(0.15 * sig.sum()))
+    # estimated fold changes track the truth
+    ok = tested_changed & de.set_index("protein_group").reindex(m["protein_group"])["log2fc"].notna().to_numpy()
+    r = np.corrcoef(m.loc[ok, "true_log2fc"], m.loc[ok, "log2fc"])[0, 1]
+    assert r > 0.9
+
+
+def test_existing_folder_is_refused_then_forced(two_runs, tmp_path):
+    cfg = fast_config(tmp_path)
+    res = invoke("run", cfg, "--out", two_runs[0])
+    assert res.exit_code == 2 and "--force" in res.stderr
+
+
+def test_no_arguments_lists_commands():
+    res = invoke()
+    for cmd in ("run", "inspect", "formats", "quantify", "de", "panel", "score", "verify-signature", "stratify",
+                "validate"):
+        assert cmd in res.stdout
+
+
+@pytest.mark.parametrize("cmd", ["run", "inspect", "formats", "quantify", "de", "panel", "score", "validate",
+                                 "verify-signature", "stratify"])
+def test_every_command_help_has_an_example(cmd):
+    res = invoke(cmd, "--help")
+    assert res.exit_code == 0 and "Example: proteomics" in res.stdout
