@@ -3,7 +3,7 @@
 A protein quantified from many peptides/PSMs has a smaller variance than one from a single peptide; DEqMS
 lets the prior variance depend on the count: ``log s_g²`` is regressed on ``log2(count_g)`` by loess
 (span 0.75, local quadratic), the prior df ``d0`` is found on DEqMS's 0.1 grid from the residual moments,
-and each protein gets ``s0²_g = exp(fitted_g + digamma(d0/2) − log(d0/2))``. Then
+and each protein gets ``s0²_g = exp(fitted_g − digamma(d_g/2) + log(d_g/2) + digamma(d0/2) − log(d0/2))``. Then
 ``s̃²_g = (d0 s0²_g + d_g s_g²)/(d0 + d_g)``, ``t = β̂/(u_g s̃_g)`` and ``df = d0 + d_g`` (DEqMS does not
 cap it at df.pooled). Differences from the R package, documented: the loess is evaluated exactly at every
 count (R's ``loess`` interpolates on a k-d tree), and a protein with ``d_g = 0`` gets ``s̃² = s0²_g`` as in
@@ -73,16 +73,24 @@ def count_prior(sigma2: np.ndarray, df: np.ndarray, counts: np.ndarray, span: fl
     egpred = yfit[ok] - special.digamma(d / 2) + np.log(d / 2)
     M = float(np.mean((eg - egpred) ** 2 - trigamma(d / 2)))
     # DEqMS grid search: d0 = 0.1, 0.2, ...; stop at the first i > 2 whose criterion rose, take the argmin
-    crit: list[float] = []
-    i = 0
-    while True:
-        i += 1
-        d0 = 0.1 * i
-        crit.append(abs(M - float(trigamma(d0 / 2))))
-        if (i > 2 and crit[-3] < crit[-2]) or i > 100000:
+    top = 100.0
+    while M > 0:                                       # the same search, evaluated on the grid in blocks
+        grid = np.round(np.arange(1, int(round(top * 10)) + 1) * 0.1, 10)
+        crit = np.abs(M - trigamma(grid / 2))
+        rose = np.flatnonzero(crit[:-2] < crit[1:-1])   # 0-based j: crit[j] < crit[j+1] stops at i = j + 3
+        if rose.size or top >= 1e4:
+            stop = int(rose[0]) + 3 if rose.size else grid.size
+            d0 = float(grid[int(np.argmin(crit[:stop]))])
             break
-    d0 = 0.1 * (int(np.argmin(crit)) + 1)
-    s2_prior = np.exp(yfit + special.digamma(d0 / 2) - math.log(d0 / 2))
+        top *= 10
+    else:
+        d0 = math.inf      # no excess variability: an infinitely strong prior (DEqMS's loop would not stop)
+    # s0²_g = exp(egpred_g + digamma(d0/2) − log(d0/2)), egpred_g = fit_g − digamma(d_g/2) + log(d_g/2);
+    # proteins without residual df use the median df of the others for that correction
+    dg = np.where(df > 0, df, float(np.median(d)))
+    egpred_all = yfit - special.digamma(dg / 2) + np.log(dg / 2)
+    shift = 0.0 if math.isinf(d0) else special.digamma(d0 / 2) - math.log(d0 / 2)
+    s2_prior = np.exp(egpred_all + shift)
     return {"df_prior": d0, "s2_prior": s2_prior}
 
 
@@ -95,7 +103,7 @@ def count_ebayes(fit: LinearFit, counts: np.ndarray, *, proportion: float = 0.01
     pr = count_prior(sigma2, df, counts, span=span)
     d0, s0 = pr["df_prior"], pr["s2_prior"]
     s2 = np.where(df > 0, sigma2, 0.0)
-    s2_post = (d0 * s0 + df * s2) / (d0 + df)
+    s2_post = s0 if math.isinf(d0) else (d0 * s0 + df * s2) / (d0 + df)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = fit.coefficients / fit.stdev_unscaled / np.sqrt(s2_post)[:, None]
     df_total = d0 + df

@@ -62,8 +62,6 @@ def format_float(x) -> str:
             return ""
         if math.isinf(xf):
             return "inf" if xf > 0 else "-inf"
-        if xf.is_integer() and abs(xf) < 1e16:
-            return repr(xf)
         return repr(xf)
     if isinstance(x, bool | np.bool_):
         return "TRUE" if x else "FALSE"
@@ -109,9 +107,8 @@ def build_result(ds: Dataset, design: Design, contrast: str, weights: np.ndarray
         else np.full(G, "", dtype=object)
     if ave_expr is None:
         Xm = np.asarray(ds.X)
-        with np.errstate(invalid="ignore"):
-            ave_expr = np.where((~np.isnan(Xm)).any(axis=0), np.nanmean(np.where(np.isnan(Xm), np.nan, Xm), axis=0)
-                                if G else np.zeros(0), np.nan)
+        n_obs = (~np.isnan(Xm)).sum(axis=0)
+        ave_expr = np.where(n_obs > 0, np.where(np.isnan(Xm), 0.0, Xm).sum(axis=0) / np.maximum(n_obs, 1), np.nan)
     data: dict[str, Any] = {
         "protein_group": ds.protein_ids, "gene": gene, "log2fc": np.asarray(log2fc, dtype=float),
         "ci_low": np.asarray(log2fc, dtype=float) - half, "ci_high": np.asarray(log2fc, dtype=float) + half,

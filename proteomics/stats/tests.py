@@ -75,9 +75,18 @@ def wilcoxon(ds: Dataset, contrast: str, *, group: str = "condition", fdr: str =
     ok = (nb > 0) & (na > 0)
     complete = ok & (nb == B.shape[0]) & (na == A.shape[0])
     if complete.any():
-        r = stats.mannwhitneyu(B[:, complete], A[:, complete], alternative="two-sided", axis=0)
-        U[complete], p[complete] = r.statistic, r.pvalue
-    for j in np.flatnonzero(ok & ~complete):  # NaN patterns differ per protein: scipy per protein
+        # scipy's "auto" rule per protein: exact when a group has <= 8 values and there are no ties
+        both = np.vstack([B, A])
+        srt = np.sort(both, axis=0)
+        ties = np.any(srt[1:] == srt[:-1], axis=0)
+        small = min(B.shape[0], A.shape[0]) <= 8
+        sel = complete & ~ties
+        if sel.any():
+            r = stats.mannwhitneyu(B[:, sel], A[:, sel], alternative="two-sided", axis=0,
+                                   method="exact" if small else "asymptotic")
+            U[sel], p[sel] = r.statistic, r.pvalue
+        complete = sel
+    for j in np.flatnonzero(ok & ~complete):  # NaN patterns or ties: scipy per protein
         r = stats.mannwhitneyu(B[~np.isnan(B[:, j]), j], A[~np.isnan(A[:, j]), j], alternative="two-sided")
         U[j], p[j] = r.statistic, r.pvalue
     _, mb, _ = _moments(B)
@@ -120,8 +129,9 @@ def anova(ds: Dataset, *, group: str = "condition", fdr: str = "bh") -> DEResult
     bad = (dfb < 1) | (dfw < 1) | ~np.isfinite(F)
     F, p = np.where(bad, np.nan, F), np.where(bad, np.nan, p)
     M = np.vstack(means)
-    with np.errstate(invalid="ignore"):
-        spread = np.nanmax(M, axis=0) - np.nanmin(M, axis=0) if M.size else np.zeros(0)
+    anyobs = (~np.isnan(M)).any(axis=0)
+    Mf = np.where(np.isnan(M), np.inf, M)
+    spread = np.where(anyobs, np.where(np.isnan(M), -np.inf, M).max(axis=0) - Mf.min(axis=0), np.nan)
     G = X.shape[1]
     name = "anova(" + ",".join(design.levels) + ")"
     return build_result(ds, design, name, np.zeros(len(design.columns)), log2fc=spread, se=np.full(G, np.nan),

@@ -32,7 +32,7 @@ def _compare(res, file, tol):
     tab = res.table.set_index("protein_group").loc[o.index]
     for ours, theirs in (("log2fc", "logFC"), ("t", "t"), ("p_value", "P.Value"), ("q_value", "adj.P.Val"),
                          ("s2_post", "s2.post"), ("df_total", "df.total"), ("df_prior", "df.prior"),
-                         ("s2_prior", "s2.prior")):
+                         ("s2_prior", "s2.prior"), ("ci_low", "CI.L"), ("ci_high", "CI.R"), ("B", "B")):
         x, y = tab[ours].to_numpy(dtype=float), o[theirs].to_numpy(dtype=float)
         assert np.array_equal(np.isnan(x), np.isnan(y)), ours
         ok = ~np.isnan(y)
