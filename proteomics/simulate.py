@@ -573,7 +573,7 @@ def _specimen_proteins(rng: np.random.Generator, spec: str, cat: pd.DataFrame, g
     prot["batch_delta"] = rng.normal(0, 0.3, len(prot))
     prot["free"] = False
     prot.loc[free, "free"] = True
-    n_prec = np.exp(rng.normal(0.3 + 0.33 * (log10 - _OFFSET_LOG10[spec] - 6.5), 0.55))
+    n_prec = np.exp(rng.normal(0.75 + 0.33 * (log10 - _OFFSET_LOG10[spec] - 6.5), 0.6))
     prot["n_precursors"] = np.clip(np.round(n_prec), 1, 30).astype(int)
     return prot
 
@@ -740,10 +740,9 @@ def simulate_cohort(seed: int = DEFAULT_SEED, *, n_patients: int = 60, n_bal: in
 # ------------------------------------------------------------------------------------------ writers
 
 _DIANN_COLUMNS = ["File.Name", "Run", "Protein.Group", "Protein.Ids", "Protein.Names", "Genes", "PG.Quantity",
-                  "PG.Normalised", "PG.MaxLFQ", "Genes.MaxLFQ.Unique", "Modified.Sequence", "Stripped.Sequence",
-                  "Precursor.Id", "Precursor.Charge", "Q.Value", "Global.Q.Value", "Protein.Q.Value", "PG.Q.Value",
-                  "Global.PG.Q.Value", "Proteotypic", "Precursor.Quantity", "Precursor.Normalised", "RT",
-                  "Lib.Q.Value", "Lib.PG.Q.Value"]
+                  "PG.Normalised", "PG.MaxLFQ", "Modified.Sequence", "Stripped.Sequence", "Precursor.Id",
+                  "Precursor.Charge", "Q.Value", "Global.Q.Value", "PG.Q.Value", "Global.PG.Q.Value", "Proteotypic",
+                  "Precursor.Quantity", "Precursor.Normalised", "Lib.Q.Value", "Lib.PG.Q.Value"]
 
 
 def _uniform_from(keys: pd.Series, salt: int) -> np.ndarray:
