@@ -90,7 +90,8 @@ def make_pipeline(settings: PanelSettings, k: int, C: float | None, seed: int = 
     steps.append(("select", make_selector(settings.selector, k, seed=seed, options=dict(settings.selector_options))))
     steps.append(("fill", PanelFill(settings.fill)))
     steps.append(("scale", StandardScaler()))
-    steps.append(("model", make_model(settings.model, C=1.0 if C is None else C, seed=seed)))
+    steps.append(("model", make_model(settings.model, C=1.0 if C is None else C, seed=seed,
+                                      **dict(settings.model_options))))
     return Pipeline(steps)
 
 

@@ -397,10 +397,12 @@ class PanelFill(TransformerMixin, BaseEstimator):
 MODELS = ("logistic", "random_forest", "svm")
 
 
-def make_model(name: str, *, C: float = 1.0, seed: int = 0, n_estimators: int = 300):
+def make_model(name: str, *, C: float = 1.0, seed: int = 0, n_estimators: int = 300, **options):
     """A fresh classifier: ``logistic`` (L2-penalised, default), ``random_forest`` or ``svm`` (linear SVM
     with Platt/sigmoid probability calibration on 3 internal folds, ``ensemble=False``). Multi-class labels
     give a multinomial logistic model / one-vs-rest SVM."""
+    if options:
+        raise InputError(f"unknown model option(s) {', '.join(sorted(options))}", hint="allowed: n_estimators")
     if name == "logistic":
         return LogisticRegression(C=C, l1_ratio=0.0, solver="newton-cholesky", max_iter=200, tol=1e-8)
     if name == "random_forest":

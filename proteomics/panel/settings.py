@@ -32,6 +32,8 @@ class PanelSettings:
     preprocess : preprocessing steps fitted inside every training fold, as (STEPS key, params) pairs,
         ``{"step": key, "params": {...}}`` dicts, or transformer instances; None → minimal default
         (``filter_min_valid`` 0.5 + ``normalize_median`` when available).
+    selector_options / model_options : extra keyword arguments of the selector / classifier (e.g.
+        ``{"n_estimators": 100}`` for the random forest, ``{"threshold": 0.7}`` for stability selection).
     fill : how missing panel values are completed (``min`` or ``median`` of the training samples).
     prevalence : the prevalence at which PPV/NPV are reported (None → the cohort's).
     fixed_specificity / fixed_sensitivity : the operating points reported and used for the rule-in / rule-out
@@ -56,6 +58,7 @@ class PanelSettings:
     batch_column: str | None = "batch"
     preprocess: tuple | None = None
     selector_options: Mapping[str, Any] = field(default_factory=dict)
+    model_options: Mapping[str, Any] = field(default_factory=dict)
     fill: str = "min"
     prevalence: float | None = None
     fixed_specificity: float = 0.9
@@ -85,6 +88,7 @@ class PanelSettings:
         d = dataclasses.asdict(self)
         d["preprocess"] = [list(p) if isinstance(p, tuple) else p for p in _describe_pre(self.preprocess)]
         d["selector_options"] = dict(self.selector_options)
+        d["model_options"] = dict(self.model_options)
         return d
 
 
