@@ -1,7 +1,7 @@
 """DIA-NN: main report (``report.tsv``, ``report.parquet``; 1.8, 1.9 and 2.x schemas), ``pg_matrix.tsv``
 (protein × run, wide) and ``pr_matrix.tsv`` (precursor × run, wide).
 
-Reports stream: only the needed columns are read (pyarrow CSV reader in 16 MiB batches, or
+Reports stream: only the needed columns are read (pyarrow CSV reader in 4 MiB batches, or
 ``pyarrow.dataset`` with column projection and q-value filter pushdown for Parquet), filtered batch by batch.
 Intensities are DIA-NN's linear quantities; zero means not quantified (NaN).
 """
@@ -90,7 +90,8 @@ def read_report(path: str | os.PathLike, *, fdr: float = 0.01, keep_contaminants
     if is_parquet:
         df = _read_parquet(path, usecols, filters, fdr)
     else:
-        df = T.read_frame(src, usecols, numeric=numeric, nonneg=[plan["intensity"]], transform=keep)
+        df = T.read_frame(src, usecols, numeric=numeric, nonneg=[plan["intensity"]], transform=keep,
+                          categorical=[c for c in (plan["run"], "Protein.Group", plan.get("gene")) if c])
     n_pass = len(df)
     out = pd.DataFrame({"run": df[plan["run"]], "protein_group": df[plan["protein_group"]]})
     if plan.get("entity"):
@@ -105,7 +106,7 @@ def read_report(path: str | os.PathLike, *, fdr: float = 0.01, keep_contaminants
         out["charge"] = pd.array(df[plan["charge"]].to_numpy(dtype="float64"), dtype="Float64").astype("Int64")
     out["q_value"] = df["Q.Value"].to_numpy(dtype="float64")
     if plan.get("gene"):
-        out["gene"] = df[plan["gene"]].where(df[plan["gene"]].astype(str) != "", None)
+        out["gene"] = T.blank_to_missing(df[plan["gene"]])
     out["contaminant"] = T.contaminant_mask(out["protein_group"])
     decoy = T.decoy_mask(out["protein_group"])
     if plan.get("decoy"):
@@ -117,7 +118,8 @@ def read_report(path: str | os.PathLike, *, fdr: float = 0.01, keep_contaminants
     if not keep_contaminants:
         drop = out["contaminant"].to_numpy() | out["decoy"].to_numpy()
         n_dropped = int(drop.sum())
-        out = out.loc[~drop]
+        if n_dropped:
+            out = out.loc[~drop]
     level = "precursor"
     if quantity == "pg_maxlfq":
         out = _to_protein(out)
