@@ -13,12 +13,14 @@ Batch and covariate labels per sample come from, in order:
 3. a DataFrame with a plain index: ``annotations`` given at construction, a mapping
    ``sample id → {column: value}`` (e.g. ``{"S1": {"batch": "b1", "group": "A"}}``).
 
-Values: samples × proteins, log2, complete (impute first; NaN raises InputError).
-Non-parametric priors (``par.prior=FALSE``) are not implemented.
+Values: samples × proteins, log2; NaN is allowed and stays NaN (sva's missing-value path: per-protein least
+squares over observed samples, variances with n − 1). Proteins with fewer than 2 values in a batch (of size > 1)
+are returned unadjusted (sva would return NA for all proteins). Non-parametric priors are not implemented.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -29,6 +31,8 @@ from .base import ProteomicsTransformer
 
 __all__ = ["ComBat"]
 
+log = logging.getLogger(__name__)
+
 
 def _aprior(d: np.ndarray) -> float:
     m, s2 = d.mean(), d.var(ddof=1)
@@ -38,6 +42,18 @@ def _aprior(d: np.ndarray) -> float:
 def _bprior(d: np.ndarray) -> float:
     m, s2 = d.mean(), d.var(ddof=1)
     return (m * s2 + m ** 3) / s2
+
+
+def _ls(design: np.ndarray, Y: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """Least squares of every row of Y (proteins × samples) on ``design`` (samples × q) over its observed
+    samples (mask M), as sva's ``Beta.NA``; returns q × proteins. One solve when Y is complete."""
+    if M.all():
+        return np.linalg.solve(design.T @ design, design.T @ Y.T)
+    W = M.astype(float)
+    Y0 = np.where(M, Y, 0.0)
+    XtX = np.einsum("pi,ij,ik->pjk", W, design, design)
+    Xty = np.einsum("pi,ij->pj", Y0, design)
+    return np.linalg.solve(XtX, Xty[:, :, None])[:, :, 0].T
 
 
 def _postmean(g_hat, g_bar, n, d_star, t2):
@@ -144,9 +160,6 @@ class ComBat(ProteomicsTransformer):
     # -- fit ------------------------------------------------------------------------------------------
     def _fit(self, frame, y=None, ds=None):
         Y = frame.to_numpy(float).T  # proteins × samples, as sva
-        if np.isnan(Y).any():
-            raise InputError("ComBat needs complete data (no missing values)",
-                             hint="impute before batch correction or filter incomplete proteins")
         batch = pd.Series(self._labels(frame, ds, self.batch_column)).astype(str).to_numpy()
         levels = sorted(set(batch))
         if len(levels) < 2:
@@ -160,14 +173,28 @@ class ComBat(ProteomicsTransformer):
         nb = np.array([len(i) for i in idx], dtype=float)
         n = Y.shape[1]
         mean_only = bool(self.mean_only) or bool((nb == 1).any())
+        obs = np.isfinite(Y)
+        nas = not obs.all()
 
-        # rows constant inside any batch of size > 1 are returned unadjusted (sva)
+        # rows constant inside any batch of size > 1 are returned unadjusted (sva: var(x) == 0, NA-sensitive);
+        # with missing values, rows with < 2 observed values in a batch of size > 1 are set aside too (sva
+        # would return NA for every protein then) and logged
         zero = np.zeros(Y.shape[0], dtype=bool)
+        sparse = np.zeros(Y.shape[0], dtype=bool)
         for i in idx:
             if len(i) > 1:
-                zero |= np.var(Y[:, i], axis=1, ddof=1) == 0
-        keep = ~zero
+                sub = Y[:, i]
+                complete = obs[:, i].all(axis=1)
+                with np.errstate(invalid="ignore"):
+                    zero |= complete & (np.var(np.where(obs[:, i], sub, 0.0), axis=1, ddof=1) == 0)
+                sparse |= obs[:, i].sum(axis=1) < 2
+        sparse |= ~obs.any(axis=1)
+        if (sparse & ~zero).any():
+            log.warning("ComBat: %d protein(s) with fewer than 2 values in a batch are not adjusted",
+                        int((sparse & ~zero).sum()))
+        keep = ~(zero | sparse)
         Yk = Y[keep]
+        Mk = obs[keep]
 
         bmod = (batch[:, None] == np.asarray(levels)[None, :]).astype(float)
         if ref is not None:
@@ -175,23 +202,24 @@ class ComBat(ProteomicsTransformer):
         cov = self._cov_matrix(frame, ds, fitting=True)
         design = np.hstack([bmod, cov])
         nbat = len(levels)
-        B = np.linalg.solve(design.T @ design, design.T @ Yk.T)  # (nbat + ncov) × proteins
+        B = _ls(design, Yk, Mk)  # (nbat + ncov) × proteins
         grand = B[ref] if ref is not None else (nb / n) @ B[:nbat]
         resid = Yk - (design @ B).T
-        if ref is not None:
-            var_pooled = (resid[:, idx[ref]] ** 2).mean(axis=1)
-        else:
-            var_pooled = (resid ** 2).mean(axis=1)
+        cols = idx[ref] if ref is not None else np.arange(n)
+        if nas:  # sva: rowVars(..., na.rm = TRUE), n - 1
+            var_pooled = np.nanvar(resid[:, cols], axis=1, ddof=1)
+        else:  # sva: mean of squares, 1/n
+            var_pooled = (resid[:, cols] ** 2).mean(axis=1)
         cov_part = (cov @ B[nbat:]).T if cov.shape[1] else np.zeros_like(Yk)
         stand = grand[:, None] + cov_part
         sd = np.sqrt(var_pooled)[:, None]
         S = (Yk - stand) / sd
         bdes = design[:, :nbat]
-        gamma_hat = np.linalg.solve(bdes.T @ bdes, bdes.T @ S.T)  # nbat × proteins
+        gamma_hat = _ls(bdes, S, Mk)  # nbat × proteins
         if mean_only:
             delta_hat = np.ones((nbat, Yk.shape[0]))
         else:
-            delta_hat = np.vstack([np.var(S[:, i], axis=1, ddof=1) for i in idx])
+            delta_hat = np.vstack([np.nanvar(S[:, i], axis=1, ddof=1) for i in idx])
         gamma_bar = gamma_hat.mean(axis=1)
         t2 = gamma_hat.var(axis=1, ddof=1)
         g_star = np.empty_like(gamma_hat)
@@ -238,10 +266,7 @@ class ComBat(ProteomicsTransformer):
 
     # -- transform ------------------------------------------------------------------------------------
     def _transform(self, frame, ds=None):
-        Y = frame.to_numpy(float)  # samples × proteins
-        if np.isnan(Y).any():
-            raise InputError("ComBat needs complete data (no missing values)",
-                             hint="impute before batch correction or filter incomplete proteins")
+        Y = frame.to_numpy(float)  # samples × proteins; NaN stays NaN
         batch = pd.Series(self._labels(frame, ds, self.batch_column)).astype(str).to_numpy()
         unseen = sorted(set(batch) - set(self.batches_))
         if unseen:

@@ -49,4 +49,5 @@ def kwargs_for(name: str) -> dict:
 
 
 def needs_complete(name: str) -> bool:
-    return name == "batch_combat"
+    """No step needs complete data (ComBat handles NaN as sva does); kept as the single switch."""
+    return False

@@ -7,6 +7,8 @@ Fixtures: preprocessCore 1.60.2 ``normalize.quantiles``, sva 3.46.0 ``ComBat`` (
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,6 +65,22 @@ def test_combat_matches_sva(inp, out, kw):
     R = _matrix("outputs", f"{out}.csv").loc[X.index, X.columns]
     Y = ComBat(annotations=ann, **kw).fit_transform(X)
     assert np.abs(Y.to_numpy() - R.to_numpy()).max() < TOL
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "combat_na"
+
+
+@pytest.mark.parametrize("out,kw", [("combat_na_group", {"covariates": ["group"]}), ("combat_na_nocov", {})])
+def test_combat_with_missing_values_matches_sva(out, kw):
+    """tests/fixtures/combat_na: 10 % NA (>= 2 values per protein and batch), made by make_fixture.R there."""
+    X = pd.read_csv(FIXTURES / "input_na.csv", index_col=0).T
+    R = pd.read_csv(FIXTURES / f"{out}.csv", index_col=0).T.loc[X.index, X.columns]
+    sheet = pd.read_csv(need_oracle("examples", "inputs", "de_samples.csv"), index_col=0)
+    ann = {s: {"batch": r["batch"], "group": r["group"]} for s, r in sheet.iterrows()}
+    assert X.isna().to_numpy().mean() > 0.05
+    Y = ComBat(annotations=ann, **kw).fit_transform(X)
+    assert np.array_equal(np.isnan(Y.to_numpy()), np.isnan(R.to_numpy()))
+    assert np.nanmax(np.abs(Y.to_numpy() - R.to_numpy())) < TOL
 
 
 def test_combat_refuses_unseen_batch():
