@@ -62,41 +62,7 @@ def weighted_lowess_fit(y: np.ndarray, x: np.ndarray, weights: np.ndarray, span:
     seeds.append(n - 1)
     total = float(np.sum(ws))
     spanweight = total * span
-    limits = []
-    for cur in seeds:
-        left = right = cur
-        curw = ws[cur]
-        ende, ends = cur == n - 1, cur == 0
-        mdist = 0.0
-        while curw < spanweight and (not ende or not ends):
-            if ende:
-                left -= 1
-                curw += ws[left]
-                ends = left == 0
-                mdist = max(mdist, xs[cur] - xs[left])
-            elif ends:
-                right += 1
-                curw += ws[right]
-                ende = right == n - 1
-                mdist = max(mdist, xs[right] - xs[cur])
-            else:
-                ld = xs[cur] - xs[left - 1]
-                rd = xs[right + 1] - xs[cur]
-                if ld < rd:
-                    left -= 1
-                    curw += ws[left]
-                    ends = left == 0
-                    mdist = max(mdist, ld)
-                else:
-                    right += 1
-                    curw += ws[right]
-                    ende = right == n - 1
-                    mdist = max(mdist, rd)
-        while left > 0 and xs[left] == xs[left - 1]:
-            left -= 1
-        while right < n - 1 and xs[right] == xs[right + 1]:
-            right += 1
-        limits.append((left, right, mdist))
+    limits = [_span_limits(xs, ws, cur, spanweight) for cur in seeds]
     robust = np.ones(n)
     fitted = np.empty(n)
     subrange = (xs[-1] - xs[0]) / n
@@ -128,6 +94,36 @@ def weighted_lowess_fit(y: np.ndarray, x: np.ndarray, weights: np.ndarray, span:
     out = np.empty(n)
     out[o] = fitted
     return out
+
+
+def _span_limits(xs: np.ndarray, ws: np.ndarray, cur: int, spanweight: float) -> tuple[int, int, float]:
+    """Window around seed ``cur``: add the nearer neighbour (right on ties) until the prior weight reaches
+    ``spanweight``, then extend to tied x values. The two-pointer walk equals a stable merge of the left and
+    right neighbours by distance, done here with one sort per seed."""
+    n = xs.size
+    curw = ws[cur]
+    if curw >= spanweight or n == 1:
+        left = right = cur
+        mdist = 0.0
+    else:
+        rd = xs[cur + 1:] - xs[cur]
+        ld = xs[cur] - xs[:cur][::-1]
+        dist = np.concatenate([rd, ld])
+        side = np.concatenate([np.ones(rd.size, dtype=bool), np.zeros(ld.size, dtype=bool)])
+        wts = np.concatenate([ws[cur + 1:], ws[:cur][::-1]])
+        o = np.argsort(dist, kind="stable")
+        cum = curw + np.cumsum(wts[o])
+        hit = np.flatnonzero(cum >= spanweight)
+        k = int(hit[0]) + 1 if hit.size else o.size
+        picked = o[:k]
+        n_right = int(side[picked].sum())
+        left, right = cur - (k - n_right), cur + n_right
+        mdist = float(dist[picked].max()) if k else 0.0
+    while left > 0 and xs[left] == xs[left - 1]:
+        left -= 1
+    while right < n - 1 and xs[right] == xs[right + 1]:
+        right += 1
+    return left, right, mdist
 
 
 def _local_fit(x, y, w, rw, cur, left, right, dist) -> float:

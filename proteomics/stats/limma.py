@@ -424,6 +424,11 @@ def moderated_t(ds: Dataset, contrasts: str | Sequence[str], *, group: str = "co
 
     single = isinstance(contrasts, str)
     cons = [contrasts] if single else list(contrasts)
+    if weights_counts is not None and (trend or robust):
+        raise InputError("the count-aware prior (weights_counts) replaces trend/robust",
+                         hint="use either weights_counts or trend/robust")
+    if len(set(cons)) != len(cons):
+        raise InputError("the same contrast is given twice", hint="list each contrast once")
     samples = ds.samples
     design = make_design(samples, group=group, covariates=covariates)
     C = contrast_matrix(cons, design)
