@@ -27,6 +27,16 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     On any exception the temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # a device or pipe (/dev/stdout, /dev/full …): write straight to it, never rename over it
+        try:
+            yield path
+        except OSError as exc:
+            raise InputError(f"cannot write output ({exc.strerror})", path=path,
+                             hint="check free disk space and permissions") from None
+        return
+    if path.is_dir():
+        raise InputError("output path is a directory", path=path, hint="give a file name")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError("output folder does not exist", path=folder, hint="create it or choose another output path")

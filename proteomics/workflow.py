@@ -353,12 +353,39 @@ def _run_de(cfg: RunConfig, ds: Dataset, tmp: Path, progress: Progress) -> list:
     results = []
     for i, contrast in enumerate(d.contrasts):
         progress(f"differential abundance: {contrast}", i, len(d.contrasts))
+        check_contrast_groups(ds, d.group, contrast, cfg.inputs.sheet)
         res = moderated_t(ds, contrast, group=d.group, covariates=tuple(d.covariates), block=d.block,
                           trend=d.trend, robust=d.robust, legacy=True if d.legacy else None, fdr=d.fdr)
         res.to_tsv(tmp / "de" / f"{_safe_name(contrast)}.tsv")
         results.append(res)
     _write_tsv(de_long_table(results), tmp / "de" / "de_long.tsv")
     return results
+
+
+def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, min_per_group: int = 2) -> None:
+    """Refuse a contrast whose groups are absent or have fewer than ``min_per_group`` samples."""
+    from .stats.design import parse_contrast
+
+    if group not in ds.samples.columns:
+        raise InputError(f"group column {group!r} is not in the sample sheet", path=source,
+                         hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
+    X = ds.X
+    if np.isnan(X).all():
+        raise InputError("every value of the protein matrix is missing", path=source,
+                         hint="check the input file and the run names in the sheet")
+    with np.errstate(all="ignore"):
+        spread = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
+    if not np.any(spread[np.isfinite(spread)] > 0):
+        raise InputError("no protein varies between samples (zero variance everywhere): nothing can be tested",
+                         path=source, hint="check that the input holds real measurements, not constants")
+    counts = ds.samples[group].astype(str).value_counts()
+    levels = sorted(counts.index)
+    weights = parse_contrast(contrast, levels)
+    for lv, w in zip(levels, weights, strict=True):
+        if w != 0 and counts[lv] < min_per_group:
+            raise InputError(f"group {lv!r} of contrast {contrast!r} has {counts[lv]} sample(s); at least "
+                             f"{min_per_group} are needed", path=source,
+                             hint="add samples to that group or compare other groups")
 
 
 def _safe_name(contrast: str) -> str:
@@ -396,7 +423,7 @@ def _run_stratify(cfg: RunConfig, ds: Dataset, tmp: Path, progress: Progress):
 def load_dataset(input: str | os.PathLike, sheet: str | os.PathLike | None, *, format: str = "auto",
                  method: str = "maxlfq", scale: str = "auto", specimen: str | None = None, fasta=None,
                  n_jobs: int = 1, engine: str = "local", fdr: float = 0.01, keep_contaminants: bool = False,
-                 progress: Progress | None = None) -> Dataset:
+                 allow_unused_sheet_rows: bool = False, progress: Progress | None = None) -> Dataset:
     """Read any supported file (protein matrix, precursor report …) and return a protein Dataset
     (samples × proteins, log2) annotated by the sample sheet (rows restricted to ``specimen`` if given)."""
     from . import io as pio
@@ -414,12 +441,38 @@ def load_dataset(input: str | os.PathLike, sheet: str | os.PathLike | None, *, f
     if scale != "auto":
         opts["scale"] = scale
     table = pio.read(input, format, **opts)
+    if sh is not None:
+        table = _runs_named_by_sample(table, sh)
+        if allow_unused_sheet_rows:  # e.g. scoring a few new patients listed in a larger sheet
+            sh = _rows_for_runs(sh, table.runs)
     progress(f"quantifying proteins ({method})", 0, 1)
     if engine == "dask":
         from .quant.distributed import quantify_dask
 
         return quantify_dask(table, sh, method=method, fasta=fasta)
     return quantify(table, sh, method=method, fasta=fasta, n_jobs=n_jobs)
+
+
+def _runs_named_by_sample(table, sheet):
+    """Our own matrices (MATRIX.tsv) name columns by the sheet's ``sample``; map them back to its ``run``."""
+    t = sheet.table
+    runs, by_sample = set(map(str, t["run"])), dict(zip(t.index.astype(str), t["run"].astype(str), strict=True))
+    data_runs = table.runs
+    if data_runs and not any(r in runs for r in data_runs) and all(r in by_sample for r in data_runs):
+        return table.with_runs_renamed({r: by_sample[r] for r in data_runs})
+    return table
+
+
+def _rows_for_runs(sheet, runs):
+    """The sheet restricted to rows whose run matches one of ``runs`` (unmatched data runs still fail later)."""
+    from .samples import SampleSheet, run_basename, run_stem
+
+    keys = set(runs) | {run_basename(r) for r in runs} | {run_stem(r) for r in runs}
+    t = sheet.table
+    keep = [r in keys or run_basename(r) in keys or run_stem(r) in keys for r in t["run"].astype(str)]
+    if not any(keep):
+        return sheet
+    return SampleSheet.from_frame(t[keep].reset_index(), path=sheet.path)
 
 
 def quantify_file(input, sheet, *, format="auto", method="maxlfq", fasta=None, scale="auto", specimen=None,
@@ -440,9 +493,8 @@ def de_command(input, sheet, *, contrasts, output, group="condition", covariates
 
     ds = load_dataset(input, sheet, format=format, scale=scale, specimen=specimen,
                       keep_contaminants=keep_contaminants, progress=progress)
-    if group not in ds.samples.columns:
-        raise InputError(f"--group column {group!r} is not in the sample sheet", path=sheet,
-                         hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
+    for c in contrasts:
+        check_contrast_groups(ds, group, c, sheet)
     y = ds.samples[group].astype(str).to_numpy()
     steps = []
     if not keep_contaminants:
@@ -540,8 +592,8 @@ def validate_command(input, signature, sheet, *, label, positive, output, format
     from .panel.signature import Signature
 
     sig = Signature.load(signature)
-    ds = load_dataset(input, sheet, format=format, scale=scale, specimen=sig.specimen,
-                      method=_signature_quant(sig), progress=progress)
+    ds = load_dataset(input, sheet, format=format, scale=scale, method=_signature_quant(sig),
+                      allow_unused_sheet_rows=True, progress=progress)
     metrics = validate(sig, ds, label, positive)
     with staged_output_dir(Path(output), force=force) as tmp:
         write_text(tmp / "validation_metrics.json", canonical_json(metrics))
@@ -561,7 +613,8 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
     sig = Signature.load(signature)
     if sheet is None and specimen is None:
         raise InputError("the specimen of the samples is unknown", hint="give --sheet SHEET or --specimen TYPE")
-    ds = load_dataset(input, sheet, format=format, scale=scale, method=_signature_quant(sig))
+    ds = load_dataset(input, sheet, format=format, scale=scale, method=_signature_quant(sig),
+                      allow_unused_sheet_rows=True)
     if specimen is not None:
         s = ds.samples
         s["specimen"] = specimen
