@@ -827,19 +827,30 @@ def diann_report_frame(cohort: Cohort, specimen: str, samples: list[str] | None 
     return out[_DIANN_COLUMNS].iloc[order].reset_index(drop=True)
 
 
-def _format_floats(values: np.ndarray, spec: str) -> list[str]:
-    return ["" if v != v else format(v, spec) for v in values.tolist()]
+def _format_floats(values: np.ndarray, spec: str) -> np.ndarray:
+    """``format(v, spec)`` per value ('' for NaN), formatting each distinct value once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = np.array([format(v, spec) for v in np.asarray(uniques, dtype=float).tolist()] + [""], dtype=object)
+    return text[codes]
 
 
 def _tsv_bytes(df: pd.DataFrame, float_format: str = "g") -> bytes:
-    """Tab-separated text; floats printed with ``format(v, float_format)`` (DIA-NN style ``g``: 6 digits)."""
-    df = df.copy()
+    """Tab-separated text, header first; floats printed with ``format(v, float_format)`` (DIA-NN style
+    ``g``: 6 significant digits), NaN as an empty field. Values never contain tabs, quotes or newlines."""
+    columns = []
     for c in df.columns:
-        if df[c].dtype.kind == "f":
-            df[c] = _format_floats(df[c].to_numpy(), float_format)
-    buf = io.StringIO()
-    df.to_csv(buf, sep="\t", index=False, lineterminator="\n", na_rep="")
-    return buf.getvalue().encode("utf-8")
+        v = df[c]
+        if v.dtype.kind == "f":
+            columns.append(_format_floats(v.to_numpy(), float_format))
+        else:
+            text = np.array(["" if x is None or x != x else str(x) for x in v.tolist()], dtype=object)
+            columns.append(text)
+    lines = ["\t".join(map(str, df.columns))]
+    lines += ["\t".join(row) for row in zip(*columns, strict=True)]
+    text = "\n".join(lines) + "\n"
+    if '"' in text or "\r" in text or len(text.splitlines()) != len(df) + 1:
+        raise ValueError("a simulated value holds a quote or line break")
+    return text.encode("utf-8")
 
 
 def _write(path: str | os.PathLike, data: bytes) -> str:

@@ -373,8 +373,8 @@ def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, m
     if np.isnan(X).all():
         raise InputError("every value of the protein matrix is missing", path=source,
                          hint="check the input file and the run names in the sheet")
-    with np.errstate(all="ignore"):
-        spread = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
+    observed = ~np.isnan(X)
+    spread = np.where(observed.any(axis=0), np.fmax.reduce(X, axis=0) - np.fmin.reduce(X, axis=0), np.nan)
     if not np.any(spread[np.isfinite(spread)] > 0):
         raise InputError("no protein varies between samples (zero variance everywhere): nothing can be tested",
                          path=source, hint="check that the input holds real measurements, not constants")

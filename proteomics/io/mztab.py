@@ -110,6 +110,12 @@ def _validate(text: str, path) -> dict[str, int]:
             if len(fields) < 3:
                 raise InputError("MTD line without a value", path=path, line=no, hint="write 'MTD<TAB>key<TAB>value'")
         elif tag in _PREFIX_HEADER.values():
+            seen: set[str] = set()
+            for name in fields[1:]:
+                if name in seen:
+                    raise InputError(f"duplicated column {name!r} in the {tag} header", path=path, line=no,
+                                     column=name, hint="each column name may appear once")
+                seen.add(name)
             headers[tag] = len(fields)
         elif tag in _PREFIX_HEADER:
             h = _PREFIX_HEADER[tag]

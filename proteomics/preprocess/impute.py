@@ -195,11 +195,9 @@ class KNNImputer(_Imputer):
             knn = np.where(cnt > 0, np.nansum(V, axis=2) / np.maximum(cnt, 1), np.nan)
             elig = np.where(obs & ~self.too_missing_[None, :], X, np.nan)
             col_mean = _row_nanmean(elig)
-            tm_mean = _row_nanmean(np.where(obs & self.too_missing_[None, :], X, np.nan))
             all_mean = _row_nanmean(np.where(obs, X, np.nan))
-        tm_mean = np.where(np.isfinite(tm_mean), tm_mean, all_mean)
         col_mean = np.where(np.isfinite(col_mean), col_mean, all_mean)
-        fill = np.where(self.too_missing_[None, :], tm_mean[:, None],
+        fill = np.where(self.too_missing_[None, :], col_mean[:, None],
                         np.where(np.isfinite(knn), knn, col_mean[:, None]))
         X[~obs] = fill[~obs]
         return pd.DataFrame(X, index=frame.index, columns=frame.columns)

@@ -167,6 +167,7 @@ def test_gzipped_reads_the_same(tmp_path):
     (SMALL.replace("PRH\t", "XXX\t"), 10, "prefix"),
     ("\n".join(ln for ln in SMALL.splitlines() if not ln.startswith("PRH")), 10, "header"),
     ("PRH\taccession\nPRT\tP1\n", None, "MTD"),
+    (SMALL.replace("protein_abundance_assay[2]", "protein_abundance_assay[1]", 1), 10, "duplicated column"),
 ])
 def test_line_errors(tmp_path, text, line, what):
     with pytest.raises(InputError, match=what) as exc:

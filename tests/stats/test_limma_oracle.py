@@ -55,6 +55,7 @@ PROTEUS = [
     ("limma3.54.1_legacy_default.csv", dict(legacy=True)),
     ("limma3.54.1_legacy_robust.csv", dict(legacy=True, robust=True)),
     ("limma3.54.1_legacy_trend.csv", dict(legacy=True, trend=True, min_obs=1)),
+    ("limma3.54.1_legacy_robust_trend.csv", dict(legacy=True, robust=True, trend=True, min_obs=1)),
     ("limma3.63.2_default.csv", dict()),
     ("limma3.63.2_robust.csv", dict(robust=True)),
     ("limma3.63.2_trend.csv", dict(trend=True, min_obs=1)),
