@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._files import write_text
 from .errors import InputError
 
 __all__ = ["SampleSheet", "SPECIMENS", "REQUIRED_COLUMNS", "normalise_specimen", "run_stem", "run_basename"]
@@ -335,7 +336,7 @@ def _close(name: str, present: Iterable[str]) -> str:
 
 
 def _build(columns: Mapping[str, Sequence], lines: Sequence[int], path: str,
-           src_name: Mapping[str, str] | None = None, *, sdrf: bool = False) -> pd.DataFrame:
+           src_name: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Validate column → values and return the sheet table (index ``sample``); InputError on any problem."""
     p = path or None
     src_name = dict(src_name or {})
@@ -437,7 +438,7 @@ class SampleSheet:
             if not rows:
                 raise InputError("the SDRF has a header but no rows", path=path, line=1, hint="add one row per run")
             columns, src = _from_sdrf(header, rows, lines, path)
-            return cls(_build(columns, lines, path, src, sdrf=True), path, lines)
+            return cls(_build(columns, lines, path, src), path, lines)
         columns: dict[str, list[str]] = {}
         src: dict[str, str] = {}
         for j, name in enumerate(header):
@@ -462,7 +463,7 @@ class SampleSheet:
             df = df.reset_index()
         columns = {}
         for c in df.columns:
-            key = str(c).lower() if str(c).lower() in REQUIRED_COLUMNS + ("batch",) else c
+            key = str(c).lower() if str(c).lower() in REQUIRED_COLUMNS + ("batch",) else str(c)
             if key in columns:
                 raise InputError(f"duplicate column {c!r}", path=path or None, hint="rename or remove one")
             columns[key] = df[c].reset_index(drop=True) if df[c].dtype.kind in "biuf" else df[c].tolist()
@@ -497,6 +498,15 @@ class SampleSheet:
     def _err(self, message: str, *, row: int | None = None, column: str | None = None, hint: str | None = None):
         return InputError(message, path=self._path or None, line=None if row is None else self._lines[row],
                           column=column, hint=hint)
+
+    def to_csv(self, path: str | os.PathLike) -> None:
+        """Write the sheet as UTF-8 CSV (``run, sample, subject, specimen, condition, [batch], covariates``),
+        atomically; floats in shortest round-trip form, missing values empty. :meth:`read` reads it back."""
+        t = self._table.reset_index()
+        cols = ["run", "sample"] + [c for c in t.columns if c not in ("run", "sample")]
+        buf = io.StringIO()
+        t[cols].to_csv(buf, index=False, lineterminator="\n")
+        write_text(path, buf.getvalue())
 
     # ----------------------------------------------------------------------- run matching
     def match_runs(self, data_runs: Sequence[str], *, allow_unused_sheet_rows: bool = False) -> dict[str, str]:

@@ -356,3 +356,13 @@ def test_structured_random_sheets(tmp_path, rows):
         return
     assert s.table.index.is_unique and s.table["run"].is_unique and len(s) == len(rows)
     assert s.match_runs(s.runs) == dict(zip(s.runs, s.samples, strict=True))
+
+
+def test_to_csv_round_trip(tmp_path):
+    s = SampleSheet.read(SAMPLE_DATA / "sheet.csv").pseudonymised("k")
+    s.to_csv(tmp_path / "out.csv")
+    back = SampleSheet.read(tmp_path / "out.csv")
+    assert back.table.equals(s.table)
+    sdrf = SampleSheet.read(need_shared("quantms_testdata_sdrf_fasta", "PXD004684.sdrf.tsv"))
+    sdrf.to_csv(tmp_path / "sdrf.csv")
+    assert SampleSheet.read(tmp_path / "sdrf.csv").table.equals(sdrf.table)
