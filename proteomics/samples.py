@@ -171,7 +171,7 @@ def _sdrf_key(name: str) -> str:
 
 def _is_sdrf(header: Sequence[str]) -> bool:
     keys = {_sdrf_key(h) for h in header}
-    return "source name" in keys and "comment[data file]" in keys
+    return "source name" in keys and any(k.startswith(("comment[", "characteristics[")) for k in keys)
 
 
 def _missing(value) -> bool:
@@ -203,6 +203,11 @@ def _from_sdrf(header: list[str], rows: list[list[str]], lines: list[int], path:
     first: dict[str, int] = {}
     for i, k in enumerate(keys):
         first.setdefault(k, i)
+    if "comment[data file]" not in first:
+        close = _close("comment[data file]", header)
+        raise InputError("SDRF has no 'comment[data file]' column" + (f" (close: {close})" if close else ""),
+                         path=path, line=1, column="comment[data file]",
+                         hint="add the raw file name of every row as 'comment[data file]'")
 
     def col(key: str) -> list[str] | None:
         i = first.get(key)

@@ -280,6 +280,9 @@ def test_sdrf_errors_have_positions(tmp_path):
     lines[3] = lines[3].replace("T298-1.raw", "N294-1.raw")
     err = _error(SampleSheet.read, _write(tmp_path, "\n".join(lines) + "\n", "x.sdrf.tsv"))
     assert (err.line, err.column) == (4, "comment[data file]")
+    no_file = "\n".join(ln.replace("comment[data file]", "comment[datafile]") for ln in lines) + "\n"
+    err = _error(SampleSheet.read, _write(tmp_path, no_file, "z.sdrf.tsv"))
+    assert (err.line, err.column) == (1, "comment[data file]") and "comment[datafile]" in str(err)
     no_factor = "\n".join("\t".join(c for c in ln.split("\t")[:-1]) for ln in lines) + "\n"
     err = _error(SampleSheet.read, _write(tmp_path, no_factor, "y.sdrf.tsv"))
     assert "factor value" in str(err)
