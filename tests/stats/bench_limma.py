@@ -1,6 +1,6 @@
 """Benchmark (not collected by pytest): moderated t on 10,000 proteins × 1,000 samples, 5 % missing, batch.
 
-    python tests/stats/bench_limma.py [n_samples] [n_proteins] [--write-r DIR]
+    python -m tests.stats.bench_limma [n_samples] [n_proteins] [--write-r DIR]     (from the repository root)
 
 Prints wall time and peak traced memory of ``moderated_t`` (design, lmFit, contrasts.fit, eBayes, BH,
 result table). With ``--write-r DIR`` it also writes the matrix as raw float64 (proteins × samples,
