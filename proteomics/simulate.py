@@ -435,7 +435,7 @@ class Cohort:
 # ------------------------------------------------------------------------------------------ subjects
 
 def _subjects(rng: np.random.Generator, n_patients: int, n_bal: int, n_sputum: int, n_subgroups: int,
-              n_hemolysed: int) -> pd.DataFrame:
+              n_hemolysed: int, n_clotted: int = 1) -> pd.DataFrame:
     if n_patients < 8 or n_patients % 2:
         raise ValueError("n_patients must be an even number ≥ 8")
     half = n_patients // 2
@@ -473,7 +473,10 @@ def _subjects(rng: np.random.Generator, n_patients: int, n_bal: int, n_sputum: i
     hemolysed = np.zeros(n_patients, dtype=bool)
     hemolysed[rng.permutation(n_patients)[:n_hemolysed]] = True
     clotted = np.zeros(n_patients, dtype=bool)
-    clotted[rng.choice(np.flatnonzero(~hemolysed))] = True
+    if n_clotted == 1:
+        clotted[rng.choice(np.flatnonzero(~hemolysed))] = True
+    elif n_clotted > 1:
+        clotted[rng.permutation(np.flatnonzero(~hemolysed))[:n_clotted]] = True
     return pd.DataFrame({"condition": condition, "age": age, "sex": sex, "smoking": smoking, "batch": batch,
                          "time": time, "event": event, "subgroup": subgroup, "hemolysed": hemolysed,
                          "clotted": clotted, "in_BAL": in_bal, "in_sputum": in_sputum},
@@ -553,7 +556,7 @@ def _specimen_proteins(rng: np.random.Generator, spec: str, cat: pd.DataFrame, g
     prot["reference"] = ref
     contam = np.isin(panel, ["ery", "plt", "coag"])
     eligible = ~ref & ~contam
-    n_changed = max(1, round(fraction_changed * len(prot)))
+    n_changed = round(fraction_changed * len(prot))
     marker = np.flatnonzero(eligible & (panel == "mk"))
     marker = rng.permutation(marker)[: int(0.6 * n_changed)]
     rest = np.setdiff1d(np.flatnonzero(eligible), marker)
@@ -579,7 +582,7 @@ def _specimen_proteins(rng: np.random.Generator, spec: str, cat: pd.DataFrame, g
 
 
 def _abundance(rng: np.random.Generator, spec: str, prot: pd.DataFrame, subj: pd.DataFrame,
-               prog: pd.DataFrame) -> pd.DataFrame:
+               prog: pd.DataFrame, batch_effects: bool = True) -> pd.DataFrame:
     """samples × proteins complete log2 abundance (see module docstring)."""
     n, p = len(subj), len(prot)
     m = prot["log10_abundance"].to_numpy() * math.log2(10)
@@ -603,7 +606,8 @@ def _abundance(rng: np.random.Generator, spec: str, prot: pd.DataFrame, subj: pd
         A[members, pos[row.protein_group]] += row.effect
     batch = subj["batch"].to_numpy()
     delta = prot["batch_delta"].to_numpy()
-    A += np.where(batch == "1", -0.5, 0.5)[:, None] * delta[None, :] + np.where(batch == "2", 0.4, 0.0)[:, None]
+    if batch_effects:
+        A += np.where(batch == "1", -0.5, 0.5)[:, None] * delta[None, :] + np.where(batch == "2", 0.4, 0.0)[:, None]
     new_batch = batch == "3"
     if new_batch.any():
         A[new_batch] += rng.normal(0, 0.2, p)[None, :] - 0.2
@@ -665,20 +669,21 @@ def _precursor_table(rng: np.random.Generator, spec: str, prot: pd.DataFrame, A:
 # ------------------------------------------------------------------------------------------ cohort
 
 def simulate_cohort(seed: int = DEFAULT_SEED, *, n_patients: int = 60, n_bal: int = 24, n_sputum: int = 24,
-                    n_subgroups: int = 0, n_hemolysed: int = 3, fraction_changed: float = 0.08,
-                    specimens: tuple[str, ...] = SPECIMENS) -> Cohort:
+                    n_subgroups: int = 0, n_hemolysed: int = 3, n_clotted: int = 1, fraction_changed: float = 0.08,
+                    batch_effects: bool = True, specimens: tuple[str, ...] = SPECIMENS) -> Cohort:
     """Simulate the cohort (see the module docstring for the model). Same arguments → identical output.
 
     ``n_subgroups = k ≥ 2`` plants k patient subgroups with distinct protein programmes
-    (``Cohort.subgroups`` holds the labels). The three new patients N001–N003 are always simulated
-    (plasma only, batch 3) for the scoring demo.
+    (``Cohort.subgroups`` holds the labels). A cohort without any group structure (for "no stable
+    clustering" tests): ``fraction_changed=0, n_hemolysed=0, n_clotted=0, batch_effects=False``.
+    The three new patients N001–N003 are always simulated (plasma only, batch 3) for the scoring demo.
     """
     if n_subgroups == 1 or n_subgroups < 0:
         raise ValueError("n_subgroups must be 0 (none) or ≥ 2")
     ss = np.random.SeedSequence(seed)
     r_subj, r_lib, r_gen, *r_spec = (np.random.default_rng(s) for s in ss.spawn(3 + 2 * len(SPECIMENS) + 1))
     r_prog = r_spec.pop()
-    subj = _subjects(r_subj, n_patients, n_bal, n_sputum, n_subgroups, n_hemolysed)
+    subj = _subjects(r_subj, n_patients, n_bal, n_sputum, n_subgroups, n_hemolysed, n_clotted)
     subj["load"] = 0.0
     new = _new_subjects()
     cat = catalogue()
@@ -709,7 +714,7 @@ def simulate_cohort(seed: int = DEFAULT_SEED, *, n_patients: int = 60, n_bal: in
         s = subj if flag is None else subj[subj[flag]]
         if spec == "plasma":
             s = pd.concat([s, new])
-        A = _abundance(data_rngs[spec], spec, proteins[spec], s, prog)
+        A = _abundance(data_rngs[spec], spec, proteins[spec], s, prog, batch_effects)
         runs = [f"{sub}_{spec}_b{b}" for sub, b in zip(s.index, s["batch"], strict=True)]
         precursors[spec] = _precursor_table(data_rngs[spec], spec, proteins[spec], A, runs, lib)
         abundance[spec] = A

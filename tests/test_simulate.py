@@ -265,3 +265,19 @@ def test_to_dataset(cohort):
     assert np.nanmedian(np.abs(centred.to_numpy())) < 0.35
     assert to_dataset(cohort, "plasma", include_new=True).sample_ids[-3:] == ["N001_plasma", "N002_plasma",
                                                                                "N003_plasma"]
+
+
+def test_null_cohort_has_no_group_structure(cohort):
+    null = simulate_cohort(9, fraction_changed=0, n_hemolysed=0, n_clotted=0, batch_effects=False,
+                           specimens=("plasma",))
+    assert not null.truth["changed"].any() and (null.truth["true_log2fc"] == 0).all()
+    training = null.subjects.index.str.startswith("P")
+    assert not null.subjects.loc[training, ["hemolysed", "clotted"]].any().any()
+
+    def batch_gap(c):
+        sheet = c.sheet[c.sheet["specimen"] == "plasma"].set_index("sample")
+        A = c.abundance["plasma"].loc[sheet.index]
+        b1 = (sheet["batch"] == "1").to_numpy()
+        return (A[b1].mean() - A[~b1].mean()).abs().median()
+
+    assert batch_gap(null) < 0.15 < batch_gap(cohort)
