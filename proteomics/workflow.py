@@ -336,6 +336,10 @@ def _qc_tables(pqc, raw: Dataset, normalised: Dataset, *, group: str, specimen: 
         cont = pqc.contamination_qc(raw, specimen=specimen)
         if cont is not None and len(cont):
             tables["contamination"] = cont
+    if hasattr(pqc, "specimen_notes"):
+        notes = pqc.specimen_notes(specimen)
+        if notes:
+            tables["notes"] = pd.DataFrame({"note": notes})
     return tables
 
 
