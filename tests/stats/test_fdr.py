@@ -13,7 +13,7 @@ from tests.conftest import need_oracle
 
 @pytest.mark.parametrize("name,method,pi0_tol", [
     ("fdr_limma_default", "smoother", 1e-12),          # pi0 = 1 (capped)
-    ("fdr_limma_complete", "smoother", 5e-5),          # R's smooth.spline stops its df search at spar tol 1e-4
+    ("fdr_limma_complete", "smoother", 1e-11),
     ("fdr_limma_complete_bootstrap", "bootstrap", 1e-12),
 ])
 def test_against_r(name, method, pi0_tol):
@@ -43,3 +43,14 @@ def test_ties_stay_tied_and_single_lambda():
     assert fdr.pi0_estimate(p, lambdas=[0.5]) == 1.0
     with pytest.raises(InputError):
         fdr.adjust(p, "holm-ish")
+
+
+def test_smoothing_spline_matches_r_curve():
+    """The whole smoothed π0(λ) curve written by qvalue (pi0.smooth column) agrees with our smooth.spline."""
+    o = pd.read_csv(need_oracle("examples", "outputs", "fdr_limma_complete.csv"))
+    pi = pd.read_csv(need_oracle("examples", "outputs", "fdr_limma_complete.pi0.csv"))
+    p = o["p"].dropna().to_numpy()
+    lam = fdr.LAMBDAS
+    raw = np.array([np.sum(p >= v) for v in lam]) / (p.size * (1 - lam))
+    np.testing.assert_allclose(raw, pi["pi0"].iloc[1:], rtol=1e-14)
+    np.testing.assert_allclose(fdr.smooth_spline_df(lam, raw, 3.0), pi["pi0.smooth"].iloc[1:], atol=1e-11)
