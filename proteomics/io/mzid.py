@@ -17,6 +17,7 @@ Output: spectral counts per protein group per run (level ``protein``; or ``level
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -65,26 +66,45 @@ def read_mzid(path, *, fdr: float = 0.01, score: str | None = None, higher_bette
     from pyteomics import mzid
 
     data, _ = _psm.scan_xml(path, "MzIdentML", "mzIdentML")
+
+    cv = _psi_ms_cv()
+
+    def open_reader():
+        # no retrieve_refs / index: references are resolved from the small tables below (much faster)
+        return mzid.MzIdentML(io.BytesIO(data), retrieve_refs=False, iterative=True, read_schema=False,
+                              use_index=False, cv=cv)
+
     rows: list[tuple] = []
-    n_items = 0
     try:
-        with mzid.MzIdentML(io.BytesIO(data), retrieve_refs=True, iterative=True,
-                            read_schema=False) as reader:
+        with open_reader() as reader:
+            seqcol = next(iter(reader.iterfind("SequenceCollection")), None) or {}
+        with open_reader() as reader:
+            inputs = next(iter(reader.iterfind("Inputs")), None) or {}
+        peptides = {p.get("id"): p.get("PeptideSequence") for p in seqcol.get("Peptide", [])}
+        dbseq = {d.get("id"): d.get("accession") for d in seqcol.get("DBSequence", [])}
+        evidence = {e.get("id"): (dbseq.get(e.get("dBSequence_ref")), bool(e.get("isDecoy", False)))
+                    for e in seqcol.get("PeptideEvidence", [])}
+        spectra = {d.get("id"): d.get("location") for d in inputs.get("SpectraData", [])}
+        with open_reader() as reader:
             for sir in reader.iterfind("SpectrumIdentificationResult"):
-                run = _psm.run_stem(sir.get("location") or sir.get("spectraData_ref") or "run")
+                ref = sir.get("spectraData_ref")
+                run = _psm.run_stem(spectra.get(ref) or ref or "run")
                 spec = str(sir.get("spectrumID", sir.get("id", "")))
                 for sii in sir.get("SpectrumIdentificationItem", []) or []:
                     if int(sii.get("rank", 1) or 1) != 1:
                         continue
-                    n_items += 1
-                    seq = sii.get("PeptideSequence")
+                    seq = peptides.get(sii.get("peptide_ref"))
+                    if seq is None:
+                        raise InputError(f"SpectrumIdentificationItem {sii.get('id')!r} refers to an unknown "
+                                         f"Peptide {sii.get('peptide_ref')!r}", path=path,
+                                         hint="the SequenceCollection is incomplete; re-export the file")
                     passed = sii.get("passThreshold")
                     passed = np.nan if passed is None else float(bool(passed))
                     scores = {k: v for k, v in sii.items()
                               if k not in _NOT_SCORES and isinstance(v, int | float) and not isinstance(v, bool)}
                     for ev in sii.get("PeptideEvidenceRef", []) or []:
-                        rows.append((run, spec, seq or ev.get("PeptideSequence"), sii.get("chargeState"),
-                                     ev.get("accession"), scores, bool(ev.get("isDecoy", False)), passed))
+                        acc, decoy = evidence.get(ev.get("peptideEvidence_ref"), (None, False))
+                        rows.append((run, spec, seq, sii.get("chargeState"), acc, scores, decoy, passed))
     except InputError:
         raise
     except Exception as exc:  # pyteomics/psims raise many types on structurally wrong files
@@ -104,6 +124,14 @@ def read_mzid(path, *, fdr: float = 0.01, score: str | None = None, higher_bette
     return _psm.psms_to_quant(psms, path=path, fmt="mzid", fdr=fdr, higher_better=higher, score_name=key,
                               threshold_name="passThreshold", decoy_prefixes=decoy_prefixes, level=level,
                               meta={"score": key, "score_higher_is_better": higher})
+
+
+@functools.lru_cache(maxsize=1)
+def _psi_ms_cv():
+    """The PSI-MS controlled vocabulary bundled with psims (loaded once, on first use: ~1 s)."""
+    from pyteomics.auxiliary.psims_util import load_psims
+
+    return load_psims()
 
 
 def _choose_score(score_dicts: list[dict], score: str | None, higher_better: bool | None, path):

@@ -51,7 +51,7 @@ def read_pepxml(path, *, fdr: float = 0.01, score: str | None = None, higher_bet
         run_of_query.extend([_run_name(attrs)] * n)
     rows: list[tuple] = []
     try:
-        for i, sq in enumerate(pepxml.read(io.BytesIO(data), read_schema=False)):
+        for i, sq in enumerate(pepxml.read(io.BytesIO(data), read_schema=False, use_index=False)):
             run = run_of_query[i] if i < len(run_of_query) else "run"
             spec = str(sq.get("spectrum", sq.get("index", i)))
             for hit in sq.get("search_hit", []) or []:
