@@ -750,10 +750,11 @@ _DIANN_COLUMNS = ["File.Name", "Run", "Protein.Group", "Protein.Ids", "Protein.N
                   "Precursor.Quantity", "Precursor.Normalised", "Lib.Q.Value", "Lib.PG.Q.Value"]
 
 
-def _uniform_from(keys: pd.Series, salt: int) -> np.ndarray:
-    """A deterministic pseudo-random number in [0, 1) per key string (stable across calls and subsets)."""
-    h = pd.util.hash_pandas_object(keys.astype(str) + f"#{salt}", index=False).to_numpy()
-    return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+def _uniform_from(keys: pd.Series, salt: int, seed: int) -> np.ndarray:
+    """A pseudo-random number in [0, 1) per distinct key (same key → same number), from numpy's PCG64
+    seeded with ``[seed, salt]`` over the sorted distinct keys (independent of pandas' hashing)."""
+    uniq, inverse = np.unique(keys.astype(str).to_numpy(dtype=object).astype(str), return_inverse=True)
+    return np.random.default_rng([seed, salt]).random(uniq.size)[inverse.ravel()]
 
 
 def diann_report_frame(cohort: Cohort, specimen: str, samples: list[str] | None = None) -> pd.DataFrame:
@@ -780,7 +781,6 @@ def diann_report_frame(cohort: Cohort, specimen: str, samples: list[str] | None 
     ln = lq + log_factor
     df["Precursor.Quantity"] = 2.0 ** lq
     df["Precursor.Normalised"] = 2.0 ** ln
-    df["Normalisation.Factor"] = 2.0 ** log_factor
     det = df[ok].assign(ln=ln[ok])
     pg_sum = det.groupby(["run", "protein_group"])[["Precursor.Quantity", "Precursor.Normalised"]].sum()
     offset = det.groupby("precursor_id")["ln"].median()
@@ -800,32 +800,22 @@ def diann_report_frame(cohort: Cohort, specimen: str, samples: list[str] | None 
     pgq = np.where(np.isnan(pgq), fallback_q, pgq)
     pgn = np.where(np.isnan(pgn), fallback_n, pgn)
     pgl = np.where(np.isnan(pgl), fallback_n, pgl)
-    u = {i: _uniform_from(df["precursor_id"], i) for i in range(4)}
-    v = _uniform_from(df["run"] + df["precursor_id"], 7)
-    w = _uniform_from(df["protein_group"], 9)
-    names = prot["entry"].reindex(df["protein_group"]).to_numpy()
-    genes = prot["gene"].reindex(df["protein_group"]).to_numpy()
-    rt0 = 3 + 112 * u[0]
+    glob_q = 10 ** -(3 + 3 * _uniform_from(df["precursor_id"], 1, cohort.seed))   # per precursor
+    glob_pg_q = 10 ** -(3 + 3 * _uniform_from(df["protein_group"], 9, cohort.seed))  # per protein group
     out = pd.DataFrame({
         "File.Name": _RAW_DIR + df["run"] + ".raw",
         "Run": df["run"].to_numpy(),
         "Protein.Group": df["protein_group"].to_numpy(), "Protein.Ids": df["protein_group"].to_numpy(),
-        "Protein.Names": names, "Genes": genes,
+        "Protein.Names": prot["entry"].reindex(df["protein_group"]).to_numpy(),
+        "Genes": prot["gene"].reindex(df["protein_group"]).to_numpy(),
         "PG.Quantity": pgq, "PG.Normalised": pgn, "PG.MaxLFQ": pgl,
-        "Genes.Quantity": pgq, "Genes.Normalised": pgn, "Genes.MaxLFQ": pgl, "Genes.MaxLFQ.Unique": pgl,
         "Modified.Sequence": df["modified_sequence"].to_numpy(), "Stripped.Sequence": df["stripped_sequence"].to_numpy(),
         "Precursor.Id": df["precursor_id"].to_numpy(), "Precursor.Charge": df["charge"].to_numpy(),
-        "Q.Value": df["q_value"].to_numpy(), "PEP": np.minimum(1.0, df["q_value"].to_numpy() * (2 + 8 * v)),
-        "Global.Q.Value": 10 ** -(3 + 3 * u[1]), "Protein.Q.Value": df["pg_q_value"].to_numpy(),
-        "PG.Q.Value": df["pg_q_value"].to_numpy(), "Global.PG.Q.Value": 10 ** -(3 + 3 * w),
-        "GG.Q.Value": df["pg_q_value"].to_numpy(), "Translated.Q.Value": 0, "Proteotypic": 1,
+        "Q.Value": df["q_value"].to_numpy(), "Global.Q.Value": glob_q, "PG.Q.Value": df["pg_q_value"].to_numpy(),
+        "Global.PG.Q.Value": glob_pg_q, "Proteotypic": 1,
         "Precursor.Quantity": df["Precursor.Quantity"].to_numpy(),
         "Precursor.Normalised": df["Precursor.Normalised"].to_numpy(),
-        "Quantity.Quality": 0.5 + 0.5 * v, "RT": rt0 + 0.4 * (v - 0.5), "iRT": (rt0 - 50) * 1.2,
-        "Predicted.RT": rt0 + 2 * (u[2] - 0.5), "Predicted.iRT": (rt0 - 50) * 1.2 + 3 * (u[3] - 0.5),
-        "First.Protein.Description": "", "Lib.Q.Value": 10 ** -(3 + 3 * u[1]), "Lib.PG.Q.Value": 10 ** -(3 + 3 * w),
-        "Ms1.Area": df["Precursor.Quantity"].to_numpy() * (0.5 + 1.5 * v),
-        "Normalisation.Factor": df["Normalisation.Factor"].to_numpy(),
+        "Lib.Q.Value": glob_q, "Lib.PG.Q.Value": glob_pg_q,
     })
     # DIA-NN lists each precursor's rows together (precursor-major), runs in analysis order
     order = np.lexsort((pd.factorize(df["run"])[0], pd.factorize(df["precursor_id"])[0]))
@@ -897,10 +887,10 @@ def maxquant_protein_groups_frame(cohort: Cohort, specimen: str = "plasma", samp
     lfq = g["PG.MaxLFQ"].first().unstack("Run").reindex(index=groups, columns=runs).fillna(0.0)
     total_pep = rep.groupby("Protein.Group")["Stripped.Sequence"].nunique().reindex(groups).astype(int)
     lfq[total_pep < 2] = 0.0
-    u = _uniform_from(pd.Series(groups), 11)
+    u = _uniform_from(pd.Series(groups), 11, cohort.seed)
     length = np.round(np.exp(6.0 + 0.8 * u) + 50).astype(int)
     n_theor = np.maximum(3, np.round(length / 25)).astype(int)
-    msms = np.round(npep.to_numpy() * (1 + _uniform_from(pd.Series(groups), 12)[:, None])).astype(int)
+    msms = np.round(npep.to_numpy() * (1 + _uniform_from(pd.Series(groups), 12, cohort.seed)[:, None])).astype(int)
     ids = [";".join(g.split(";")) for g in groups]
     genes = prot["gene"].reindex(groups).to_numpy()
     site = np.zeros(len(groups), dtype=bool)
