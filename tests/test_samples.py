@@ -369,3 +369,24 @@ def test_to_csv_round_trip(tmp_path):
     sdrf = SampleSheet.read(need_shared("quantms_testdata_sdrf_fasta", "PXD004684.sdrf.tsv"))
     sdrf.to_csv(tmp_path / "sdrf.csv")
     assert SampleSheet.read(tmp_path / "sdrf.csv").table.equals(sdrf.table)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(st.tuples(st.integers(0, 100_000), st.sampled_from(list(b"\t\n\r\"[],; aZ\x00\xff")),
+                              st.booleans()), min_size=1, max_size=8))
+def test_mutated_sdrf_load_or_raise_input_error(tmp_path, ops):
+    lines = (SAMPLE_DATA / "sheet.sdrf.tsv").read_bytes().splitlines(keepends=True)[:6]
+    data = bytearray(b"".join(lines))
+    for pos, byte, insert in ops:
+        pos %= len(data) + 1
+        if insert:
+            data[pos:pos] = bytes([byte])
+        elif data:
+            del data[min(pos, len(data) - 1)]
+    path = tmp_path / "m.sdrf.tsv"
+    path.write_bytes(bytes(data))
+    try:
+        s = SampleSheet.read(path)
+    except InputError:
+        return
+    assert s.table.index.is_unique and s.table["run"].is_unique
