@@ -89,3 +89,32 @@ def test_no_arguments_lists_commands():
 def test_every_command_help_has_an_example(cmd):
     res = invoke(cmd, "--help")
     assert res.exit_code == 0 and "Example: proteomics" in res.stdout
+
+
+def _chromium():
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_report_renders_in_headless_chromium(two_runs, tmp_path):
+    """Open report.html as a person would (headless Chromium, file://, no network) and look at the pixels."""
+    import subprocess
+
+    import matplotlib.image as mpimg
+
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); the report was not rendered")
+    shot = tmp_path / "report.png"
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000", f"--screenshot={shot}",
+           (two_runs[0] / "report.html").as_uri()]
+    subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    assert shot.is_file()
+    img = mpimg.imread(shot)
+    assert img.shape[0] >= 1000 and img.shape[1] >= 1000
+    # a rendered page, not a blank one: the dark header band and plenty of non-white content
+    assert img[:40, :, :3].mean() < 0.4
+    assert (img[..., :3].mean(axis=2) < 0.9).mean() > 0.05
