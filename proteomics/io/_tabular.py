@@ -122,12 +122,32 @@ def require(src: Source, names: Iterable[str], *, what: str = "") -> None:
                              line=1, column=name, hint=hint)
 
 
-def check_options(path, options: dict, allowed: Iterable[str]) -> None:
-    """Unknown reader options are user errors."""
-    bad = sorted(set(options) - set(allowed))
+def check_options(path, options: dict, allowed: Iterable[str] = ()) -> None:
+    """Unknown reader options are user errors. The common options ``fdr`` (a number in (0, 1]) and ``scale``
+    are accepted by every tool reader: tool formats hold linear intensities, so ``scale`` may be ``auto`` or
+    ``linear`` (``log2`` is refused: it applies to generic matrices only)."""
+    allowed = set(allowed) | {"fdr", "scale"}
+    bad = sorted(set(options) - allowed)
     if bad:
         raise InputError(f"unknown reader option(s) {', '.join(bad)}", path=path,
                          hint=f"allowed options: {', '.join(sorted(allowed))}")
+    scale = options.get("scale", "auto")
+    if scale not in ("auto", "linear"):
+        raise InputError(f"scale={scale!r} does not apply: this format holds linear intensities", path=path,
+                         hint="use scale=auto (or linear); log2 applies to generic wide matrices")
+    if "fdr" in options:
+        check_fdr(path, options["fdr"])
+
+
+def check_fdr(path, fdr) -> float:
+    """``fdr`` as a float in (0, 1], else InputError."""
+    try:
+        fdr = float(fdr)
+    except (TypeError, ValueError):
+        raise InputError(f"fdr must be a number, got {fdr!r}", path=path, hint="e.g. fdr=0.01") from None
+    if not 0 < fdr <= 1:
+        raise InputError(f"fdr must be in (0, 1], got {fdr}", path=path, hint="e.g. fdr=0.01")
+    return fdr
 
 
 def _check_duplicates(src: Source, names: Sequence[str]) -> None:

@@ -65,7 +65,7 @@ def read_report(path: str | os.PathLike, *, fdr: float = 0.01, keep_contaminants
     unless ``keep_contaminants=True`` (then kept and flagged). Intensities linear, zero → NaN.
     """
     T.check_options(path, options, ())
-    fdr = _check_fdr(path, fdr)
+    fdr = T.check_fdr(path, fdr)
     if quantity not in _QUANTITIES:
         raise InputError(f"unknown quantity {quantity!r}", path=path, hint=f"choose one of {', '.join(_QUANTITIES)}")
     is_parquet = _is_parquet(path)
@@ -114,6 +114,7 @@ def read_report(path: str | os.PathLike, *, fdr: float = 0.01, keep_contaminants
     out["decoy"] = decoy
     if "PG.Q.Value" in df.columns:
         out["src_pg_q_value"] = df["PG.Q.Value"].to_numpy(dtype="float64")
+    del df  # only `out` is needed from here on (keeps the peak memory down)
     n_dropped = 0
     if not keep_contaminants:
         drop = out["contaminant"].to_numpy() | out["decoy"].to_numpy()
@@ -181,16 +182,6 @@ def _missing(path, cols, name):
                      "export the full DIA-NN report (or choose the right --format)")
 
 
-def _check_fdr(path, fdr) -> float:
-    try:
-        fdr = float(fdr)
-    except (TypeError, ValueError):
-        raise InputError(f"fdr must be a number, got {fdr!r}", path=path, hint="e.g. fdr=0.01") from None
-    if not 0 < fdr <= 1:
-        raise InputError(f"fdr must be in (0, 1], got {fdr}", path=path, hint="e.g. fdr=0.01")
-    return fdr
-
-
 def _is_parquet(path) -> bool:
     p = Path(path)
     if p.is_dir() or not p.exists():
@@ -209,31 +200,44 @@ def _parquet_columns(path) -> list[str]:
         raise InputError(f"corrupt Parquet file ({exc})", path=path, hint="re-export it") from None
 
 
+_TEXT = ("Run", "File.Name", "Protein.Group", "Precursor.Id", "Modified.Sequence", "Stripped.Sequence", "Genes")
+_CATEGORICAL = ("Run", "File.Name", "Protein.Group", "Genes")
+
+
 def _read_parquet(path, usecols: list[str], filters: list[str], fdr: float) -> pd.DataFrame:
-    """Column projection + q-value filter pushdown with ``pyarrow.dataset``; strings stay Arrow-backed."""
+    """Column projection + q-value filter pushdown with ``pyarrow.dataset``, batch by batch (run, protein
+    group and gene become categoricals per batch, united at the end); other strings stay Arrow-backed."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
+    frames = []
     try:
         dset = ds.dataset(str(path), format="parquet")
         expr = None
         for c in filters:
             e = ds.field(c) <= fdr
             expr = e if expr is None else expr & e
-        table = dset.to_table(columns=usecols, filter=expr)
+        for batch in dset.to_batches(columns=usecols, filter=expr, batch_size=1 << 16):
+            if batch.num_rows == 0:
+                continue
+            df = batch.to_pandas()
+            for c in df.columns:
+                if c in _TEXT:
+                    df[c] = df[c].astype("category") if c in _CATEGORICAL else df[c].astype("str")
+                elif not pd.api.types.is_numeric_dtype(df[c]):
+                    raise InputError(f"column {c!r} is not numeric", path=path, column=c,
+                                     hint="re-export the report")
+            frames.append(df)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"cannot read Parquet file ({str(exc).splitlines()[0]})", path=path,
                          hint="check that it is a complete DIA-NN report.parquet") from None
-    df = table.to_pandas()
-    for c in df.columns:
-        if c in ("Run", "File.Name", "Protein.Group", "Precursor.Id", "Modified.Sequence", "Stripped.Sequence",
-                 "Genes"):
-            df[c] = df[c].astype(str)
-        elif not pd.api.types.is_numeric_dtype(df[c]):
-            raise InputError(f"column {c!r} is not numeric", path=path, column=c, hint="re-export the report")
+    if not frames:
+        raise InputError("no rows pass the q-value filters", path=path,
+                         hint="check the report, or raise fdr")
+    df = T.concat_frames(frames)
     inten = [c for c in df.columns if c in ("Precursor.Normalised", "Precursor.Quantity", "PG.MaxLFQ")]
     for c in inten:
-        v = df[c].to_numpy(dtype="float64")
+        v = df[c].to_numpy(dtype="float64", na_value=np.nan)
         if np.isinf(v).any() or (v < 0).any():
             raise InputError(f"negative or infinite intensities in {c!r}", path=path, column=c,
                              hint="intensities must be finite linear numbers ≥ 0")
@@ -244,7 +248,7 @@ def read_matrix(path: str | os.PathLike, *, level: str, fmt: str, keep_contamina
                 **options) -> QuantTable:
     """A DIA-NN wide matrix → long table (level ``protein`` for pg_matrix, ``precursor`` for pr_matrix).
     Run names are the run column headers verbatim; values linear, empty/0 = missing (NaN rows kept)."""
-    T.check_options(path, options, ("fdr",))  # the matrices are already FDR-filtered by DIA-NN
+    T.check_options(path, options)  # the matrices are already FDR-filtered by DIA-NN
     src = T.open_source(path)
     T.require(src, ["Protein.Group"] + (["Precursor.Id"] if level == "precursor" else []))
     runcols = {c: c for c in src.columns if c not in _MATRIX_ID_COLS}

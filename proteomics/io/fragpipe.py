@@ -117,7 +117,7 @@ def _flags(prot: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _read_wide(path, *, level: str, fmt: str, entity: list[str], quantity: str, keep_contaminants: bool,
                options: dict) -> QuantTable:
-    T.check_options(path, options, ("fdr", "scale"))
+    T.check_options(path, options)
     src = T.open_source(path)
     T.require(src, ["Protein", *entity])
     kind, runcols = _choose(src, quantity)
@@ -190,7 +190,7 @@ def read_psm(path: str | os.PathLike, *, keep_contaminants: bool = False, **opti
     the PSM's linear MS1 ``Intensity`` (0 → NaN), ``n_psm`` = 1 (spectral counting sums these). Run = the
     ``Spectrum`` name without ``.scan.scan.charge``. Philosopher has already filtered PSMs at its FDR;
     ``PeptideProphet Probability`` is kept as ``src_peptideprophet_probability``."""
-    T.check_options(path, options, ("fdr", "scale"))
+    T.check_options(path, options)
     src = T.open_source(path)
     T.require(src, ["Spectrum", "Peptide", "Protein", "Charge"])
     opt = [c for c in ("Modified Peptide", "Intensity", "Gene", "PeptideProphet Probability") if c in src.columns]
@@ -228,7 +228,7 @@ def read_msstats(path: str | os.PathLike, *, keep_contaminants: bool = False, **
     QuantTable. Entity = ``PeptideSequence`` + ``PrecursorCharge``; fragment rows of one precursor are summed
     (linear); only the light label (``IsotopeLabelType`` L) is kept; run = ``Run`` verbatim;
     ``Condition``/``BioReplicate`` kept as ``src_condition``/``src_bioreplicate``."""
-    T.check_options(path, options, ("fdr", "scale"))
+    T.check_options(path, options)
     src = T.open_source(path)
     need = ["ProteinName", "PeptideSequence", "PrecursorCharge", "Run", "Intensity"]
     T.require(src, need)

@@ -86,7 +86,8 @@ def read_protein_groups(path: str | os.PathLike, *, quantity: str = "auto", keep
     ``MS/MS count``; ``q_value`` = ``Q-value`` (rows with Q-value > ``fdr`` dropped); ``Peptides`` and
     ``Razor + unique peptides`` kept as ``src_peptides``/``src_razor_unique_peptides``. Rows with all
     values missing are kept (NaN intensities)."""
-    T.check_options(path, options, ("scale",))
+    T.check_options(path, options)
+    fdr = T.check_fdr(path, fdr)
     src = T.open_source(path)
     T.require(src, ["Protein IDs"])
     kind, runcols = _choose(src, quantity, _PG_QUANT, path)
@@ -141,7 +142,7 @@ def read_evidence(path: str | os.PathLike, *, keep_contaminants: bool = False, f
     (``Leading razor protein`` when empty; rows with neither are dropped); several evidence rows of the same
     precursor in a run keep the largest intensity, ``n_psm`` counts them. MaxQuant has already filtered at
     its own PSM/protein FDR; ``fdr`` is accepted for a uniform interface."""
-    T.check_options(path, options, ("scale",))
+    T.check_options(path, options)
     src = T.open_source(path)
     need = ["Raw file", "Modified sequence", "Charge", "Intensity"]
     T.require(src, need)
@@ -194,7 +195,7 @@ def read_peptides(path: str | os.PathLike, *, quantity: str = "auto", keep_conta
     ``quantity``: ``auto`` (LFQ intensity if present, else Intensity), ``lfq`` or ``intensity``. Run =
     column suffix; entity = ``Sequence``; ``protein_group`` = ``Proteins`` (``Leading razor protein`` when
     empty); ``n_psm`` = per-run ``Experiment <run>`` count when present."""
-    T.check_options(path, options, ("scale",))
+    T.check_options(path, options)
     src = T.open_source(path)
     T.require(src, ["Sequence", "Proteins"])
     kind, runcols = _choose(src, quantity, _PEP_QUANT, path)

@@ -38,9 +38,7 @@ def read_spectronaut(path: str | os.PathLike, *, fdr: float = 0.01, keep_contami
     """Read a Spectronaut normal report (see module doc). ``quantity``: ``auto`` (FG.Quantity if present,
     else PG.Quantity), ``precursor`` or ``pg``. Intensities linear; zero → NaN."""
     T.check_options(path, options, ("scale",))
-    from .diann import _check_fdr
-
-    fdr = _check_fdr(path, fdr)
+    fdr = T.check_fdr(path, fdr)
     src = T.open_source(path)
     cols = set(src.columns)
     T.require(src, ["R.FileName", "PG.ProteinGroups"])

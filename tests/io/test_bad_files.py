@@ -159,3 +159,16 @@ def test_short_trailing_fields_are_read_as_missing_when_unused(tmp_path):
     with pytest.raises(InputError, match="truncated row") as err:
         read(g, format="maxquant_proteingroups")
     assert err.value.line == 2
+
+
+def test_common_options_accepted_by_every_tool_reader(tmp_path):
+    """`fdr` and `scale` may be passed uniformly; scale=log2 makes no sense for a tool's linear export."""
+    f = _report(tmp_path, ["10"])
+    assert read(f, fdr=0.05, scale="auto", keep_contaminants=True).data["intensity"].tolist() == [10.0]
+    with pytest.raises(InputError, match="linear intensities"):
+        read(f, scale="log2")
+    pg = tmp_path / "proteinGroups.txt"
+    pg.write_text("Protein IDs\tMajority protein IDs\tLFQ intensity A\nP1\tP1\t5\n")
+    assert read(pg, fdr=0.01, scale="linear").data["intensity"].tolist() == [5.0]
+    with pytest.raises(InputError, match="fdr"):
+        read(pg, fdr="x")
