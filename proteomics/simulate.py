@@ -535,9 +535,9 @@ def _library(rng: np.random.Generator, groups: list[str], max_prec: int = 30) ->
 
 
 def _specimen_proteins(rng: np.random.Generator, spec: str, cat: pd.DataFrame, generic: pd.DataFrame,
-                       fraction_changed: float) -> pd.DataFrame:
+                       fraction_changed: float, extra_proteins: int = 0) -> pd.DataFrame:
     real = cat[cat[spec] != "-"]
-    n_gen = _N_GENERIC[spec]
+    n_gen = _N_GENERIC[spec] + extra_proteins
     prot = pd.concat([real[["protein_group", "gene", "entry", "panel"]], generic.iloc[:n_gen]], ignore_index=True)
     tiers = list(real[spec]) + list(generic["tier"].iloc[:n_gen])
     log10 = np.array([_TIER_LOG10[t] for t in tiers]) + _OFFSET_LOG10[spec]
@@ -670,13 +670,16 @@ def _precursor_table(rng: np.random.Generator, spec: str, prot: pd.DataFrame, A:
 
 def simulate_cohort(seed: int = DEFAULT_SEED, *, n_patients: int = 60, n_bal: int = 24, n_sputum: int = 24,
                     n_subgroups: int = 0, n_hemolysed: int = 3, n_clotted: int = 1, fraction_changed: float = 0.08,
-                    batch_effects: bool = True, specimens: tuple[str, ...] = SPECIMENS) -> Cohort:
+                    batch_effects: bool = True, extra_proteins: int = 0,
+                    specimens: tuple[str, ...] = SPECIMENS) -> Cohort:
     """Simulate the cohort (see the module docstring for the model). Same arguments → identical output.
 
     ``n_subgroups = k ≥ 2`` plants k patient subgroups with distinct protein programmes
     (``Cohort.subgroups`` holds the labels). A cohort without any group structure (for "no stable
     clustering" tests): ``fraction_changed=0, n_hemolysed=0, n_clotted=0, batch_effects=False``.
-    The three new patients N001–N003 are always simulated (plasma only, batch 3) for the scoring demo.
+    ``extra_proteins`` adds that many generic (``SIM…``) proteins to every specimen (e.g. for
+    4,000-protein benchmarks). The three new patients N001–N003 are always simulated (plasma only,
+    batch 3) for the scoring demo.
     """
     if n_subgroups == 1 or n_subgroups < 0:
         raise ValueError("n_subgroups must be 0 (none) or ≥ 2")
@@ -687,7 +690,7 @@ def simulate_cohort(seed: int = DEFAULT_SEED, *, n_patients: int = 60, n_bal: in
     subj["load"] = 0.0
     new = _new_subjects()
     cat = catalogue()
-    n_generic = max(_N_GENERIC.values())
+    n_generic = max(_N_GENERIC.values()) + extra_proteins
     generic = pd.DataFrame({"protein_group": [f"SIM{i + 1:05d}" for i in range(n_generic)],
                             "gene": [f"SIM{i + 1:05d}" for i in range(n_generic)],
                             "entry": [f"SIM{i + 1:05d}_SIMUL" for i in range(n_generic)], "panel": "-",
@@ -697,7 +700,7 @@ def simulate_cohort(seed: int = DEFAULT_SEED, *, n_patients: int = 60, n_bal: in
     prot_rngs = dict(zip(SPECIMENS, r_spec[: len(SPECIMENS)], strict=True))
     data_rngs = dict(zip(SPECIMENS, r_spec[len(SPECIMENS):], strict=True))
     for spec in SPECIMENS:
-        proteins[spec] = _specimen_proteins(prot_rngs[spec], spec, cat, generic, fraction_changed)
+        proteins[spec] = _specimen_proteins(prot_rngs[spec], spec, cat, generic, fraction_changed, extra_proteins)
     if n_subgroups:
         for spec in SPECIMENS:
             prot = proteins[spec]

@@ -281,3 +281,9 @@ def test_null_cohort_has_no_group_structure(cohort):
         return (A[b1].mean() - A[~b1].mean()).abs().median()
 
     assert batch_gap(null) < 0.15 < batch_gap(cohort)
+
+
+def test_extra_proteins():
+    c = simulate_cohort(2, n_patients=10, n_bal=4, n_sputum=4, extra_proteins=60, specimens=("BAL",))
+    assert len(c.proteins["BAL"]) == 327 + 60
+    assert c.abundance["BAL"].shape == (4, 387) and c.proteins["BAL"]["protein_group"].is_unique
