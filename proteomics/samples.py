@@ -429,7 +429,17 @@ class SampleSheet:
     # ----------------------------------------------------------------------- constructors
     @classmethod
     def read(cls, path: str | os.PathLike) -> SampleSheet:
-        """Read a CSV/TSV sample sheet or an SDRF-Proteomics TSV (detected from the header)."""
+        """Read a CSV/TSV sample sheet or an SDRF-Proteomics TSV (detected from the header).
+
+        Plain sheets: delimiter sniffed from the header (tab, comma or semicolon); required columns
+        ``run, sample, subject, specimen, condition`` (case-insensitive names), optional ``batch``; every
+        other column is a covariate. SDRF: ``comment[data file]`` → run, ``source name`` → sample
+        (suffixed ``_rep<technical replicate>`` / ``_frac<fraction>`` / ``_<label>`` when a source name
+        has several rows), ``characteristics[individual]`` (else source name) → subject,
+        ``characteristics[organism part|specimen|sample type]`` → specimen (unknown → ``other``, logged),
+        first varying ``factor value[...]`` → condition; isobaric channels get run
+        ``<data file stem>_<label>``. Problems raise :class:`InputError` with path, line and column.
+        """
         path = str(path)
         try:
             data = Path(path).read_bytes()
