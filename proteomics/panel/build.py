@@ -123,6 +123,9 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
                 "label": label, "positive": positive, "n_candidate_proteins": int(X.shape[1]),
                 "panel_size": int(k), "C": c, "seed": int(seed), "settings": s.to_dict(),
                 "input_sha256": ds.checksum(), "history": [h.name for h in ds.history]}
+    quant = [h for h in ds.history if h.name == "quantify"]
+    if quant and "method" in quant[-1].params:
+        training["quant_method"] = str(quant[-1].params["method"])
     perf = {k2: metrics.get(k2) for k2 in ("auc", "auc_ci_low", "auc_ci_high", "auc_boot_ci_low",
                                             "auc_boot_ci_high", "brier", "calibration_slope",
                                             "calibration_intercept", "permutation_p", "n_permutations")}

@@ -409,6 +409,6 @@ def make_model(name: str, *, C: float = 1.0, seed: int = 0, n_estimators: int = 
         return RandomForestClassifier(n_estimators=n_estimators, random_state=seed, n_jobs=1,
                                       min_samples_leaf=2)
     if name == "svm":
-        return CalibratedClassifierCV(LinearSVC(C=C, max_iter=20000, tol=1e-8, random_state=seed),
+        return CalibratedClassifierCV(LinearSVC(C=C, max_iter=20000, tol=1e-5, random_state=seed),
                                       method="sigmoid", cv=3, ensemble=False)
     raise InputError(f"unknown model {name!r}", hint=f"use one of {', '.join(MODELS)}")

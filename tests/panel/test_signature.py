@@ -133,7 +133,8 @@ def test_bad_label_and_settings():
 @pytest.mark.parametrize("model", ["svm", "random_forest"])
 def test_other_models_lock_and_reproduce(model, tmp_path):
     ds = simulate(n_per_class=12, n_proteins=40, seed=4, missing=0.0)
-    res = build_panel(ds, "condition", "case", settings={**FAST, "model": model, "model_options": {"n_estimators": 40}}, seed=0)
+    res = build_panel(ds, "condition", "case", settings={**FAST, "model": model, "interval_boot": 5,
+                                                                 "model_options": {"n_estimators": 40} if model == "random_forest" else {}}, seed=0)
     res.signature.save(tmp_path / "s.json")
     sig = Signature.load(tmp_path / "s.json")
     t = score(sig, ds).table
