@@ -390,3 +390,13 @@ def test_mutated_sdrf_load_or_raise_input_error(tmp_path, ops):
     except InputError:
         return
     assert s.table.index.is_unique and s.table["run"].is_unique
+
+
+def test_excel_style_export(tmp_path):
+    """CRLF line ends, BOM, quoted fields with commas, trailing empty columns."""
+    text = ("\ufeff" + HEADER + ",,\r\n" + "\r\n".join(r + ",," for r in ROWS[:2])
+            + '\r\n"P005_b1.raw","P005","P005","serum","control, smoker","1","60","M",,\r\n')
+    s = SampleSheet.read(_write(tmp_path, text))
+    assert s.samples == ["P001_plasma", "P002_plasma", "P005"]
+    assert s.table.loc["P005", "condition"] == "control, smoker"
+    assert list(s.table.columns) == ["run", "subject", "specimen", "condition", "batch", "age", "sex"]
