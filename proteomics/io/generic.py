@@ -33,6 +33,10 @@ _PEPTIDE_RE = re.compile(r"peptide|sequence|precursor", re.I)
 _PROTEIN_RE = re.compile(r"protein|accession|uniprot", re.I)
 _GENE_RE = re.compile(r"^(gene|genes|gene[ ._]?names?|gene[ ._]?symbol)$", re.I)
 _SCALES = ("auto", "linear", "log2")
+# numeric columns that annotate rows rather than hold a run's intensities (long tables, sample sheets)
+_NOT_RUN_RE = re.compile(r"^(bio[ ._]?)?rep(licate)?$|^tech[ ._]?rep(licate)?$|^fraction$|^(precursor[ ._]?)?charge$|"
+                         r"^run$|^condition$|^experiment$|^mz$|^m/z$|^rt$|^retention[ ._]?time$|^q[ ._]?value$|"
+                         r"^score$|^pep$|^length$|^id$", re.I)
 
 
 def _is_num(v: str) -> bool:
@@ -64,7 +68,13 @@ def _sniff(p: Peek) -> float:
     sep = "\t" if "\t" in p.header else ("," if "," in p.header else ";")
     rows = list(csv.reader([ln for ln in p.lines[1:21] if ln.strip()], delimiter=sep))
     n_id = _layout(cols, rows)
-    return 0.5 if 1 <= n_id < len(cols) else 0.0
+    runs = cols[n_id:]
+    if n_id < 1 or len(runs) < 2 or any(_NOT_RUN_RE.match(c) for c in runs):
+        return 0.0
+    for j in range(n_id, len(cols)):  # every run column numeric in the first rows
+        if not all(_is_num(r[j]) for r in rows if j < len(r)):
+            return 0.0
+    return 0.5
 
 
 def read_generic(path: str | os.PathLike, *, scale: str = "auto", keep_contaminants: bool = False,
@@ -88,6 +98,11 @@ def read_generic(path: str | os.PathLike, *, scale: str = "auto", keep_contamina
         raise InputError("no numeric run columns found", path=path, line=2,
                          hint="a wide matrix has id column(s) first, then one numeric column per run")
     ids, runs = cols[:n_id], cols[n_id:]
+    notrun = [c for c in runs if _NOT_RUN_RE.match(c)]
+    if notrun:
+        raise InputError(f"column {notrun[0]!r} looks like an annotation, not a run", path=path, line=1,
+                         column=notrun[0], hint="a wide matrix has id column(s) then one intensity column per run; "
+                                                "for a long table give the tool's format with --format")
     T.wide_columns(src)  # refuses duplicated column names
     empty = [c for c in runs if not c]
     if empty:

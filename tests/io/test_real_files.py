@@ -310,3 +310,15 @@ def test_generic_gzip_and_log2(tmp_path):
     assert q.meta["scale"] == "log2"
     got = q.data[q.data["run"] == runs[0]]["intensity"].to_numpy()
     np.testing.assert_allclose(got, _lin(_num(d[runs[0]])), rtol=1e-12)
+
+
+@pytest.mark.parametrize("parts", [("msstatsconvert_diann", "annotation.csv"),
+                                   ("proteuslabelfree_maxquant", "metadata.txt"),
+                                   ("pecora_covid_iprg", "derived", "input.dda.iprg.pg.derived.tsv")])
+def test_generic_fallback_does_not_take_sample_sheets_or_long_tables(parts):
+    """Sample sheets and long tables are not wide matrices: detection refuses them (listing the formats)."""
+    from proteomics.errors import InputError
+
+    path = need_shared(*parts)
+    with pytest.raises(InputError, match="unknown file format"):
+        detect(path)
