@@ -23,23 +23,30 @@ from .design import estimable_columns
 log = logging.getLogger(__name__)
 
 
-def _deviance(y, mu):
+def _deviance(y, mu, mask):
     with np.errstate(divide="ignore", invalid="ignore"):
-        o = (y < 1e-15) & (mu < 1e-15)
+        o = ((y < 1e-15) & (mu < 1e-15)) | ~mask
         term = np.where(o, 0.0, (y - mu) / mu - np.log(y / mu))
     dev = 2 * np.sum(term, axis=1)
-    return np.where(np.any(mu < 0, axis=1), np.inf, dev)
+    return np.where(np.any((mu < 0) & mask, axis=1), np.inf, dev)
 
 
-def glmgam_fit(D: np.ndarray, Y: np.ndarray, start: np.ndarray, tol: float = 1e-6, maxit: int = 20) -> np.ndarray:
-    """statmod ``glmgam.fit`` (gamma GLM, identity link) for many responses sharing one design.
+def glmgam_fit(D: np.ndarray, Y: np.ndarray, mask: np.ndarray, start: np.ndarray, tol: float = 1e-6,
+               maxit: int = 20) -> np.ndarray:
+    """statmod ``glmgam.fit`` (gamma GLM, identity link, Levenberg-damped scoring) for many responses at once.
 
-    ``D``: m × 2 design; ``Y``: P × m non-negative responses; ``start``: P × 2. Returns P × 2 coefficients.
+    ``D``: P × m × 2 designs, ``Y``: P × m responses (>= 0), ``mask``: P × m (False = padding, ignored),
+    ``start``: P × 2. Returns P × 2 coefficients. Each protein follows statmod's own iteration.
     """
     P = Y.shape[0]
     beta = start.astype(float).copy()
-    mu = beta @ D.T
-    dev = _deviance(Y, mu)
+    Y = np.where(mask, Y, 1.0)
+
+    def fitted(b, idx):
+        return np.where(mask[idx], np.einsum("pmi,pi->pm", D[idx], b), 1.0)
+
+    mu = fitted(beta, np.arange(P))
+    dev = _deviance(Y, mu, mask)
     active = np.ones(P, dtype=bool)
     lam = np.zeros(P)
     maxinfo = np.zeros(P)
@@ -49,12 +56,15 @@ def glmgam_fit(D: np.ndarray, Y: np.ndarray, start: np.ndarray, tol: float = 1e-
         it += 1
         a = np.flatnonzero(active)
         v = mu[a] ** 2
-        v = np.maximum(v, v.max(axis=1, keepdims=True) / 1e3)
-        XVX = np.einsum("mi,pm,mj->pij", D, 1 / v, D)
-        maxinfo[a] = np.max(np.diagonal(XVX, axis1=1, axis2=2), axis=1)
+        vmax = np.max(np.where(mask[a], v, 0.0), axis=1, keepdims=True)
+        v = np.maximum(v, vmax / 1e3)
+        wv = np.where(mask[a], 1 / v, 0.0)
+        XVX = np.einsum("pmi,pm,pmj->pij", D[a], wv, D[a])
+        diag = np.diagonal(XVX, axis1=1, axis2=2)
+        maxinfo[a] = diag.max(axis=1)
         if it == 1:
-            lam[a] = np.abs(np.mean(np.diagonal(XVX, axis1=1, axis2=2), axis=1)) / 2
-        dl = np.einsum("mi,pm->pi", D, (Y[a] - mu[a]) / v)
+            lam[a] = np.abs(diag.mean(axis=1)) / 2
+        dl = np.einsum("pmi,pm->pi", D[a], (Y[a] - mu[a]) * wv)
         beta_old = beta[a].copy()
         dev_old = dev[a].copy()
         lev = np.zeros(a.size, dtype=int)
@@ -67,24 +77,25 @@ def glmgam_fit(D: np.ndarray, Y: np.ndarray, start: np.ndarray, tol: float = 1e-
         while pending.any():
             k = np.flatnonzero(pending)
             lev[k] += 1
-            A = XVX[k] + lam[a[k], None, None] * eye
-            db = np.linalg.solve(A, dl[k][:, :, None])[:, :, 0]
+            db = np.linalg.solve(XVX[k] + lam[a[k], None, None] * eye, dl[k][:, :, None])[:, :, 0]
             b = beta_old[k] + db
-            m_ = b @ D.T
-            d_ = _deviance(Y[a[k]], m_)
+            m_ = fitted(b, a[k])
+            d_ = _deviance(Y[a[k]], m_, mask[a[k]])
             dbeta[k], new_beta[k], new_mu[k], new_dev[k] = db, b, m_, d_
+            mmax = np.max(np.where(mask[a[k]], m_, -np.inf), axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                ok = (d_ <= dev_old[k]) | (d_ / m_.max(axis=1) < 1e-15)
+                ok = (d_ <= dev_old[k]) | (d_ / mmax < 1e-15)
             damp = ~ok & (lam[a[k]] / maxinfo[a[k]] > 1e15)
             new_beta[k[damp]] = beta_old[k[damp]]
             too_much[k[damp]] = True
             pending[k[ok | damp]] = False
-            grow = k[~ok & ~damp]
-            lam[a[grow]] *= 2
-        beta[a], mu[a], dev[a] = new_beta, new_beta @ D.T, new_dev
+            lam[a[k[~ok & ~damp]]] *= 2
+        beta[a], dev[a] = new_beta, new_dev
+        mu[a] = fitted(new_beta, a)
         lam[a[lev == 1]] /= 10
+        mmax = np.max(np.where(mask[a], mu[a], -np.inf), axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            conv = (np.sum(dl * dbeta, axis=1) < tol) | (new_dev / mu[a].max(axis=1) < 1e-15)
+            conv = (np.sum(dl * dbeta, axis=1) < tol) | (new_dev / mmax < 1e-15)
         stop = too_much | (lam[a] / maxinfo[a] > 1e15) | conv | (it > maxit)
         active[a[stop]] = False
     return beta
@@ -106,8 +117,11 @@ def duplicate_correlation(Y: np.ndarray, design: np.ndarray, block: Sequence, tr
     mask = ~np.isnan(Y)
     from .limma import _unique_patterns
     patterns, which = _unique_patterns(mask)
+    jobs_D, jobs_y, jobs_m, jobs_start, jobs_prot = [], [], [], [], []
+    order = np.argsort(which, kind="stable")
+    bounds = np.searchsorted(which[order], np.arange(patterns.shape[1] + 1))
     for k in range(patterns.shape[1]):
-        prot = np.flatnonzero(which == k)
+        prot = order[bounds[k]:bounds[k + 1]]
         obs = patterns[:, k]
         nobs = int(obs.sum())
         blocks = np.unique(block[obs])
@@ -135,14 +149,32 @@ def duplicate_correlation(Y: np.ndarray, design: np.ndarray, block: Sequence, tr
             fitted = coef @ Dx.T
             start = np.where(np.all(fitted >= 0, axis=1)[:, None], coef,
                              np.column_stack([dy.mean(axis=0), np.zeros(prot.size)]))
-            Yt = dy.T
-            zero = Yt.max(axis=1) == 0
-            coef = np.zeros_like(start)
-            if (~zero).any():
-                coef[~zero] = glmgam_fit(Dx, Yt[~zero], start[~zero], maxit=20)
-            coef[zero] = 0.0
+            zero = dy.max(axis=0) == 0
+            rho[prot[zero]] = np.nan                                # 0/0 in R
+            jobs_D.append(np.broadcast_to(Dx, (int((~zero).sum()), mq, 2)))
+            jobs_y.append(dy.T[~zero])
+            jobs_start.append(start[~zero])
+            jobs_prot.append(prot[~zero])
+            jobs_m.append(mq)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rho[prot] = coef[:, 1] / coef.sum(axis=1)
+    if jobs_prot:                                                   # one vectorised scoring for all proteins
+        m_max = max(jobs_m)
+        P = sum(p.size for p in jobs_prot)
+        D = np.zeros((P, m_max, 2))
+        Yd = np.zeros((P, m_max))
+        M = np.zeros((P, m_max), dtype=bool)
+        i = 0
+        for Dk, yk in zip(jobs_D, jobs_y, strict=True):
+            c, m = yk.shape
+            D[i:i + c, :m] = Dk
+            Yd[i:i + c, :m] = yk
+            M[i:i + c, :m] = True
+            i += c
+        coef = glmgam_fit(D, Yd, M, np.vstack(jobs_start), maxit=20)
         with np.errstate(invalid="ignore", divide="ignore"):
-            rho[prot] = coef[:, 1] / coef.sum(axis=1)
+            rho[np.concatenate(jobs_prot)] = coef[:, 1] / coef.sum(axis=1)
     rhomin = 1 / (1 - max_block) + 0.01
     rho = np.where(np.isnan(rho), rho, np.clip(rho, rhomin, 0.99))
     ok = ~np.isnan(rho)
