@@ -525,9 +525,8 @@ def _library(rng: np.random.Generator, groups: list[str], max_prec: int = 30) ->
         mods = []
         for s in seqs:
             m = s.replace("C", "C(UniMod:4)")
-            if "M" in s and rng.random() < 0.15:
-                pos = s.index("M")
-                m = m.replace("M", "M(UniMod:35)", 1) if pos >= 0 else m
+            if "M" in s and rng.random() < 0.15:  # oxidised first methionine
+                m = m.replace("M", "M(UniMod:35)", 1)
             mods.append(m)
         charge = rng.choice([2, 3, 4], size=max_prec, p=[0.65, 0.3, 0.05])
         lib[g] = (seqs, mods, charge, rng.normal(0.0, 1.0, max_prec), rng.uniform(3, 115, max_prec))
