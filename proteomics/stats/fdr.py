@@ -14,7 +14,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from statsmodels.stats.multitest import multipletests
 
 from ..errors import InputError
 
@@ -24,6 +23,8 @@ LAMBDAS = np.round(np.arange(0.05, 0.951, 0.05), 10)
 
 
 def _apply(p, method: str) -> np.ndarray:
+    from statsmodels.stats.multitest import multipletests  # imported on use: statsmodels is slow to import
+
     p = np.asarray(p, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
