@@ -98,12 +98,14 @@ def _strip_prefix(acc: str, prefixes) -> str:
 
 def psms_to_quant(psms: pd.DataFrame, *, path, fmt: str, fdr: float = 0.01, higher_better: bool = True,
                   score_name: str | None = None, threshold_name: str = "engine threshold",
-                  decoy_prefixes=DECOY_PREFIXES, level: str = "protein",
+                  decoy_prefixes=DECOY_PREFIXES, level: str = "protein", keep_contaminants: bool = False,
                   meta: dict | None = None) -> QuantTable:
     """Filter, infer and count ``psms`` (long table described in the module docstring) into a QuantTable.
 
     ``fdr`` is the PSM- and protein-level false discovery rate (default 0.01); ``higher_better`` says how the
-    ``score`` column sorts; ``level`` is ``'protein'`` (spectral counts) or ``'psm'``.
+    ``score`` column sorts; ``level`` is ``'protein'`` (spectral counts) or ``'psm'``. Groups whose accessions
+    are all contaminants (``CON__``, ``contam_``, ``cRAP`` …) are dropped unless ``keep_contaminants=True``
+    (then kept with a ``contaminant`` flag).
     """
     meta = dict(meta or {})
     warnings: list[str] = list(meta.pop("warnings", []))
@@ -173,7 +175,18 @@ def psms_to_quant(psms: pd.DataFrame, *, path, fmt: str, fdr: float = 0.01, high
             raise InputError(f"no protein group passes the picked protein FDR of {fdr:g}", path=path,
                              hint="raise fdr or check the decoy prefix")
 
-    meta.update({"psm_filter": psm_filter, "protein_filter": protein_filter, "fdr": float(fdr),
+    from ._tabular import contaminant_mask
+
+    contam = contaminant_mask(accepted["protein_group"])
+    n_contam = int(accepted.loc[contam, "protein_group"].nunique())
+    if keep_contaminants:
+        accepted = accepted.assign(contaminant=contam)
+    else:
+        accepted = accepted[~contam]
+        if accepted.empty:
+            raise InputError("only contaminant proteins pass the filters", path=path,
+                             hint="pass keep_contaminants=True to keep them")
+    meta.update({"n_contaminant_groups": n_contam, "psm_filter": psm_filter, "protein_filter": protein_filter, "fdr": float(fdr),
                  "n_psms_total": int(n_total), "n_decoy_psms": int(p["decoy"].sum()),
                  "n_psms_accepted": int(len(accepted)),
                  "n_protein_groups": int(accepted["protein_group"].nunique()),
@@ -189,6 +202,8 @@ def psms_to_quant(psms: pd.DataFrame, *, path, fmt: str, fdr: float = 0.01, high
             "sequence": accepted["sequence"].to_numpy(),
             "charge": pd.to_numeric(accepted["charge"], errors="coerce").to_numpy(dtype=float),
             "q_value": accepted["q_value"].to_numpy(dtype=float), "n_psm": 1})
+        if keep_contaminants:
+            out["contaminant"] = accepted["contaminant"].to_numpy(dtype=bool)
     else:
         counts = accepted.groupby(["run", "protein_group"], sort=False).agg(
             n_psm=("psm", "size"), src_n_peptides=("sequence", "nunique")).reset_index()
@@ -197,6 +212,8 @@ def psms_to_quant(psms: pd.DataFrame, *, path, fmt: str, fdr: float = 0.01, high
             "protein_group": counts["protein_group"], "intensity": counts["n_psm"].astype(float),
             "q_value": counts["protein_group"].map(group_q).astype(float),
             "n_psm": counts["n_psm"].astype(int), "src_n_peptides": counts["src_n_peptides"].astype(int)})
+        if keep_contaminants:
+            out["contaminant"] = contaminant_mask(out["protein_group"])
     out = _order(out)
     return QuantTable(out, format=fmt, path=str(path), meta=meta)
 

@@ -55,7 +55,8 @@ def sniff_mzid(p: Peek) -> float:
 
 
 def read_mzid(path, *, fdr: float = 0.01, score: str | None = None, higher_better: bool | None = None,
-              level: str = "protein", decoy_prefixes=_psm.DECOY_PREFIXES, **_ignored) -> QuantTable:
+              level: str = "protein", decoy_prefixes=_psm.DECOY_PREFIXES, keep_contaminants: bool = False,
+              **_ignored) -> QuantTable:
     """Read an mzIdentML 1.1/1.2 file (optionally gzipped) into spectral counts (see module docstring).
 
     ``fdr``: PSM and picked-protein FDR when decoys are present (default 0.01). ``score``/``higher_better``
@@ -123,6 +124,7 @@ def read_mzid(path, *, fdr: float = 0.01, score: str | None = None, higher_bette
         "decoy": [r[6] for r in rows], "passed": [r[7] for r in rows]})
     return _psm.psms_to_quant(psms, path=path, fmt="mzid", fdr=fdr, higher_better=higher, score_name=key,
                               threshold_name="passThreshold", decoy_prefixes=decoy_prefixes, level=level,
+                              keep_contaminants=keep_contaminants,
                               meta={"score": key, "score_higher_is_better": higher})
 
 

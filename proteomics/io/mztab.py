@@ -52,7 +52,8 @@ def sniff_mztab(p: Peek) -> float:
 
 
 def read_mztab(path, *, section: str = "auto", abundance: str = "auto", fdr: float = 0.01, score: int = 1,
-               level: str = "protein", decoy_prefixes=_psm.DECOY_PREFIXES, **_ignored) -> QuantTable:
+               level: str = "protein", decoy_prefixes=_psm.DECOY_PREFIXES, keep_contaminants: bool = False,
+               **_ignored) -> QuantTable:
     """Read an mzTab 1.0 file (optionally gzipped) into a QuantTable (see module docstring).
 
     Intensities are linear as written in the file (abundances) or PSM counts (PSM section).
@@ -71,7 +72,8 @@ def read_mztab(path, *, section: str = "auto", abundance: str = "auto", fdr: flo
                          hint="check the file is a complete mzTab 1.0 export") from None
     md = tab.metadata
     if section in ("auto", "protein"):
-        got = _abundance_table(tab.protein_table, "protein", md, abundance, path)
+        got = _abundance_table(tab.protein_table, "protein", md, abundance, path, decoy_prefixes,
+                               keep_contaminants)
         if got is not None or section == "protein":
             if got is None:
                 raise InputError("the protein section has no protein_abundance_assay[n] or "
@@ -79,7 +81,8 @@ def read_mztab(path, *, section: str = "auto", abundance: str = "auto", fdr: flo
                                  hint="use section='psm' for spectral counts, or export abundances")
             return got
     if section in ("auto", "peptide"):
-        got = _abundance_table(tab.peptide_table, "peptide", md, abundance, path)
+        got = _abundance_table(tab.peptide_table, "peptide", md, abundance, path, decoy_prefixes,
+                               keep_contaminants)
         if got is not None or section == "peptide":
             if got is None:
                 raise InputError("the peptide section has no peptide_abundance_* values", path=path,
@@ -88,7 +91,8 @@ def read_mztab(path, *, section: str = "auto", abundance: str = "auto", fdr: flo
     if not counts.get("PSM"):
         raise InputError("mzTab file has no abundance columns and no PSM rows", path=path,
                          hint="export protein/peptide abundances or the PSM section")
-    return _psm_table(tab, md, path, fdr=fdr, score=score, level=level, decoy_prefixes=decoy_prefixes)
+    return _psm_table(tab, md, path, fdr=fdr, score=score, level=level, decoy_prefixes=decoy_prefixes,
+                      keep_contaminants=keep_contaminants)
 
 
 def _validate(text: str, path) -> dict[str, int]:
@@ -137,10 +141,26 @@ def _run_location_stem(md: dict, k: str | int) -> str | None:
     return _psm.run_stem(loc) if loc else None
 
 
-def _abundance_table(table, kind: str, md: dict, abundance: str, path) -> QuantTable | None:
+def _abundance_table(table, kind: str, md: dict, abundance: str, path, decoy_prefixes=_psm.DECOY_PREFIXES,
+                     keep_contaminants: bool = False) -> QuantTable | None:
+    """Protein or peptide abundances → QuantTable, or None when the section has no abundance values.
+    Decoy rows (``opt_*_decoy_peptide`` = 1 or a decoy accession prefix) are dropped; contaminant rows
+    (``CON__``, ``contam_`` …) too unless ``keep_contaminants`` (then flagged)."""
+    from ._tabular import contaminant_mask
+
     if table is None or len(table) == 0:
         return None
     df = table.reset_index() if kind == "protein" and "accession" not in table.columns else table
+    if "accession" in df.columns:
+        acc = df["accession"].astype(str)
+        decoy = acc.str.startswith(tuple(decoy_prefixes)).to_numpy(dtype=bool, copy=True)
+        dcols = [c for c in df.columns if str(c).startswith("opt_") and str(c).endswith("decoy_peptide")]
+        if dcols:
+            decoy = decoy | (pd.to_numeric(df[dcols[0]], errors="coerce").fillna(0) > 0).to_numpy()
+        contam = contaminant_mask(acc)
+        df = df[~decoy] if keep_contaminants else df[~decoy & ~contam]
+        if df.empty:
+            return None
     cols = {}
     for mode in (("assay", "study_variable") if abundance == "auto" else (abundance,)):
         pat = re.compile(rf"^{kind}_abundance_{mode}\[(\d+)\]$")
@@ -183,6 +203,10 @@ def _abundance_table(table, kind: str, md: dict, abundance: str, path) -> QuantT
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     out.loc[out["intensity"] == 0, "intensity"] = np.nan  # zero = not quantified
+    if keep_contaminants:
+        from ._tabular import contaminant_mask as _cm
+
+        out["contaminant"] = _cm(out["protein_group"])
     return QuantTable(out, format="mztab", path=str(path),
                       meta={"section": kind, "abundance_columns": list(cols.values())})
 
@@ -213,7 +237,7 @@ def _numeric(col: pd.Series, path, name: str) -> pd.Series:
     return num.astype(float)
 
 
-def _psm_table(tab, md: dict, path, *, fdr, score, level, decoy_prefixes) -> QuantTable:
+def _psm_table(tab, md: dict, path, *, fdr, score, level, decoy_prefixes, keep_contaminants) -> QuantTable:
     s = tab.spectrum_match_table
     s = s.reset_index() if "PSM_ID" not in s.columns else s
     for need in ("sequence", "accession", "spectra_ref"):
@@ -250,7 +274,8 @@ def _psm_table(tab, md: dict, path, *, fdr, score, level, decoy_prefixes) -> Qua
         "accession": acc.to_numpy(), "score": sc.to_numpy(dtype=float), "decoy": decoy.to_numpy(dtype=bool),
         "passed": np.nan})
     return _psm.psms_to_quant(psms, path=path, fmt="mztab", fdr=fdr, higher_better=higher, score_name=score_name,
-                              decoy_prefixes=decoy_prefixes, level=level, meta={"section": "psm"})
+                              decoy_prefixes=decoy_prefixes, level=level, keep_contaminants=keep_contaminants,
+                              meta={"section": "psm"})
 
 
 register(Reader(name="mztab", files=".mztab (mzTab 1.0)",

@@ -40,7 +40,7 @@ def sniff_pepxml(p: Peek) -> float:
 
 def read_pepxml(path, *, fdr: float = 0.01, score: str | None = None, higher_better: bool | None = None,
                 min_probability: float = 0.9, level: str = "protein", decoy_prefixes=_psm.DECOY_PREFIXES,
-                **_ignored) -> QuantTable:
+                keep_contaminants: bool = False, **_ignored) -> QuantTable:
     """Read a pepXML file (optionally gzipped) into spectral counts (see module docstring)."""
     from pyteomics import pepxml
 
@@ -85,6 +85,7 @@ def read_pepxml(path, *, fdr: float = 0.01, score: str | None = None, higher_bet
     return _psm.psms_to_quant(psms, path=path, fmt="pepxml", fdr=fdr, higher_better=higher,
                               score_name=score_name, threshold_name=f"(i/Peptide)Prophet probability >= "
                               f"{min_probability:g}", decoy_prefixes=decoy_prefixes, level=level,
+                              keep_contaminants=keep_contaminants,
                               meta={"score": score_name, "score_higher_is_better": higher})
 
 

@@ -222,3 +222,13 @@ def test_mutated_real_file_gives_table_or_input_error(tmp_path, data):
     except InputError:
         return
     assert isinstance(qt, QuantTable)
+
+
+def test_decoy_and_contaminant_rows(tmp_path):
+    text = SMALL.replace("PEH\t", "PRT\tCON__P00761\tTrypsin\t5\t6\t5\t6\nPRT\tREV__P02768\tdecoy\t7\t8\t7\t8\nPEH\t")
+    p = _write(tmp_path, text)
+    assert set(read_mztab(p).data["protein_group"]) == {"P02768", "P01023"}
+    kept = read_mztab(p, keep_contaminants=True).data
+    assert set(kept["protein_group"]) == {"P02768", "P01023", "CON__P00761"}
+    assert kept.groupby("protein_group")["contaminant"].first().to_dict() == {
+        "CON__P00761": True, "P01023": False, "P02768": False}

@@ -190,3 +190,13 @@ def test_mutated_real_file_gives_table_or_input_error(tmp_path, data):
     except InputError:
         return
     assert isinstance(qt, QuantTable)
+
+
+def test_contaminants_dropped_unless_kept(tmp_path):
+    runs = [("/d/r1", ".mzML", [("PEPTIDEA", ["X1"], {"expect": 1e-6}, 0.99, None),
+                                ("PEPTIDEK", ["CON__P00761"], {"expect": 1e-6}, 0.99, None)])]
+    p = tmp_path / "c.pep.xml"
+    p.write_text(make_pepxml(runs))
+    assert set(read_pepxml(p).data["protein_group"]) == {"X1"}
+    kept = read_pepxml(p, keep_contaminants=True).data.set_index("protein_group")["contaminant"].to_dict()
+    assert kept == {"CON__P00761": True, "X1": False}
