@@ -17,8 +17,9 @@ def two_runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("run")
     cfg = fast_config(base)
     outs = []
-    for name in ("a", "b"):
-        res = invoke("--quiet", "run", cfg, "--out", base / name)
+    (base / "cfg2").mkdir()
+    for name, config in (("a", cfg), ("b", cfg), ("jobs2", fast_config(base / "cfg2", n_jobs=2))):
+        res = invoke("--quiet", "run", config, "--out", base / name)
         assert res.exit_code == 0, (res.stdout, res.stderr, res.exception)
         outs.append(base / name)
     return outs
@@ -33,7 +34,10 @@ def test_results_folder_layout(two_runs):
 
 
 def test_reruns_are_byte_identical(two_runs):
-    a, b = two_runs
+    """Same inputs + config → identical tables and signature, also with another number of parallel jobs."""
+    a, b, jobs2 = two_runs
+    for rel in TABLES:
+        assert (a / rel).read_bytes() == (jobs2 / rel).read_bytes(), f"{rel} differs with n_jobs=2"
     for rel in TABLES:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
     ja, jb = (json.loads((x / "run.json").read_text()) for x in (a, b))
