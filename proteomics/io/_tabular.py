@@ -162,7 +162,7 @@ def _check_duplicates(src: Source, names: Sequence[str]) -> None:
 def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = (),
                nonneg: Sequence[str] = (), transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
                block_size: int = BLOCK_SIZE, ragged: bool = False,
-               categorical: Sequence[str] = ()) -> pd.DataFrame:
+               categorical: Sequence[str] = (), integer: Sequence[str] = ()) -> pd.DataFrame:
     """Stream ``usecols`` of ``src`` as strings in batches; ``numeric`` columns become float64 (missing
     tokens → NaN, see module doc), ``nonneg`` columns must be ≥ 0; ``transform(batch)`` runs on each batch
     (filter rows, select columns) so only its output stays in memory. Returns the concatenated frame with
@@ -173,6 +173,8 @@ def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = 
     always, with ``ragged=True``), and is refused (truncated row, with its line) otherwise. The last row of a
     file that does not end with a newline and is short is always a truncated file.
 
+    ``integer`` columns (charges) are numeric columns whose values must be whole numbers.
+
     ``categorical`` columns are turned into categoricals batch by batch (run names, protein groups: few
     distinct values), which keeps the memory of a multi-GB report bounded by the compact result."""
     usecols = list(dict.fromkeys(usecols))
@@ -182,11 +184,12 @@ def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = 
     if src.encoding != "utf-16":
         try:
             return _stream(src, _native(src), usecols, idx, numeric, nonneg, transform, block_size, None,
-                           categorical)
+                           categorical, integer)
         except _ShortRow:
             pass
     padded = _Padded(src, max(idx), ragged)
-    out = _stream(src, padded, usecols, idx, numeric, nonneg, transform, block_size, padded, categorical)
+    out = _stream(src, padded, usecols, idx, numeric, nonneg, transform, block_size, padded, categorical,
+                  integer)
     if padded.n_padded:
         log.warning("%s: %d rows have fewer fields than the header; the missing trailing fields are empty",
                     src.path, padded.n_padded)
@@ -199,7 +202,8 @@ class _ShortRow(Exception):
         self.line = line
 
 
-def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padded=None, categorical=()):
+def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padded=None, categorical=(),
+            integer=()):
     bad_rows: list[tuple[int, int, int]] = []
 
     def on_invalid(row):
@@ -226,6 +230,8 @@ def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padde
             for col in numeric:
                 df[col] = to_float(df[col], path=src.path, column=col, first_line=first_line, state=state,
                                    nonneg=col in nonneg)
+            for col in integer:
+                check_integral(df[col].to_numpy(dtype="float64"), path=src.path, column=col, first_line=first_line)
             state["rows"] += batch.num_rows
             if transform is not None:
                 df = transform(df)
@@ -468,6 +474,23 @@ def _per_group(groups: pd.Series, pattern: re.Pattern) -> np.ndarray:
     ok = codes >= 0
     out[ok] = flags[codes[ok]]
     return out
+
+
+def check_integral(v: np.ndarray, *, path, column: str, first_line: int | None = 2) -> None:
+    """InputError (with line when known) at the first finite value that is not a whole number."""
+    bad = np.isfinite(v) & (v != np.round(v))
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{v[pos]!r} is not a whole number", path=path,
+                         line=None if first_line is None else first_line + pos, column=column,
+                         hint="charges must be integers")
+
+
+def int_str(values: pd.Series) -> pd.Series:
+    """Numbers (float64, NaN = missing) → their integer text ('2'), '' when missing; vectorised."""
+    v = pd.Series(values).astype("float64")
+    out = v.astype("Int64").astype("str")
+    return out.where(v.notna(), "")
 
 
 def blank_to_missing(col: pd.Series) -> pd.Series:

@@ -91,14 +91,14 @@ def read_report(path: str | os.PathLike, *, fdr: float = 0.01, keep_contaminants
         df = _read_parquet(path, usecols, filters, fdr)
     else:
         df = T.read_frame(src, usecols, numeric=numeric, nonneg=[plan["intensity"]], transform=keep,
+                          integer=[plan["charge"]] if plan.get("charge") else [],
                           categorical=[c for c in (plan["run"], "Protein.Group", plan.get("gene")) if c])
     n_pass = len(df)
     out = pd.DataFrame({"run": df[plan["run"]], "protein_group": df[plan["protein_group"]]})
     if plan.get("entity"):
         out["entity_id"] = df[plan["entity"]].astype(str)
     else:
-        out["entity_id"] = df[plan["modseq"]].astype(str) + df[plan["charge"]].map(
-            lambda x: "" if pd.isna(x) else str(int(x)))
+        out["entity_id"] = df[plan["modseq"]].astype(str) + T.int_str(df[plan["charge"]])
     out["intensity"] = df[plan["intensity"]].to_numpy(dtype="float64")
     if plan.get("sequence"):
         out["sequence"] = df[plan["sequence"]]
@@ -235,6 +235,9 @@ def _read_parquet(path, usecols: list[str], filters: list[str], fdr: float) -> p
         raise InputError("no rows pass the q-value filters", path=path,
                          hint="check the report, or raise fdr")
     df = T.concat_frames(frames)
+    if "Precursor.Charge" in df.columns:
+        T.check_integral(df["Precursor.Charge"].to_numpy(dtype="float64", na_value=np.nan), path=path,
+                         column="Precursor.Charge", first_line=None)
     inten = [c for c in df.columns if c in ("Precursor.Normalised", "Precursor.Quantity", "PG.MaxLFQ")]
     for c in inten:
         v = df[c].to_numpy(dtype="float64", na_value=np.nan)

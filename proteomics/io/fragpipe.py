@@ -125,7 +125,8 @@ def _read_wide(path, *, level: str, fmt: str, entity: list[str], quantity: str, 
     seq = "Peptide Sequence" if "Peptide Sequence" in src.columns else None
     ids = list(dict.fromkeys(["Protein", *entity, *([gene] if gene else []), *([seq] if seq else [])]))
     numeric = list(runcols) + (["Charge"] if "Charge" in entity else [])
-    df = T.read_frame(src, ids + list(runcols), numeric=numeric, nonneg=list(runcols))
+    df = T.read_frame(src, ids + list(runcols), numeric=numeric, nonneg=list(runcols),
+                      integer=["Charge"] if "Charge" in entity else [])
     contam, decoy = _flags(df["Protein"])
     keep = (df["Protein"].astype(str).str.strip() != "").to_numpy().copy()
     if not keep_contaminants:
@@ -136,8 +137,7 @@ def _read_wide(path, *, level: str, fmt: str, entity: list[str], quantity: str, 
         z = df["Charge"].to_numpy(dtype="float64")
         df["__e"] = df["Modified Sequence"].astype(str).where(df["Modified Sequence"].astype(str) != "",
                                                               df["Peptide Sequence"].astype(str)) + \
-            pd.Series(np.where(np.isnan(z), "", pd.Series(z).map(lambda x: "" if np.isnan(x) else str(int(x)))),
-                      index=df.index)
+            T.int_str(pd.Series(z, index=df.index))
     else:
         df["__e"] = df[entity[0]].astype(str)
     idcols = ["__e", "Protein", "__c", "__d", *([gene] if gene else []), *([seq] if seq else []),
@@ -196,7 +196,7 @@ def read_psm(path: str | os.PathLike, *, keep_contaminants: bool = False, **opti
     opt = [c for c in ("Modified Peptide", "Intensity", "Gene", "PeptideProphet Probability") if c in src.columns]
     numeric = ["Charge", *[c for c in ("Intensity", "PeptideProphet Probability") if c in opt]]
     df = T.read_frame(src, ["Spectrum", "Peptide", "Protein", "Charge", *opt], numeric=numeric,
-                      nonneg=["Intensity"] if "Intensity" in opt else [])
+                      nonneg=["Intensity"] if "Intensity" in opt else [], integer=["Charge"])
     contam, decoy = _flags(df["Protein"])
     keep = (df["Protein"].astype(str).str.strip() != "").to_numpy().copy()
     if not keep_contaminants:
@@ -233,7 +233,8 @@ def read_msstats(path: str | os.PathLike, *, keep_contaminants: bool = False, **
     need = ["ProteinName", "PeptideSequence", "PrecursorCharge", "Run", "Intensity"]
     T.require(src, need)
     opt = [c for c in ("IsotopeLabelType", "Condition", "BioReplicate") if c in src.columns]
-    df = T.read_frame(src, need + opt, numeric=["PrecursorCharge", "Intensity"], nonneg=["Intensity"])
+    df = T.read_frame(src, need + opt, numeric=["PrecursorCharge", "Intensity"], nonneg=["Intensity"],
+                      integer=["PrecursorCharge"])
     if "IsotopeLabelType" in df:
         lab = df["IsotopeLabelType"].astype(str).str.strip().str.upper()
         df = df.loc[(lab == "L") | (lab == "")].reset_index(drop=True)
@@ -243,12 +244,11 @@ def read_msstats(path: str | os.PathLike, *, keep_contaminants: bool = False, **
         keep &= ~(contam | decoy)
     df = df.loc[keep].reset_index(drop=True)
     z = df["PrecursorCharge"].to_numpy(dtype="float64")
-    df["__e"] = df["PeptideSequence"].astype(str) + pd.Series(z).map(
-        lambda x: "" if np.isnan(x) else str(int(x))).to_numpy()
+    df["__e"] = df["PeptideSequence"].astype(str) + T.int_str(pd.Series(z)).to_numpy()
     df["__c"], df["__d"] = contam[keep], decoy[keep]
     keys = ["Run", "__e", "ProteinName"]
     g = df.groupby(keys, sort=False, dropna=False)
-    agg = g.agg(**{"intensity": ("Intensity", lambda s: s.sum(min_count=1)), "__c": ("__c", "first"),
+    agg = g.agg(**{"intensity": ("Intensity", "sum"), "__c": ("__c", "first"),
                    "__d": ("__d", "first"), "seq": ("PeptideSequence", "first"), "z": ("PrecursorCharge", "first"),
                    **({"cond": ("Condition", "first")} if "Condition" in df else {}),
                    **({"rep": ("BioReplicate", "first")} if "BioReplicate" in df else {})}).reset_index()

@@ -151,7 +151,7 @@ def read_evidence(path: str | os.PathLike, *, keep_contaminants: bool = False, f
     extra = [c for c in ("Proteins", "Leading razor protein", "Sequence", "Gene names", "PEP", "Reverse",
                          *_CONTAM_COLS) if c in src.columns]
     df = T.read_frame(src, [*need, *extra], numeric=["Charge", "Intensity", *(["PEP"] if "PEP" in extra else [])],
-                      nonneg=["Intensity"])
+                      nonneg=["Intensity"], integer=["Charge"])
     prot = df["Proteins"].astype(str) if "Proteins" in df else pd.Series("", index=df.index)
     if "Leading razor protein" in df:
         prot = prot.where(prot.str.strip() != "", df["Leading razor protein"].astype(str))
@@ -165,8 +165,7 @@ def read_evidence(path: str | os.PathLike, *, keep_contaminants: bool = False, f
     charge = df["Charge"].to_numpy(dtype="float64")
     out = pd.DataFrame({
         "run": df["Raw file"].astype(str).to_numpy(),
-        "entity_id": (df["Modified sequence"].astype(str) + pd.Series(charge, index=df.index).map(
-            lambda x: "" if np.isnan(x) else str(int(x)))).to_numpy(),
+        "entity_id": (df["Modified sequence"].astype(str) + T.int_str(pd.Series(charge, index=df.index))).to_numpy(),
         "protein_group": prot.to_numpy(),
         "intensity": np.where(df["Intensity"].to_numpy(dtype="float64") == 0, np.nan,
                               df["Intensity"].to_numpy(dtype="float64")),

@@ -72,13 +72,13 @@ def read_spectronaut(path: str | os.PathLike, *, fdr: float = 0.01, keep_contami
             ok &= ~df["EG.IsDecoy"].astype(str).str.strip().str.lower().isin(["true", "1"]).to_numpy()
         return df.loc[ok]
 
-    df = T.read_frame(src, usecols, numeric=numeric, nonneg=[inten], transform=keep)
+    df = T.read_frame(src, usecols, numeric=numeric, nonneg=[inten], transform=keep,
+                      integer=["FG.Charge"] if "FG.Charge" in cols else [])
     if level == "precursor" and ent == ["EG.PrecursorId"]:
         eid = df["EG.PrecursorId"].astype(str)
     elif level == "precursor":
         z = df["FG.Charge"].to_numpy(dtype="float64")
-        eid = df["EG.ModifiedSequence"].astype(str) + "." + pd.Series(z, index=df.index).map(
-            lambda x: "" if np.isnan(x) else str(int(x)))
+        eid = df["EG.ModifiedSequence"].astype(str) + "." + T.int_str(pd.Series(z, index=df.index))
     else:
         eid = df["PG.ProteinGroups"].astype(str)
     out = pd.DataFrame({"run": df["R.FileName"].astype(str).to_numpy(dtype=object),
