@@ -112,8 +112,9 @@ def psms_to_quant(psms: pd.DataFrame, *, path, fmt: str, fdr: float = 0.01, high
     if level not in ("protein", "psm"):
         raise InputError(f"level must be 'protein' or 'psm', got {level!r}", path=path,
                          hint="pass level='protein' for spectral counts")
-    if not (0 < float(fdr) <= 1):
-        raise InputError(f"fdr must be in (0, 1], got {fdr!r}", path=path, hint="use e.g. fdr=0.01")
+    from ._tabular import check_fdr
+
+    fdr = check_fdr(path, fdr)
     df = psms.loc[:, list(PSM_COLUMNS)].copy()
     df = df[df["accession"].notna() & (df["accession"].astype(str) != "")]
     df = df[df["sequence"].notna() & (df["sequence"].astype(str) != "")]

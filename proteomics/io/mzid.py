@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..errors import InputError
 from . import _psm
+from ._tabular import check_fdr, check_options
 from .registry import Peek, Reader, register
 from .table import QuantTable
 
@@ -56,7 +57,7 @@ def sniff_mzid(p: Peek) -> float:
 
 def read_mzid(path, *, fdr: float = 0.01, score: str | None = None, higher_better: bool | None = None,
               level: str = "protein", decoy_prefixes=_psm.DECOY_PREFIXES, keep_contaminants: bool = False,
-              **_ignored) -> QuantTable:
+              **options) -> QuantTable:
     """Read an mzIdentML 1.1/1.2 file (optionally gzipped) into spectral counts (see module docstring).
 
     ``fdr``: PSM and picked-protein FDR when decoys are present (default 0.01). ``score``/``higher_better``
@@ -66,6 +67,8 @@ def read_mzid(path, *, fdr: float = 0.01, score: str | None = None, higher_bette
 
     from pyteomics import mzid
 
+    check_options(path, options)
+    fdr = check_fdr(path, fdr)
     data, _ = _psm.scan_xml(path, "MzIdentML", "mzIdentML")
 
     cv = _psi_ms_cv()

@@ -31,6 +31,7 @@ import pandas as pd
 from ..errors import InputError
 from . import _psm
 from ._psm import read_text
+from ._tabular import check_fdr, check_options
 from .registry import Peek, Reader, register
 from .table import QuantTable
 
@@ -53,7 +54,7 @@ def sniff_mztab(p: Peek) -> float:
 
 def read_mztab(path, *, section: str = "auto", abundance: str = "auto", fdr: float = 0.01, score: int = 1,
                level: str = "protein", decoy_prefixes=_psm.DECOY_PREFIXES, keep_contaminants: bool = False,
-               **_ignored) -> QuantTable:
+               **options) -> QuantTable:
     """Read an mzTab 1.0 file (optionally gzipped) into a QuantTable (see module docstring).
 
     Intensities are linear as written in the file (abundances) or PSM counts (PSM section).
@@ -63,6 +64,8 @@ def read_mztab(path, *, section: str = "auto", abundance: str = "auto", fdr: flo
     if section not in ("auto", "protein", "peptide", "psm"):
         raise InputError(f"unknown mzTab section {section!r}", path=path,
                          hint="use section='auto', 'protein', 'peptide' or 'psm'")
+    check_options(path, options)
+    fdr = check_fdr(path, fdr)
     text = read_text(path)
     counts = _validate(text, path)
     try:

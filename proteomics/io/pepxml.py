@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..errors import InputError
 from . import _psm
+from ._tabular import check_fdr, check_options
 from .registry import Peek, Reader, register
 from .table import QuantTable
 
@@ -40,10 +41,12 @@ def sniff_pepxml(p: Peek) -> float:
 
 def read_pepxml(path, *, fdr: float = 0.01, score: str | None = None, higher_better: bool | None = None,
                 min_probability: float = 0.9, level: str = "protein", decoy_prefixes=_psm.DECOY_PREFIXES,
-                keep_contaminants: bool = False, **_ignored) -> QuantTable:
+                keep_contaminants: bool = False, **options) -> QuantTable:
     """Read a pepXML file (optionally gzipped) into spectral counts (see module docstring)."""
     from pyteomics import pepxml
 
+    check_options(path, options)
+    fdr = check_fdr(path, fdr)
     data, summaries = _psm.scan_xml(path, "msms_pipeline_analysis", "pepXML", collect="msms_run_summary",
                                     count="spectrum_query")
     run_of_query = []

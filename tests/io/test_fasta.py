@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from proteomics.errors import InputError
 from proteomics.io.fasta import (
@@ -124,3 +126,28 @@ def test_count_observable_peptides_by_hand():
     assert count_observable_peptides("") == 0
     with pytest.raises(InputError):
         count_observable_peptides("MKV", enzyme="[")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_mutated_fasta_gives_frame_or_input_error(tmp_path, data):
+    lines = need_shared(*HUMAN).read_text().splitlines(keepends=True)[:400]
+    op = data.draw(st.sampled_from(["drop", "dup", "cut", "garble", "truncate"]))
+    i = data.draw(st.integers(0, len(lines) - 1))
+    if op == "drop":
+        del lines[i]
+    elif op == "dup":
+        lines.insert(i, lines[i])
+    elif op == "cut":
+        lines[i] = lines[i][: data.draw(st.integers(0, len(lines[i])))]
+    elif op == "garble":
+        lines[i] = data.draw(st.sampled_from([">", ">\n", "123\n", "\x00\n", "  \n", ";c\n", "ACD EF\n"]))
+    else:
+        lines = lines[:i]
+    p = tmp_path / "mut.fasta"
+    p.write_text("".join(lines))
+    try:
+        df = read_fasta(p)
+    except InputError:
+        return
+    assert list(df.columns) == list(FASTA_COLUMNS) and len(df) > 0

@@ -236,3 +236,13 @@ def test_mutated_real_file_gives_table_or_input_error(tmp_path, data):
     except InputError:
         return
     assert isinstance(qt, QuantTable)
+
+
+def test_options_are_checked(small):
+    with pytest.raises(InputError, match="unknown reader option"):
+        read_mzid(small, colour="blue")
+    with pytest.raises(InputError, match="fdr"):
+        read_mzid(small, fdr="lots")
+    with pytest.raises(InputError, match="fdr"):
+        read_mzid(small, fdr=0)
+    assert read_mzid(small, scale="auto").data.equals(read_mzid(small).data)
