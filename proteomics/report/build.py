@@ -6,6 +6,7 @@ Orchestrates plots from result tables only; no statistics are computed here beyo
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,17 +16,17 @@ import pandas as pd
 import yaml
 
 from . import plots
-from .html import figure_entry, table_html, write_report
+from .html import table_html, write_report
 from .methods import methods_paragraph
 
 __all__ = ["build_run_report", "panel_figures", "stratify_figures", "panel_section", "stratify_section"]
 
 
 def _save(fig, figdir: Path, stem: str, title: str, caption: str = "") -> dict:
-    plots.save_figure(fig, figdir / stem)
-    entry = figure_entry(fig, title, caption)
+    """Write PNG + SVG and return the report entry (the PNG just written, embedded; no second rendering)."""
+    png = plots.save_figure(fig, figdir / stem)[0]
     fig.clear()
-    return entry
+    return {"title": title, "caption": caption, "png": base64.b64encode(png.read_bytes()).decode("ascii")}
 
 
 def _qc_section(stages: Mapping[str, Any], raw, normalised, qc_tables: Mapping[str, pd.DataFrame], figdir: Path,
