@@ -30,9 +30,11 @@ accepted PSM, ``intensity`` 1.0, its razor group, ``sequence``, ``charge`` and P
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -41,13 +43,25 @@ from ..errors import InputError
 from ._inference import infer_protein_groups
 from .table import QuantTable
 
-__all__ = ["DECOY_PREFIXES", "psms_to_quant", "run_stem", "PSM_COLUMNS", "read_bytes", "read_text"]
+__all__ = ["DECOY_PREFIXES", "psms_to_quant", "run_stem", "PSM_COLUMNS", "read_bytes", "read_text", "scan_xml",
+           "warnings_to_log"]
 
 log = logging.getLogger(__name__)
 
 DECOY_PREFIXES = ("DECOY_", "REV_", "rev_", "XXX_")
 PSM_COLUMNS = ("run", "psm", "sequence", "charge", "accession", "score", "decoy", "passed")
 _GZ = re.compile(r"\.gz$", re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def warnings_to_log(path):
+    """Turn Python warnings raised inside the block (pyteomics/pandas notices) into log records, once each,
+    so library code never writes to stderr itself."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for msg in dict.fromkeys(str(w.message) for w in caught):
+        log.info("%s: %s", path, msg)
 
 
 def read_bytes(path) -> bytes:

@@ -79,42 +79,43 @@ def read_mzid(path, *, fdr: float = 0.01, score: str | None = None, higher_bette
                               use_index=False, cv=cv)
 
     rows: list[tuple] = []
-    try:
-        with open_reader() as reader:
-            seqcol = next(iter(reader.iterfind("SequenceCollection")), None) or {}
-        with open_reader() as reader:
-            inputs = next(iter(reader.iterfind("Inputs")), None) or {}
-        peptides = {p.get("id"): p.get("PeptideSequence") for p in seqcol.get("Peptide", [])}
-        dbseq = {d.get("id"): d.get("accession") for d in seqcol.get("DBSequence", [])}
-        evidence = {e.get("id"): (dbseq.get(e.get("dBSequence_ref")), bool(e.get("isDecoy", False)))
-                    for e in seqcol.get("PeptideEvidence", [])}
-        spectra = {d.get("id"): d.get("location") for d in inputs.get("SpectraData", [])}
-        with open_reader() as reader:
-            for sir in reader.iterfind("SpectrumIdentificationResult"):
-                ref = sir.get("spectraData_ref")
-                run = _psm.run_stem(spectra.get(ref) or ref or "run")
-                spec = str(sir.get("spectrumID", sir.get("id", "")))
-                for sii in sir.get("SpectrumIdentificationItem", []) or []:
-                    if int(sii.get("rank", 1) or 1) != 1:
-                        continue
-                    seq = peptides.get(sii.get("peptide_ref"))
-                    if seq is None:
-                        raise InputError(f"SpectrumIdentificationItem {sii.get('id')!r} refers to an unknown "
-                                         f"Peptide {sii.get('peptide_ref')!r}", path=path,
-                                         hint="the SequenceCollection is incomplete; re-export the file")
-                    passed = sii.get("passThreshold")
-                    passed = np.nan if passed is None else float(bool(passed))
-                    scores = {k: v for k, v in sii.items()
-                              if k not in _NOT_SCORES and isinstance(v, int | float) and not isinstance(v, bool)}
-                    for ev in sii.get("PeptideEvidenceRef", []) or []:
-                        acc, decoy = evidence.get(ev.get("peptideEvidence_ref"), (None, False))
-                        rows.append((run, spec, seq, sii.get("chargeState"), acc, scores, decoy, passed))
-    except InputError:
-        raise
-    except Exception as exc:  # pyteomics/psims raise many types on structurally wrong files
-        raise InputError(f"cannot read mzIdentML ({type(exc).__name__}: {exc})", path=path,
-                         hint="check the file is a complete mzIdentML 1.1/1.2 export with "
-                              "SequenceCollection and AnalysisData") from None
+    with _psm.warnings_to_log(path):
+        try:
+            with open_reader() as reader:
+                seqcol = next(iter(reader.iterfind("SequenceCollection")), None) or {}
+            with open_reader() as reader:
+                inputs = next(iter(reader.iterfind("Inputs")), None) or {}
+            peptides = {p.get("id"): p.get("PeptideSequence") for p in seqcol.get("Peptide", [])}
+            dbseq = {d.get("id"): d.get("accession") for d in seqcol.get("DBSequence", [])}
+            evidence = {e.get("id"): (dbseq.get(e.get("dBSequence_ref")), bool(e.get("isDecoy", False)))
+                        for e in seqcol.get("PeptideEvidence", [])}
+            spectra = {d.get("id"): d.get("location") for d in inputs.get("SpectraData", [])}
+            with open_reader() as reader:
+                for sir in reader.iterfind("SpectrumIdentificationResult"):
+                    ref = sir.get("spectraData_ref")
+                    run = _psm.run_stem(spectra.get(ref) or ref or "run")
+                    spec = str(sir.get("spectrumID", sir.get("id", "")))
+                    for sii in sir.get("SpectrumIdentificationItem", []) or []:
+                        if int(sii.get("rank", 1) or 1) != 1:
+                            continue
+                        seq = peptides.get(sii.get("peptide_ref"))
+                        if seq is None:
+                            raise InputError(f"SpectrumIdentificationItem {sii.get('id')!r} refers to an unknown "
+                                             f"Peptide {sii.get('peptide_ref')!r}", path=path,
+                                             hint="the SequenceCollection is incomplete; re-export the file")
+                        passed = sii.get("passThreshold")
+                        passed = np.nan if passed is None else float(bool(passed))
+                        scores = {k: v for k, v in sii.items()
+                                  if k not in _NOT_SCORES and isinstance(v, int | float) and not isinstance(v, bool)}
+                        for ev in sii.get("PeptideEvidenceRef", []) or []:
+                            acc, decoy = evidence.get(ev.get("peptideEvidence_ref"), (None, False))
+                            rows.append((run, spec, seq, sii.get("chargeState"), acc, scores, decoy, passed))
+        except InputError:
+            raise
+        except Exception as exc:  # pyteomics/psims raise many types on structurally wrong files
+            raise InputError(f"cannot read mzIdentML ({type(exc).__name__}: {exc})", path=path,
+                             hint="check the file is a complete mzIdentML 1.1/1.2 export with "
+                                  "SequenceCollection and AnalysisData") from None
     if not rows:
         raise InputError("no SpectrumIdentificationItem with PeptideEvidence found", path=path,
                          hint="give an mzIdentML file with PSMs (AnalysisData/SpectrumIdentificationList)")

@@ -68,11 +68,12 @@ def read_mztab(path, *, section: str = "auto", abundance: str = "auto", fdr: flo
     fdr = check_fdr(path, fdr)
     text = read_text(path)
     counts = _validate(text, path)
-    try:
-        tab = mztab.MzTab(io.StringIO(text), table_format="df")
-    except Exception as exc:  # pyteomics raises many types on odd content; all are the user's file
-        raise InputError(f"cannot parse mzTab ({type(exc).__name__}: {exc})", path=path,
-                         hint="check the file is a complete mzTab 1.0 export") from None
+    with _psm.warnings_to_log(path):
+        try:
+            tab = mztab.MzTab(io.StringIO(text), table_format="df")
+        except Exception as exc:  # pyteomics raises many types on odd content; all are the user's file
+            raise InputError(f"cannot parse mzTab ({type(exc).__name__}: {exc})", path=path,
+                             hint="check the file is a complete mzTab 1.0 export") from None
     md = tab.metadata
     if section in ("auto", "protein"):
         got = _abundance_table(tab.protein_table, "protein", md, abundance, path, decoy_prefixes,

@@ -53,22 +53,23 @@ def read_pepxml(path, *, fdr: float = 0.01, score: str | None = None, higher_bet
     for attrs, n in summaries:
         run_of_query.extend([_run_name(attrs)] * n)
     rows: list[tuple] = []
-    try:
-        for i, sq in enumerate(pepxml.read(io.BytesIO(data), read_schema=False, use_index=False)):
-            run = run_of_query[i] if i < len(run_of_query) else "run"
-            spec = str(sq.get("spectrum", sq.get("index", i)))
-            for hit in sq.get("search_hit", []) or []:
-                if int(hit.get("hit_rank", 1) or 1) != 1:
-                    continue
-                prob = _probability(hit)
-                scores = {k: float(v) for k, v in (hit.get("search_score") or {}).items()
-                          if isinstance(v, int | float)}
-                for prot in hit.get("proteins", []) or []:
-                    rows.append((run, spec, hit.get("peptide"), sq.get("assumed_charge"), prot.get("protein"),
-                                 prob, scores))
-    except Exception as exc:  # pyteomics raises many types on structurally wrong files
-        raise InputError(f"cannot read pepXML ({type(exc).__name__}: {exc})", path=path,
-                         hint="check the file is a complete pepXML export") from None
+    with _psm.warnings_to_log(path):
+        try:
+            for i, sq in enumerate(pepxml.read(io.BytesIO(data), read_schema=False, use_index=False)):
+                run = run_of_query[i] if i < len(run_of_query) else "run"
+                spec = str(sq.get("spectrum", sq.get("index", i)))
+                for hit in sq.get("search_hit", []) or []:
+                    if int(hit.get("hit_rank", 1) or 1) != 1:
+                        continue
+                    prob = _probability(hit)
+                    scores = {k: float(v) for k, v in (hit.get("search_score") or {}).items()
+                              if isinstance(v, int | float)}
+                    for prot in hit.get("proteins", []) or []:
+                        rows.append((run, spec, hit.get("peptide"), sq.get("assumed_charge"), prot.get("protein"),
+                                     prob, scores))
+        except Exception as exc:  # pyteomics raises many types on structurally wrong files
+            raise InputError(f"cannot read pepXML ({type(exc).__name__}: {exc})", path=path,
+                             hint="check the file is a complete pepXML export") from None
     if not rows:
         raise InputError("no search_hit with a protein found in any spectrum_query", path=path,
                          hint="give a pepXML file holding search results")
