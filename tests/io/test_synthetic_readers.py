@@ -159,3 +159,61 @@ def test_generic_peptide_matrix(tmp_path):
     assert q.level == "peptide"
     assert list(q.data["entity_id"]) == ["PEPA", "PEPB", "PEPA", "PEPB"]
     assert list(q.data["protein_group"].astype(str)) == ["P1"] * 4
+
+
+def test_fragpipe_combined_protein_column_families(tmp_path):
+    """FragPipe 20+ writes several per-run families; each quantity picks exactly its own columns."""
+    fam = ["Spectral Count", "Unique Spectral Count", "Total Spectral Count", "Intensity", "Unique Intensity",
+           "Razor Intensity", "MaxLFQ Intensity"]
+    header = ["Protein", "Protein ID", "Entry Name", "Gene", "Combined Spectral Count", "Combined Total Peptides"]
+    header += [f"{s} {f}" for s in ("S1", "S2") for f in fam]
+    row = ["sp|P1|A_HUMAN", "P1", "A_HUMAN", "GA", "9", "3"]
+    row += [str(10 * (k + 1) + j) for j in range(2) for k in range(len(fam))]
+    f = write_tsv(tmp_path / "combined_protein.tsv", header, [row])
+    assert detect(f) == "fragpipe_combined_protein"
+    q = read(f)
+    assert q.meta["quantity"] == "maxlfq" and q.runs == ["S1", "S2"]
+    assert q.data["intensity"].tolist() == [70.0, 71.0]
+    assert read(f, quantity="spectral_count").data["intensity"].tolist() == [10.0, 11.0]
+    assert read(f, quantity="intensity").data["intensity"].tolist() == [40.0, 41.0]
+    assert read(f, quantity="unique_spectral_count").data["intensity"].tolist() == [20.0, 21.0]
+    assert list(q.data["protein_group"].astype(str)) == ["sp|P1|A_HUMAN"] * 2
+
+
+SN_HEADER = ["R.FileName", "PG.ProteinGroups", "PG.Genes", "PG.Qvalue", "PG.Quantity", "EG.PrecursorId",
+             "EG.Qvalue", "EG.IsDecoy", "FG.Charge", "FG.Quantity", "F.FrgIon"]
+
+
+def test_spectronaut_filters_decoys_and_fragment_rows(tmp_path):
+    rows = [["r1", "P1", "G1", "0,001", "1000,5", "_PEPA_.2", "0,001", "False", "2", "100,25", "y3"],
+            ["r1", "P1", "G1", "0,001", "1000,5", "_PEPA_.2", "0,001", "False", "2", "100,25", "y4"],
+            ["r1", "P1", "G1", "0,001", "1000,5", "_PEPB_.3", "0,02", "False", "3", "50", "y3"],
+            ["r1", "P2", "G2", "0,001", "20", "_PEPC_.2", "0,001", "True", "2", "7", "y3"],
+            ["r2", "P1", "G1", "0,001", "900", "_PEPA_.2", "0,001", "False", "2", "Filtered", "y3"]]
+    f = write_tsv(tmp_path / "Report.tsv", SN_HEADER, rows)
+    assert detect(f) == "spectronaut"
+    q = read(f)
+    assert list(q.data["entity_id"]) == ["_PEPA_.2", "_PEPA_.2"]
+    np.testing.assert_array_equal(q.data["intensity"].to_numpy(), [100.25, np.nan])
+    p = read(f, quantity="pg")
+    assert p.level == "protein"
+    np.testing.assert_array_equal(p.data["intensity"].to_numpy(), [1000.5, 900.0])
+
+
+EV_HEADER = ["Sequence", "Modified sequence", "Proteins", "Leading razor protein", "Raw file", "Charge", "Intensity",
+             "Reverse", "Potential contaminant"]
+
+
+def test_maxquant_evidence_one_row_per_precursor(tmp_path):
+    rows = [["PEPA", "_PEPA_", "P1;P2", "P1", "run1", "2", "100", "", ""],
+            ["PEPA", "_PEPA_", "P1;P2", "P1", "run1", "2", "300", "", ""],
+            ["PEPA", "_PEPA_", "P1;P2", "P1", "run1", "3", "50", "", ""],
+            ["PEPB", "_PEPB_", "", "P3", "run2", "2", "0", "", ""],
+            ["PEPC", "_PEPC_", "REV__P9", "REV__P9", "run2", "2", "10", "+", ""]]
+    f = write_tsv(tmp_path / "evidence.txt", EV_HEADER, rows)
+    assert detect(f) == "maxquant_evidence"
+    d = read(f).data
+    assert list(d["entity_id"]) == ["_PEPA_2", "_PEPA_3", "_PEPB_2"]
+    np.testing.assert_array_equal(d["intensity"].to_numpy(), [300.0, 50.0, np.nan])
+    assert list(d["n_psm"]) == [2, 1, 1]
+    assert list(d["protein_group"].astype(str)) == ["P1;P2", "P1;P2", "P3"]  # razor protein when Proteins empty
