@@ -60,6 +60,7 @@ class Source:
     columns: tuple[str, ...]
     gzipped: bool
     n_header_fields: int
+    quoted: bool = True  # '"' quotes fields (CSV; TSV only when its header is quoted, as R writes it)
 
 
 def _raw_head(path: Path, gz: bool, n: int = 1 << 16) -> bytes:
@@ -100,8 +101,9 @@ def open_source(path: str | os.PathLike, *, sep: str | None = None) -> Source:
     if not data_lines:
         raise InputError("header without data rows", path=path, line=2,
                          hint="the export holds no rows; check the search-engine filters or export settings")
+    quoted = sep != "\t" or header.startswith('"')
     return Source(path=path, sep=sep, encoding=encoding, columns=tuple(cols), gzipped=p.gzipped,
-                  n_header_fields=len(cols))
+                  n_header_fields=len(cols), quoted=quoted)
 
 
 def _split_header(header: str, sep: str) -> list[str]:
@@ -213,7 +215,7 @@ def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padde
     ropts = pacsv.ReadOptions(block_size=block_size, encoding="utf-8", use_threads=False,
                               column_names=[f"f{i}" for i in range(src.n_header_fields)], skip_rows=1)
     popts = pacsv.ParseOptions(delimiter=src.sep, invalid_row_handler=on_invalid,
-                               quote_char='"', newlines_in_values=False)
+                               quote_char='"' if src.quoted else False, newlines_in_values=False)
     copts = pacsv.ConvertOptions(include_columns=[f"f{i}" for i in idx],
                                  column_types={f"f{i}": pa.string() for i in idx},
                                  strings_can_be_null=False, quoted_strings_can_be_null=False)
@@ -330,7 +332,7 @@ class _Padded(io.RawIOBase):
         try:
             for lineno, line in enumerate(self._lines(), start=1):
                 k = line.count(sep) + 1
-                if lineno > 1 and k < n and line.strip() and b'"' not in line:
+                if lineno > 1 and k < n and line.strip() and not (self.src.quoted and b'"' in line):
                     if not line.endswith(b"\n"):
                         self.error = InputError(f"row has {k} fields but the header has {n} (truncated file)",
                                                 path=self.src.path, line=lineno,

@@ -172,3 +172,15 @@ def test_common_options_accepted_by_every_tool_reader(tmp_path):
     assert read(pg, fdr=0.01, scale="linear").data["intensity"].tolist() == [5.0]
     with pytest.raises(InputError, match="fdr"):
         read(pg, fdr="x")
+
+
+def test_quotes_in_tsv_text_fields_are_kept(tmp_path):
+    """Tab-separated tool exports do not quote: a name starting with '"' is text, not a quoted field."""
+    f = tmp_path / "proteinGroups.txt"
+    f.write_text('Protein IDs\tMajority protein IDs\tProtein names\tLFQ intensity A\n'
+                 'P1\tP1\t"odd name\t5\nP2\tP2\tok\t6\n')
+    assert read(f).data["intensity"].tolist() == [5.0, 6.0]
+    g = tmp_path / "m.tsv"  # R's write.table quotes strings and the header
+    g.write_text('"protein"\t"s1"\t"s2"\n"P1"\t1000\t2000\n')
+    q = read(g)
+    assert list(q.data["protein_group"].astype(str)) == ["P1", "P1"] and q.runs == ["s1", "s2"]
