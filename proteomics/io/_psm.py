@@ -229,8 +229,9 @@ def psms_to_quant(psms: pd.DataFrame, *, path, fmt: str, fdr: float = 0.01, high
             "n_psm": counts["n_psm"].astype(int), "src_n_peptides": counts["src_n_peptides"].astype(int)})
         if keep_contaminants:
             out["contaminant"] = contaminant_mask(out["protein_group"])
-    out = _order(out)
-    return QuantTable(out, format=fmt, path=str(path), meta=meta)
+    from ._tabular import finish
+
+    return finish(_order(out), level=level, fmt=fmt, path=path, meta=meta)
 
 
 def _order(out: pd.DataFrame) -> pd.DataFrame:

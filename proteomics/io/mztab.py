@@ -31,7 +31,7 @@ import pandas as pd
 from ..errors import InputError
 from . import _psm
 from ._psm import read_text
-from ._tabular import check_fdr, check_options
+from ._tabular import check_fdr, check_options, finish
 from .registry import Peek, Reader, register
 from .table import QuantTable
 
@@ -211,8 +211,8 @@ def _abundance_table(table, kind: str, md: dict, abundance: str, path, decoy_pre
         from ._tabular import contaminant_mask as _cm
 
         out["contaminant"] = _cm(out["protein_group"])
-    return QuantTable(out, format="mztab", path=str(path),
-                      meta={"section": kind, "abundance_columns": list(cols.values())})
+    return finish(out, level=kind, fmt="mztab", path=path,
+                  meta={"section": kind, "abundance_columns": list(cols.values())})
 
 
 def _abundance_run_name(md: dict, mode: str, n: int) -> str:
@@ -253,13 +253,7 @@ def _psm_table(tab, md: dict, path, *, fdr, score, level, decoy_prefixes, keep_c
     runs = k.map(lambda x: _run_location_stem(md, x) if isinstance(x, str) else None)
     runs = runs.fillna(k.map(lambda x: f"ms_run[{x}]" if isinstance(x, str) else "run"))
     score_col = f"search_engine_score[{score}]"
-    score_name = None
-    names = getattr(tab, "psm_search_engine_scores", None) or {}
-    try:
-        score_name = names.get(int(score)) if hasattr(names, "get") else None
-    except (TypeError, ValueError):
-        score_name = None
-    score_name = score_name or md.get(f"psm_search_engine_score[{score}]")
+    score_name = md.get(f"psm_search_engine_score[{score}]")  # e.g. ('Andromeda:score', '') from pyteomics
     score_name = score_name[0] if isinstance(score_name, tuple) else score_name
     score_name = str(score_name) if score_name else score_col
     higher = not _LOW_IS_GOOD.search(score_name)

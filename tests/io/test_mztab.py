@@ -43,14 +43,15 @@ def _plain_psms(path):
     return rows, loc
 
 
-def _expected_counts(path, fdr=0.01):
-    """Accepted target PSMs per run: q = running min of #decoy/#target over Andromeda score (higher better)."""
+def _expected_counts(path, fdr=0.01, col="search_engine_score[1]", sign=1.0):
+    """Accepted target PSMs per run: q = running min of #decoy/#target down the list sorted by
+    ``sign * score`` (descending; Andromeda score: higher is better, so sign = 1; PEP: sign = -1)."""
     rows, loc = _plain_psms(path)
     psm = {}
     for r in rows:
         k = re.match(r"ms_run\[(\d+)\]", r["spectra_ref"]).group(1)
         run = re.split(r"[\\/]", loc[k])[-1].rsplit(".", 1)[0]
-        d = psm.setdefault(r["PSM_ID"], {"run": run, "score": float(r["search_engine_score[1]"]), "decoy": True})
+        d = psm.setdefault(r["PSM_ID"], {"run": run, "score": sign * float(r[col]), "decoy": True})
         d["decoy"] &= r["opt_global_cv_MS:1002217_decoy_peptide"] == "1"
     ids = list(psm)
     score = np.array([psm[i]["score"] for i in ids])
@@ -78,6 +79,14 @@ def test_real_mztab_psm_section_gives_spectral_counts():
     unique_accs = {r["accession"] for r in rows if r["unique"] == "1" and r["opt_global_cv_MS:1002217_decoy_peptide"] == "0"}
     members = {a for g in qt.data["protein_group"] for a in g.split(";")}
     assert unique_accs <= members
+
+
+def test_second_score_is_pep_lower_is_better():
+    path = need_shared(*ALPHA)
+    qt = read_mztab(path, score=2, fdr=0.05)
+    assert qt.meta["psm_filter"].endswith("(score Andromeda:PEP)")
+    expected, _, _ = _expected_counts(path, fdr=0.05, col="search_engine_score[2]", sign=-1.0)
+    assert qt.data.groupby("run")["n_psm"].sum().to_dict() == dict(expected)
 
 
 def test_copy_with_comment_lines_reads_identically():
