@@ -253,6 +253,9 @@ def stage_modt(p: dict) -> dict:
         tdir = Path(p["out"]) / "limma"
         tdir.mkdir(parents=True, exist_ok=True)
         np.save(tdir / f"ours_t_{name}_{Y.shape[0]}x{Y.shape[1]}.npy", np.asarray(eb.t).ravel())
+        # limma < 3.62 (e.g. Debian's 3.54) estimates the prior without fitFDistUnequalDF1: legacy=True
+        eb_old = ebayes(contrasts_fit(lm_fit(Y, design), np.array([[-1.0], [1.0]])), legacy=True)
+        np.save(tdir / f"ours_t_{name}_{Y.shape[0]}x{Y.shape[1]}_legacy.npy", np.asarray(eb_old.t).ravel())
     return {"wall_s": out["complete"]["wall_s"], "wall_s_missing5": out["missing5"]["wall_s"],
             "shape": [p["de_samples"], p["de_proteins"]]}
 
@@ -291,7 +294,9 @@ def stage_limma(p: dict) -> dict:
         if r.returncode != 0:
             return {"skipped": f"Rscript failed: {r.stderr.strip()[-300:]}"}
         res = json.loads(r.stdout.strip().splitlines()[-1])
-        ours = tdir / f"ours_t_{name}_{n}x{G}.npy"
+        major, minor = (int(x) for x in res["limma"].split(".")[:2])
+        legacy = "_legacy" if (major, minor) < (3, 62) else ""
+        ours = tdir / f"ours_t_{name}_{n}x{G}{legacy}.npy"
         if ours.exists():  # agreement with our t (written by the modt stage on the same matrix)
             a, b = np.load(ours), np.fromfile(tout)
             ok = np.isfinite(a) & np.isfinite(b)
