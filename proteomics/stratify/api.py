@@ -2,14 +2,16 @@
 
 Steps (all learned on the given samples only):
 
-1. preprocessing (``settings["preprocess"]``, default: ≥ 70 % valid values, median centring), then the features:
-   the ``n_features`` most variable proteins (log2) or a given list, standardised to z-scores;
-2. consensus clustering for k = 2..k_max (:mod:`.consensus`), k chosen by the smallest PAC, ties within
-   ``pac_tolerance`` broken by the larger silhouette (euclidean, z-space);
+1. preprocessing (``settings["preprocess"]``, default: no contaminants, ≥ 70 % valid values, median centring),
+   then the features: the ``n_features`` most variable proteins (log2) or a given list, as z-scores;
+2. consensus clustering for k = 2..k_max (:mod:`.consensus`), PAC and silhouette (euclidean, z-space) per k;
 3. null comparison: the same procedure on ``null_permutations`` copies of the feature matrix with every protein's
-   values permuted across samples; statistic = smallest PAC over k; empirical p = (1 + #{null ≤ observed}) /
-   (1 + permutations). The clustering is *stable* when p ≤ ``alpha`` and PAC(k) ≤ ``max_pac``; otherwise the
-   result says "no stable clustering" and every sample is put in one group ``C1`` (k = 1);
+   values permuted across samples (no structure, same marginals). PAC shrinks with k even without structure, so k
+   is chosen by the largest *PAC gain* = mean null PAC(k) − PAC(k) (within ``pac_tolerance``: larger silhouette),
+   among partitions whose smallest cluster has ≥ ``min_cluster_fraction`` of the samples. Empirical p = (1 +
+   #{null data sets whose largest gain ≥ the observed largest gain}) / (1 + permutations), a max-over-k test. The
+   clustering is *stable* when p ≤ ``alpha`` and PAC(k) ≤ ``max_pac``; otherwise the result says "no stable
+   clustering" and every sample is put in one group ``C1`` (k = 1);
 4. association of clusters with batch / run order / specimen (warnings when they explain a cluster), with clinical
    columns, survival by cluster when ``time``/``event`` columns exist, cluster-vs-rest moderated t;
 5. a locked stratifier (preprocessing state + standardisation + centroids) as a Signature of kind "stratifier".
@@ -191,6 +193,9 @@ def stratify(ds: Dataset, *, k_max: int = 6, settings: dict | None = None, seed:
         null_pac[b] = [nres.pac[k] for k in ks]
     obs = np.array([cons.pac[k] for k in ks])
     k_pvalue: dict[int, float | None] = {k: None for k in ks}
+    if n_null and 1 / (1 + n_null) > s["alpha"]:
+        warns.append(f"{n_null} null permutations cannot give p ≤ {s['alpha']}: no clustering can be called "
+                     f"stable (use ≥ {int(np.ceil(1 / s['alpha'])) - 1})")
     if n_null:
         ref = null_pac.mean(axis=0)
         gain = ref - obs                       # how much more stable than structureless data, per k

@@ -24,8 +24,10 @@ from ..errors import InputError
 
 __all__ = ["DEFAULT_PREPROCESS", "parse_preprocess", "fit_preprocess", "select_features", "FeatureSpace"]
 
-#: default preprocessing before clustering: proteins quantified in ≥ 70 % of samples, median-centred samples.
-DEFAULT_PREPROCESS: tuple[tuple[str, dict], ...] = (("filter_min_valid", {"min_fraction": 0.7, "per_group": False}),
+#: default preprocessing before clustering (all single-sample safe, so the stratifier can be locked): drop
+#: contaminants/decoys, keep proteins quantified in ≥ 70 % of samples, median-centre each sample.
+DEFAULT_PREPROCESS: tuple[tuple[str, dict], ...] = (("filter_contaminants", {}),
+                                                   ("filter_min_valid", {"min_fraction": 0.7, "per_group": False}),
                                                    ("normalize_median", {}))
 
 
