@@ -94,6 +94,9 @@ def read_report(path: str | os.PathLike, *, fdr: float = 0.01, keep_contaminants
                           integer=[plan["charge"]] if plan.get("charge") else [],
                           categorical=[c for c in (plan["run"], "Protein.Group", plan.get("gene")) if c])
     n_pass = len(df)
+    if n_pass == 0:
+        raise InputError(f"no rows pass the q-value filters ({', '.join(filters)} ≤ {fdr:g})", path=path,
+                         hint="check the report, or raise fdr")
     out = pd.DataFrame({"run": df[plan["run"]], "protein_group": df[plan["protein_group"]]})
     if plan.get("entity"):
         out["entity_id"] = df[plan["entity"]].astype(str)
@@ -232,7 +235,7 @@ def _read_parquet(path, usecols: list[str], filters: list[str], fdr: float) -> p
         raise InputError(f"cannot read Parquet file ({str(exc).splitlines()[0]})", path=path,
                          hint="check that it is a complete DIA-NN report.parquet") from None
     if not frames:
-        raise InputError("no rows pass the q-value filters", path=path,
+        raise InputError(f"no rows pass the q-value filters ({', '.join(filters)} ≤ {fdr:g})", path=path,
                          hint="check the report, or raise fdr")
     df = T.concat_frames(frames)
     if "Precursor.Charge" in df.columns:

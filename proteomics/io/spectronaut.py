@@ -74,6 +74,9 @@ def read_spectronaut(path: str | os.PathLike, *, fdr: float = 0.01, keep_contami
 
     df = T.read_frame(src, usecols, numeric=numeric, nonneg=[inten], transform=keep,
                       integer=["FG.Charge"] if "FG.Charge" in cols else [])
+    if len(df) == 0:
+        raise InputError(f"no rows pass the q-value filters ({', '.join(filters)} ≤ {fdr:g})", path=path,
+                         hint="check the report, or raise fdr")
     if level == "precursor" and ent == ["EG.PrecursorId"]:
         eid = df["EG.PrecursorId"].astype(str)
     elif level == "precursor":

@@ -184,3 +184,9 @@ def test_quotes_in_tsv_text_fields_are_kept(tmp_path):
     g.write_text('"protein"\t"s1"\t"s2"\n"P1"\t1000\t2000\n')
     q = read(g)
     assert list(q.data["protein_group"].astype(str)) == ["P1", "P1"] and q.runs == ["s1", "s2"]
+
+
+def test_no_row_passing_the_filters_is_an_error(tmp_path):
+    f = _report(tmp_path, ["10"])
+    with pytest.raises(InputError, match="no rows pass the q-value filters"):
+        read(f, fdr=0.0001)
