@@ -65,7 +65,7 @@ class PanelSettings:
     fixed_sensitivity: float = 0.9
     n_boot: int = 2000
     interval_boot: int = 100
-    max_missing_fraction: float = 0.2
+    max_missing_fraction: float = 0.34
     range_margin: float = 2.0
     name: str | None = None
     version: str = "1"
