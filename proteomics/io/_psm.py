@@ -44,7 +44,7 @@ from ._inference import infer_protein_groups
 from .table import QuantTable
 
 __all__ = ["DECOY_PREFIXES", "psms_to_quant", "run_stem", "PSM_COLUMNS", "read_bytes", "read_text", "scan_xml",
-           "warnings_to_log"]
+           "warnings_to_log", "check_fdr", "check_options", "contaminant_mask", "finish"]
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,6 @@ def psms_to_quant(psms: pd.DataFrame, *, path, fmt: str, fdr: float = 0.01, high
     if level not in ("protein", "psm"):
         raise InputError(f"level must be 'protein' or 'psm', got {level!r}", path=path,
                          hint="pass level='protein' for spectral counts")
-    from ._tabular import check_fdr
-
     fdr = check_fdr(path, fdr)
     df = psms.loc[:, list(PSM_COLUMNS)].copy()
     df = df[df["accession"].notna() & (df["accession"].astype(str) != "")]
@@ -190,8 +188,6 @@ def psms_to_quant(psms: pd.DataFrame, *, path, fmt: str, fdr: float = 0.01, high
             raise InputError(f"no protein group passes the picked protein FDR of {fdr:g}", path=path,
                              hint="raise fdr or check the decoy prefix")
 
-    from ._tabular import contaminant_mask
-
     contam = contaminant_mask(accepted["protein_group"])
     n_contam = int(accepted.loc[contam, "protein_group"].nunique())
     if keep_contaminants:
@@ -229,8 +225,6 @@ def psms_to_quant(psms: pd.DataFrame, *, path, fmt: str, fdr: float = 0.01, high
             "n_psm": counts["n_psm"].astype(int), "src_n_peptides": counts["src_n_peptides"].astype(int)})
         if keep_contaminants:
             out["contaminant"] = contaminant_mask(out["protein_group"])
-    from ._tabular import finish
-
     return finish(_order(out), level=level, fmt=fmt, path=path, meta=meta)
 
 
@@ -312,3 +306,57 @@ def scan_xml(path, root: str, fmt: str, *, collect: str | None = None, count: st
     if not seen_root:
         raise InputError("no XML elements found", path=path, line=1, hint=f"give a {fmt} file")
     return data, [tuple(r) for r in runs]
+
+
+# --- small helpers shared by the PSI readers (kept here so these readers do not depend on the tabular ones) ---
+_CONTAM_RE = re.compile(r"\s*(?:CON__|contam_|contaminant_|cRAP|Cont_|CONTAM)", re.IGNORECASE)
+_CANON_ORDER = ("run", "level", "entity_id", "protein_group", "intensity", "sequence", "charge", "q_value",
+                "gene", "n_psm", "contaminant", "decoy")
+
+
+def check_fdr(path, fdr) -> float:
+    """``fdr`` as a float in (0, 1], else InputError."""
+    try:
+        fdr = float(fdr)
+    except (TypeError, ValueError):
+        raise InputError(f"fdr must be a number, got {fdr!r}", path=path, hint="e.g. fdr=0.01") from None
+    if not 0 < fdr <= 1:
+        raise InputError(f"fdr must be in (0, 1], got {fdr}", path=path, hint="e.g. fdr=0.01")
+    return fdr
+
+
+def check_options(path, options: dict) -> None:
+    """Options every reader accepts but these formats do not use: ``scale`` (auto/linear only: PSI files hold
+    linear abundances or counts). Anything else unknown is an InputError."""
+    bad = sorted(set(options) - {"scale"})
+    if bad:
+        raise InputError(f"unknown reader option(s) {', '.join(bad)}", path=path,
+                         hint="see the reader's docstring for its options (fdr, level, keep_contaminants …)")
+    if options.get("scale", "auto") not in ("auto", "linear"):
+        raise InputError(f"scale={options['scale']!r} does not apply: this format holds linear values", path=path,
+                         hint="use scale=auto (or linear)")
+
+
+def contaminant_mask(groups) -> np.ndarray:
+    """True where every ``;``-separated accession of the group string is a contaminant (``CON__``,
+    ``contam_``, ``contaminant_``, ``cRAP``, ``Cont_``); computed once per distinct group."""
+    codes, uniques = pd.factorize(pd.Series(groups).astype(object), use_na_sentinel=True)
+    flags = np.fromiter((all(_CONTAM_RE.match(a.strip() or "x") for a in str(u).split(";")) for u in uniques),
+                        dtype=bool, count=len(uniques))
+    out = np.zeros(len(codes), dtype=bool)
+    out[codes >= 0] = flags[codes[codes >= 0]]
+    return out
+
+
+def finish(df: pd.DataFrame, *, level: str, fmt: str, path, meta: dict | None = None) -> QuantTable:
+    """Canonical column order, ``run``/``protein_group`` as categoricals in first-seen order, float64
+    intensities with 0 → NaN, then the validated QuantTable."""
+    df = df.copy()
+    df["level"] = level
+    inten = df["intensity"].to_numpy(dtype="float64")
+    df["intensity"] = np.where(inten == 0, np.nan, inten)
+    for c in ("run", "protein_group"):
+        codes, uniques = pd.factorize(df[c].astype(object), use_na_sentinel=True)
+        df[c] = pd.Categorical.from_codes(codes, categories=pd.Index([str(u) for u in uniques], dtype=object))
+    order = [c for c in _CANON_ORDER if c in df.columns] + sorted(c for c in df.columns if c.startswith("src_"))
+    return QuantTable(df[order].reset_index(drop=True), format=fmt, path=str(path), meta=dict(meta or {}))

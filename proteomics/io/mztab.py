@@ -30,8 +30,7 @@ import pandas as pd
 
 from ..errors import InputError
 from . import _psm
-from ._psm import read_text
-from ._tabular import check_fdr, check_options, finish
+from ._psm import check_fdr, check_options, finish, read_text
 from .registry import Peek, Reader, register
 from .table import QuantTable
 
@@ -150,8 +149,6 @@ def _abundance_table(table, kind: str, md: dict, abundance: str, path, decoy_pre
     """Protein or peptide abundances → QuantTable, or None when the section has no abundance values.
     Decoy rows (``opt_*_decoy_peptide`` = 1 or a decoy accession prefix) are dropped; contaminant rows
     (``CON__``, ``contam_`` …) too unless ``keep_contaminants`` (then flagged)."""
-    from ._tabular import contaminant_mask
-
     if table is None or len(table) == 0:
         return None
     df = table.reset_index() if kind == "protein" and "accession" not in table.columns else table
@@ -161,7 +158,7 @@ def _abundance_table(table, kind: str, md: dict, abundance: str, path, decoy_pre
         dcols = [c for c in df.columns if str(c).startswith("opt_") and str(c).endswith("decoy_peptide")]
         if dcols:
             decoy = decoy | (pd.to_numeric(df[dcols[0]], errors="coerce").fillna(0) > 0).to_numpy()
-        contam = contaminant_mask(acc)
+        contam = _psm.contaminant_mask(acc)
         df = df[~decoy] if keep_contaminants else df[~decoy & ~contam]
         if df.empty:
             return None
@@ -208,9 +205,7 @@ def _abundance_table(table, kind: str, md: dict, abundance: str, path, decoy_pre
     out = pd.concat(parts, ignore_index=True)
     out.loc[out["intensity"] == 0, "intensity"] = np.nan  # zero = not quantified
     if keep_contaminants:
-        from ._tabular import contaminant_mask as _cm
-
-        out["contaminant"] = _cm(out["protein_group"])
+        out["contaminant"] = _psm.contaminant_mask(out["protein_group"])
     return finish(out, level=kind, fmt="mztab", path=path,
                   meta={"section": kind, "abundance_columns": list(cols.values())})
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..errors import InputError
 from . import _psm
-from ._tabular import check_fdr, check_options
+from ._psm import check_fdr, check_options
 from .registry import Peek, Reader, register
 from .table import QuantTable
 
