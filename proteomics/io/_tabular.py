@@ -5,14 +5,8 @@ header) and :func:`read_frame` (streams only the needed columns with the pyarrow
 turns numeric columns into float64 with line/column-precise errors, applies a per-batch filter). Nothing
 here ever writes to the input file.
 
-Conventions shared by all readers:
-
-* Missing-value tokens (``""``, ``NA``, ``NaN``, ``nan``, ``N/A``, ``#N/A``, ``null``, ``NULL``, ``None``,
-  ``Filtered``) are read as missing (NaN). Infinite values (``inf``, ``Infinity``, ``-inf``) are **refused**
-  with an :class:`InputError` naming line and column.
-* Decimal commas (``1234,5``) are accepted when a file uses them consistently; a file that mixes ``1,5``
-  and ``1.5`` in its numeric columns is refused.
-* Intensities are linear; zeros in linear intensities mean "not quantified" and become NaN.
+The value conventions (missing tokens, refused Inf, decimal commas, zero = missing) are in ``_values.py``,
+whose helpers are re-exported here so readers use one namespace (``from . import _tabular as T``).
 """
 
 from __future__ import annotations
@@ -22,31 +16,39 @@ import gzip
 import io
 import logging
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import InputError
+from ._values import (
+    MISSING_TOKENS,
+    blank_to_missing,
+    check_fdr,
+    check_integral,
+    check_options,
+    contaminant_mask,
+    decoy_mask,
+    finish,
+    int_str,
+    melt_wide,
+    to_float,
+    wide_columns,
+)
 from .registry import peek
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Source", "open_source", "read_frame", "require", "check_options", "to_float", "contaminant_mask",
-           "decoy_mask", "MISSING_TOKENS", "wide_columns", "melt_wide", "finish"]
+__all__ = ["Source", "open_source", "read_frame", "require", "concat_frames", "BLOCK_SIZE",
+           # re-exported from _values
+           "MISSING_TOKENS", "blank_to_missing", "check_fdr", "check_integral", "check_options", "contaminant_mask",
+           "decoy_mask", "finish", "int_str", "melt_wide", "to_float", "wide_columns"]
 
-MISSING_TOKENS = ("", "NA", "NaN", "nan", "NAN", "N/A", "n/a", "#N/A", "null", "NULL", "None", "Filtered",
-                  "#NUM!", "#VALUE!")
-_MISSING_SET = frozenset(MISSING_TOKENS)
-_INF_RE = re.compile(r"^[+-]?(inf|infinity)$", re.IGNORECASE)
-_COMMA_DEC = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
-_DOT_DEC = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
 BLOCK_SIZE = 1 << 22  # 4 MiB of text per batch (peak memory of a 1 GB report ≈ 0.4 GiB)
 
 
@@ -122,34 +124,6 @@ def require(src: Source, names: Iterable[str], *, what: str = "") -> None:
                 "export the table with this column, or choose the right --format"
             raise InputError(f"missing required column {name!r}{' ' + what if what else ''}", path=src.path,
                              line=1, column=name, hint=hint)
-
-
-def check_options(path, options: dict, allowed: Iterable[str] = ()) -> None:
-    """Unknown reader options are user errors. The common options ``fdr`` (a number in (0, 1]) and ``scale``
-    are accepted by every tool reader: tool formats hold linear intensities, so ``scale`` may be ``auto`` or
-    ``linear`` (``log2`` is refused: it applies to generic matrices only)."""
-    allowed = set(allowed) | {"fdr", "scale"}
-    bad = sorted(set(options) - allowed)
-    if bad:
-        raise InputError(f"unknown reader option(s) {', '.join(bad)}", path=path,
-                         hint=f"allowed options: {', '.join(sorted(allowed))}")
-    scale = options.get("scale", "auto")
-    if scale not in ("auto", "linear"):
-        raise InputError(f"scale={scale!r} does not apply: this format holds linear intensities", path=path,
-                         hint="use scale=auto (or linear); log2 applies to generic wide matrices")
-    if "fdr" in options:
-        check_fdr(path, options["fdr"])
-
-
-def check_fdr(path, fdr) -> float:
-    """``fdr`` as a float in (0, 1], else InputError."""
-    try:
-        fdr = float(fdr)
-    except (TypeError, ValueError):
-        raise InputError(f"fdr must be a number, got {fdr!r}", path=path, hint="e.g. fdr=0.01") from None
-    if not 0 < fdr <= 1:
-        raise InputError(f"fdr must be in (0, 1], got {fdr}", path=path, hint="e.g. fdr=0.01")
-    return fdr
 
 
 def _check_duplicates(src: Source, names: Sequence[str]) -> None:
@@ -381,212 +355,3 @@ def _batch_to_frame(batch: pa.RecordBatch, usecols: list[str], idx: list[int]) -
             arr = pc.utf8_ltrim(arr, characters="\ufeff")
         data[name] = arr.to_pandas()  # Arrow-backed ``str`` dtype: compact for millions of rows
     return pd.DataFrame(data)
-
-
-def _fast_float(values: pd.Series, state: dict) -> np.ndarray | None:
-    """Arrow cast of plain numbers (dot decimals, empty = missing); None when the slow path is needed."""
-    if state.get("decimal") == ",":
-        return None
-    try:
-        arr = pa.array(values, type=pa.large_string()) if values.dtype != object else pa.array(
-            values.astype(str).to_numpy(dtype=object), type=pa.large_string())
-        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.large_string()), arr)
-        out = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
-    out = np.asarray(out, dtype="float64")
-    if np.isinf(out).any():
-        return None  # let the slow path name the line
-    if state.get("decimal") is None and pc.any(pc.match_substring(arr, ".")).as_py():
-        state["decimal"] = "."
-    return out
-
-
-def to_float(values: pd.Series, *, path, column: str, first_line: int = 2, state: dict | None = None,
-             nonneg: bool = False) -> pd.Series:
-    """Strings → float64. Missing tokens → NaN; Inf refused; decimal commas accepted when consistent
-    (``state['decimal']`` remembers the file's mark across batches); non-numeric text refused with the
-    line ``first_line + position`` and the column name."""
-    state = {} if state is None else state
-    fast = _fast_float(values, state)
-    if fast is not None:
-        if nonneg and (fast < 0).any():
-            pos = int(np.flatnonzero(fast < 0)[0])
-            raise InputError(f"negative intensity {values.iloc[pos]!r}", path=path, line=first_line + pos,
-                             column=column, hint="intensities must be linear and ≥ 0")
-        return pd.Series(fast, index=values.index, name=values.name)
-    s = values.astype(object).where(values.notna(), "")
-    s = s.map(lambda v: v.strip() if isinstance(v, str) else v) if s.dtype == object else s
-    s = s.astype(str)
-    missing = s.isin(_MISSING_SET).to_numpy()
-    comma = s.str.match(_COMMA_DEC).to_numpy()
-    if comma.any():
-        dot = s.str.match(_DOT_DEC).to_numpy()
-        if state.get("decimal") == "." or dot.any():
-            pos = int(np.flatnonzero(comma)[0]) if state.get("decimal") == "." else int(np.flatnonzero(dot)[0])
-            raise InputError("mixed decimal marks (both '1,5' and '1.5' style numbers)", path=path,
-                             line=first_line + pos, column=column,
-                             hint="export with one decimal mark (Spectronaut: use the same locale for the "
-                                  "whole report)")
-        state["decimal"] = ","
-        s = s.str.replace(",", ".", regex=False)
-    elif state.get("decimal") is None and s.str.match(_DOT_DEC).any():
-        state["decimal"] = "."
-    elif state.get("decimal") == ",":
-        if s.str.match(_DOT_DEC).any():
-            pos = int(np.flatnonzero(s.str.match(_DOT_DEC).to_numpy())[0])
-            raise InputError("mixed decimal marks (both '1,5' and '1.5' style numbers)", path=path,
-                             line=first_line + pos, column=column, hint="export with one decimal mark")
-    out = pd.to_numeric(s.where(~missing, ""), errors="coerce").astype("float64")
-    arr = out.to_numpy()
-    bad = np.isnan(arr) & ~missing
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise InputError(f"non-numeric value {s.iloc[pos]!r}", path=path, line=first_line + pos, column=column,
-                         hint="this column must hold numbers (missing values may be empty or NA)")
-    inf = np.isinf(arr)
-    if inf.any():
-        pos = int(np.flatnonzero(inf)[0])
-        raise InputError(f"infinite value {s.iloc[pos]!r}", path=path, line=first_line + pos, column=column,
-                         hint="infinite numbers are refused; write them as empty (missing)")
-    if nonneg:
-        neg = arr < 0
-        if neg.any():
-            pos = int(np.flatnonzero(neg)[0])
-            raise InputError(f"negative intensity {s.iloc[pos]!r}", path=path, line=first_line + pos,
-                             column=column, hint="intensities must be linear and ≥ 0")
-    return pd.Series(arr, index=values.index, name=values.name)
-
-
-_CONTAM_RE = re.compile(r"\s*(?:CON__|contam_|contaminant_|cRAP|Cont_|CONTAM)", re.IGNORECASE)
-_DECOY_RE = re.compile(r"\s*(?:REV__|rev_|DECOY_|decoy_)")
-
-
-def _per_group(groups: pd.Series, pattern: re.Pattern) -> np.ndarray:
-    """True where every ``;``-separated accession of the group string matches ``pattern`` (computed once per
-    distinct group string)."""
-    groups = pd.Series(groups)
-    if isinstance(groups.dtype, pd.CategoricalDtype):
-        codes, uniques = groups.cat.codes.to_numpy(), groups.cat.categories
-    else:
-        codes, uniques = pd.factorize(groups.astype(object), use_na_sentinel=True)
-    flags = np.fromiter((all(pattern.match(x.strip() or "x") for x in str(u).split(";")) for u in uniques),
-                        dtype=bool, count=len(uniques))
-    out = np.zeros(len(codes), dtype=bool)
-    ok = codes >= 0
-    out[ok] = flags[codes[ok]]
-    return out
-
-
-def check_integral(v: np.ndarray, *, path, column: str, first_line: int | None = 2) -> None:
-    """InputError (with line when known) at the first finite value that is not a whole number."""
-    bad = np.isfinite(v) & (v != np.round(v))
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{v[pos]!r} is not a whole number", path=path,
-                         line=None if first_line is None else first_line + pos, column=column,
-                         hint="charges must be integers")
-
-
-def int_str(values: pd.Series) -> pd.Series:
-    """Numbers (float64, NaN = missing) → their integer text ('2'), '' when missing; vectorised."""
-    v = pd.Series(values).astype("float64")
-    out = v.astype("Int64").astype("str")
-    return out.where(v.notna(), "")
-
-
-def blank_to_missing(col: pd.Series) -> pd.Series:
-    """Empty strings → missing (categoricals: the empty category is removed, no strings materialised)."""
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        return col.cat.remove_categories([""]) if "" in col.cat.categories else col
-    v = col.astype("str")
-    return v.where(v != "", None)
-
-
-def contaminant_mask(groups: pd.Series) -> np.ndarray:
-    """True where every accession of the protein-group string (``;``-separated) is a contaminant
-    (``CON__``, ``contam_``, ``cRAP``)."""
-    return _per_group(groups, _CONTAM_RE)
-
-
-def decoy_mask(groups: pd.Series) -> np.ndarray:
-    """True where every accession of the protein-group string is a decoy (``REV__``, ``rev_``, ``DECOY_``)."""
-    return _per_group(groups, _DECOY_RE)
-
-
-def wide_columns(src: Source, prefix: str = "", suffix: str = "") -> dict[str, str]:
-    """{header column → run name} for columns named ``prefix + run + suffix`` (exact affixes)."""
-    out = {}
-    for c in src.columns:
-        if c.startswith(prefix) and c.endswith(suffix) and len(c) > len(prefix) + len(suffix):
-            run = c[len(prefix): len(c) - len(suffix)] if suffix else c[len(prefix):]
-            out[c] = run.strip()
-    runs = list(out.values())
-    dup = {r for r in runs if runs.count(r) > 1}
-    if dup:
-        r = sorted(dup)[0]
-        col = next(c for c, v in out.items() if v == r)
-        raise InputError(f"run {r!r} appears in two columns", path=src.path, line=1, column=col,
-                         hint="give every run a unique column name")
-    return out
-
-
-def melt_wide(df: pd.DataFrame, runcols: dict[str, str], id_cols: Sequence[str]) -> pd.DataFrame:
-    """Wide (entity × run columns) → long rows (run-major order: all entities of run 1, then run 2 …);
-    ``intensity`` float64 with zeros turned into NaN (linear data). Vectorised: text id columns and ``run``
-    come back as categoricals built from tiled codes (no per-row strings)."""
-    n = len(df)
-    cols = list(runcols)
-    vals = df[cols].to_numpy(dtype="float64").T.reshape(-1) if cols else np.empty(0)
-    vals = np.where(vals == 0, np.nan, vals)
-    out = {}
-    for c in id_cols:
-        col = df[c]
-        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            out[c] = np.tile(col.to_numpy(), len(cols))
-        else:
-            codes, uniques = pd.factorize(col.astype(object), use_na_sentinel=True)
-            out[c] = pd.Categorical.from_codes(np.tile(codes, len(cols)), categories=pd.Index(uniques, dtype=object))
-    run_names = [runcols[c] for c in cols]
-    out["run"] = pd.Categorical.from_codes(np.repeat(np.arange(len(cols)), n),
-                                           categories=pd.Index(run_names, dtype=object))
-    out["intensity"] = vals
-    return pd.DataFrame(out)
-
-
-_CANON_ORDER = ("run", "level", "entity_id", "protein_group", "intensity", "sequence", "charge", "q_value",
-                "gene", "n_psm", "contaminant", "decoy")
-
-
-def finish(df: pd.DataFrame, *, level: str, fmt: str, path, meta: dict | None = None):
-    """Order columns canonically, make ``run``/``protein_group`` categoricals (first-seen order), make
-    ``intensity`` float64 with zeros → NaN, and build the validated :class:`QuantTable`."""
-    from .table import QuantTable
-
-    df["level"] = level
-    inten = df["intensity"].to_numpy(dtype="float64")
-    df["intensity"] = np.where(inten == 0, np.nan, inten)
-    for c in ("run", "protein_group"):
-        df[c] = _first_seen_categorical(df[c])
-    for c in ("gene", "sequence", "entity_id"):
-        if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
-            v = df[c].astype("str")
-            df[c] = v.where(v != "", None)
-    order = [c for c in _CANON_ORDER if c in df.columns] + sorted(c for c in df.columns if c.startswith("src_"))
-    df = df[order].reset_index(drop=True)
-    return QuantTable(df, format=fmt, path=str(path), meta=dict(meta or {}))
-
-
-def _first_seen_categorical(col: pd.Series) -> pd.Categorical:
-    """Categorical of the column's strings, categories in first-seen order (deterministic)."""
-    codes, uniques = pd.factorize(col.astype(object) if not isinstance(col.dtype, pd.CategoricalDtype)
-                                  else col, use_na_sentinel=True)
-    uniques = pd.Index([str(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
-    return pd.Categorical.from_codes(codes, categories=uniques) if uniques.is_unique else \
-        pd.Categorical(col.astype(str))
-
-
-def read_text_table(path) -> tuple[Source, pd.DataFrame]:
-    """Every column of a (small) table as strings; used by the wide-matrix readers."""
-    src = open_source(path)
-    return src, read_frame(src, list(src.columns))
