@@ -190,3 +190,11 @@ def test_no_row_passing_the_filters_is_an_error(tmp_path):
     f = _report(tmp_path, ["10"])
     with pytest.raises(InputError, match="no rows pass the q-value filters"):
         read(f, fdr=0.0001)
+
+
+def test_excel_style_csv_semicolons_crlf_decimal_commas(tmp_path):
+    f = tmp_path / "matrix.csv"
+    f.write_bytes(b"Protein;S1;S2\r\nP1;1234,5;2000\r\nP2;;300,25\r\n")
+    q = read(f)
+    assert q.format == "generic" and q.runs == ["S1", "S2"]
+    np.testing.assert_array_equal(q.data["intensity"].to_numpy(), [1234.5, np.nan, 2000.0, 300.25])
