@@ -17,10 +17,10 @@ The model (log2 scale; ``i`` = sample, ``p`` = protein, ``k`` = precursor)
 - ``m[p]``: specimen-specific mean abundance from an abundance tier per protein (hand-assigned from
   the typical ranking of plasma/BAL/sputum proteins: albumin ≈ 10^11.2, then tiers 10^10.2 … 10^7.0,
   ±N(0, 0.25) in log10), giving ~4.5 orders of magnitude in plasma; BAL and sputum are shifted down.
-- ``sd_bio[p]``: between-patient SD, log-normal around 0.35 log2 (acute-phase proteins 1.0,
+- ``sd_bio[p]``: between-patient SD, log-normal around 0.6 log2 (acute-phase proteins 1.0,
   immunoglobulins 0.5, the stable *reference* proteins 0.1).
 - ``fc[p]``: the true cancer-vs-control log2 fold change; non-zero for ``fraction_changed`` of the
-  proteins of each specimen (|fc| uniform in [0.8, 2.0], mostly positive for known marker candidates),
+  proteins of each specimen (|fc| uniform in [0.5, 1.5], mostly positive for known marker candidates),
   zero otherwise. Written to ``truth.tsv``.
 - covariates: a few proteins per specimen depend on age (per decade), sex (female) and smoking
   (per 10 pack-years). Smoking is more common in cancer patients, as in real cohorts, so these
@@ -542,7 +542,7 @@ def _specimen_proteins(rng: np.random.Generator, spec: str, cat: pd.DataFrame, g
     log10 = np.array([_TIER_LOG10[t] for t in tiers]) + _OFFSET_LOG10[spec]
     log10 += np.where(np.array(tiers) == "S", 0.0, rng.normal(0, 0.25, len(tiers)))
     prot["log10_abundance"] = np.round(log10, 3)
-    sd = np.clip(np.exp(rng.normal(np.log(0.35), 0.35, len(prot))), 0.12, 1.2)
+    sd = np.clip(np.exp(rng.normal(np.log(0.6), 0.35, len(prot))), 0.2, 1.5)
     sd[prot["gene"].isin(_ACUTE_PHASE).to_numpy()] = 1.0
     sd[prot["gene"].str.startswith(("IGH", "IGK", "JCHAIN")).to_numpy()] = 0.5
     panel = prot["panel"].to_numpy()
@@ -562,7 +562,7 @@ def _specimen_proteins(rng: np.random.Generator, spec: str, cat: pd.DataFrame, g
     changed = np.concatenate([marker, rng.choice(rest, n_changed - marker.size, replace=False)])
     fc = np.zeros(len(prot))
     sign = np.where(rng.random(changed.size) < np.where(panel[changed] == "mk", 0.8, 0.5), 1.0, -1.0)
-    fc[changed] = np.round(sign * rng.uniform(0.8, 2.0, changed.size), 3)
+    fc[changed] = np.round(sign * rng.uniform(0.5, 1.5, changed.size), 3)
     prot["true_log2fc"] = fc
     prot["changed"] = fc != 0
     free = rng.permutation(np.flatnonzero(eligible & (fc == 0)))

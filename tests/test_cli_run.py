@@ -65,8 +65,9 @@ def test_recovers_simulated_truth(two_runs):
     m = truth.merge(de, on="protein_group", how="inner")
     sig = m["q_value"] < 0.05
     tested_changed = m["changed"].astype(bool)
-    # of the truly changed proteins that survive filtering, most are found (power is high at |log2FC| ≥ 0.8)
-    assert sig[tested_changed].mean() >= 0.8
+    # of the truly changed proteins that survive filtering, most are found (|log2FC| 0.5-1.5 against a
+    # between-patient SD near 0.6 with 30 vs 30 samples: power is high for most, low for the smallest effects)
+    assert sig[tested_changed].mean() >= 0.6
     # false discoveries among the calls stay near the nominal 5% (allow sampling noise on ~15 calls)
     assert (sig & ~tested_changed).sum() <= max(2, int(0.15 * sig.sum()))
     # estimated fold changes track the truth
