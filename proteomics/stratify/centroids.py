@@ -34,6 +34,8 @@ class CentroidModel:
     clusters: tuple[str, ...]
     centroids: np.ndarray
     temperature: float
+    #: per cluster, the largest distance of a training member to its centroid (a new sample beyond it is atypical)
+    radius: np.ndarray | None = None
 
     @classmethod
     def fit(cls, Z: np.ndarray, labels: np.ndarray, clusters: tuple[str, ...]) -> CentroidModel:
@@ -42,9 +44,11 @@ class CentroidModel:
         onehot = (labels[:, None] == np.arange(k)[None, :]).astype(float)
         n_c = onehot.sum(axis=0)
         centroids = (onehot.T @ Z) / np.maximum(n_c, 1)[:, None]
-        if k < 2:
-            return cls(tuple(clusters), centroids, 1.0)
         d = _sq_dist(Z, centroids)
+        own = d[np.arange(len(labels)), labels]
+        radius = np.array([own[labels == c].max() if (labels == c).any() else 0.0 for c in range(k)])
+        if k < 2:
+            return cls(tuple(clusters), centroids, 1.0, radius)
         # leave-one-out distance to the own centroid: mu_-i = (n mu - z_i) / (n - 1)
         own_n = n_c[labels]
         loo_ok = own_n > 1
@@ -59,21 +63,27 @@ class CentroidModel:
             return float(-lp[np.arange(rows.size), labels[rows]].mean())
 
         if rows.size == 0:
-            return cls(tuple(clusters), centroids, 1.0)
+            return cls(tuple(clusters), centroids, 1.0, radius)
         opt = minimize_scalar(loss, bounds=_T_BOUNDS, method="bounded", options={"xatol": 1e-6})
-        return cls(tuple(clusters), centroids, float(np.exp(opt.x)))
+        return cls(tuple(clusters), centroids, float(np.exp(opt.x)), radius)
+
+    def distances(self, Z: np.ndarray) -> np.ndarray:
+        """(n, k) mean squared distances of the rows of ``Z`` to the centroids (z units²)."""
+        return _sq_dist(np.asarray(Z, float), self.centroids)
 
     def predict(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Nearest-centroid index per row of ``Z`` and the (n, k) matrix of softmax probabilities."""
-        d = _sq_dist(np.asarray(Z, float), self.centroids)
+        d = self.distances(Z)
         prob = np.exp(log_softmax(-d / self.temperature, axis=1))
         return np.argmin(d, axis=1), prob
 
     def to_dict(self) -> dict:
         return {"type": "nearest_centroid", "distance": "mean squared euclidean in z-space",
                 "clusters": list(self.clusters), "centroids": self.centroids.tolist(),
-                "temperature": self.temperature}
+                "temperature": self.temperature,
+                "radius": None if self.radius is None else self.radius.tolist()}
 
     @classmethod
     def from_dict(cls, d: Mapping) -> CentroidModel:
-        return cls(tuple(d["clusters"]), np.asarray(d["centroids"], float), float(d["temperature"]))
+        radius = None if d.get("radius") is None else np.asarray(d["radius"], float)
+        return cls(tuple(d["clusters"]), np.asarray(d["centroids"], float), float(d["temperature"]), radius)

@@ -6,7 +6,8 @@ module fills its generic fields: ``proteins`` (the clustering proteins, in order
 (``max_missing_fraction``, ``min_input_coverage``), ``training`` and ``model``::
 
     {"type": "nearest_centroid", "distance": ..., "clusters": ["C1", ...], "centroids": [[...], ...],
-     "temperature": T, "feature_mean": [...], "feature_sd": [...], "unlockable": "", "step_names": [...]}
+     "temperature": T, "radius": [...], "radius_factor": 1.25, "feature_mean": [...], "feature_sd": [...],
+     "unlockable": "", "step_names": [...]}
 
 ``assign(signature, ds)`` applies the stored steps (transform only, never fit), standardises, and gives each
 sample its nearest cluster with a confidence, or refuses it with reasons.
@@ -49,7 +50,7 @@ def lock_stratifier(fitted: Sequence[tuple[str, Any]], space: FeatureSpace, mode
         steps = []
         log.warning("the stratifier cannot be locked for new samples: %s", exc.message)
     model_d = model.to_dict()
-    model_d.update({"feature_mean": space.mean.tolist(), "feature_sd": space.sd.tolist(),
+    model_d.update({"feature_mean": space.mean.tolist(), "feature_sd": space.sd.tolist(), "radius_factor": 1.25,
                     "unlockable": unlockable, "step_names": [name for name, _ in fitted]})
     clusters = list(model.clusters)
     return Signature(
@@ -81,11 +82,14 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
 
     Only applies what the signature stores (preprocessing states, standardisation, centroids); never refits.
     Returns one row per sample, in ``ds`` order: sample, cluster, confidence (softmax probability of the chosen
-    cluster, 0..1), category ("assigned"; "uncertain" when confidence < the locked ``min_confidence``;
-    "refused"), missing_fraction (of the stratifier proteins), ``prob_<cluster>`` per cluster, reasons, and the
-    signature's name/version/sha256. Like panel scoring, raises :class:`ScoringRefused` naming every reason when
-    nothing can be assigned (not a stratifier, specimen mismatch, stratifier proteins absent from the input);
-    a sample with too few training proteins measured or too many stratifier proteins missing is refused alone.
+    cluster, 0..1), category ("assigned"; "uncertain" when confidence < the locked ``min_confidence`` or the sample
+    is farther from its cluster's centroid than 1.25 × the farthest training member, flagged "atypical";
+    "refused"), missing_fraction (of the stratifier proteins), ``prob_<cluster>`` per cluster, qc_flags, reasons,
+    and the signature's name/version/sha256. Like panel scoring, raises :class:`ScoringRefused` naming every
+    reason when nothing can be assigned (not a stratifier, specimen mismatch, more than ``max_missing_fraction`` of
+    the stratifier proteins absent from the input: named). Fewer absent proteins count as missing values (named in
+    ``qc_flags``); a sample with too few training proteins measured or too many stratifier proteins missing is
+    refused alone.
     """
     from ..panel.signature import restore_steps
 
@@ -97,9 +101,10 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
     reasons = _specimen_reasons(signature.specimen, ds)
     frame = ds.to_frame()
     absent = [p for p in proteins if p not in frame.columns]
-    if absent:
-        reasons.append(f"{len(absent)} stratifier protein(s) absent from the input: {', '.join(absent[:20])}"
-                       + (" …" if len(absent) > 20 else ""))
+    max_miss = float(signature.qc.get("max_missing_fraction", 0.5))
+    if len(absent) > max_miss * len(proteins):
+        reasons.append(f"{len(absent)} of {len(proteins)} stratifier proteins are absent from the input (at most "
+                       f"{max_miss:.0%} may be): {', '.join(absent[:20])}" + (" …" if len(absent) > 20 else ""))
     if model_d.get("unlockable"):
         reasons.append(f"the stratifier holds no usable preprocessing: {model_d['unlockable']}")
     if ds.n_samples == 0:
@@ -124,19 +129,32 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
     model = CentroidModel.from_dict(model_d)
     idx, prob = model.predict(Z)
     conf = prob[np.arange(len(idx)), idx]
-    max_miss = float(signature.qc.get("max_missing_fraction", 0.5))
+    flags: list[list[str]] = [[] for _ in range(ds.n_samples)]
+    atypical = np.zeros(ds.n_samples, dtype=bool)
+    if model.radius is not None:
+        d_own = model.distances(Z)[np.arange(len(idx)), idx]
+        factor = float(model_d.get("radius_factor", 1.25))
+        atypical = d_own > model.radius[idx] * factor
+        for i in np.flatnonzero(atypical):
+            flags[i].append(f"atypical: farther from {model.clusters[idx[i]]} (distance {d_own[i]:.3g}) than "
+                            f"{factor:g} × the farthest training member ({model.radius[idx[i]]:.3g})")
     for i in np.flatnonzero(miss > max_miss):
         why[i].append(f"{miss[i]:.0%} of the stratifier proteins are missing (at most {max_miss:.0%} allowed)")
     refused = np.array([bool(r) for r in why])
     clusters = np.asarray(model.clusters, dtype=object)[idx]
     min_conf = float(signature.thresholds.get("min_confidence", 0.0))
-    category = np.where(conf >= min_conf, "assigned", "uncertain").astype(object)
+    category = np.where((conf >= min_conf) & ~atypical, "assigned", "uncertain").astype(object)
     clusters[refused] = ""
     category[refused] = "refused"
     out = pd.DataFrame({"sample": ds.sample_ids, "cluster": clusters, "confidence": np.where(refused, np.nan, conf),
                         "category": category, "missing_fraction": miss})
     for j, c in enumerate(model.clusters):
         out[f"prob_{c}"] = np.where(refused, np.nan, prob[:, j])
+    if absent:
+        for f in flags:
+            f.append(f"{len(absent)} stratifier protein(s) absent from the input, counted as missing: "
+                     f"{', '.join(absent[:10])}" + (" …" if len(absent) > 10 else ""))
+    out["qc_flags"] = ["; ".join(f) for f in flags]
     out["reasons"] = ["; ".join(r) for r in why]
     out["signature_name"] = signature.name
     out["signature_version"] = signature.version

@@ -92,9 +92,11 @@ def test_locked_stratifier_reproduces_training_assignments(planted3, tmp_path):
 def test_assign_refuses_like_panel_scoring(planted3):
     ds, _, res = planted3
     sig = res.stratifier
-    feature = res.features[0]
-    with pytest.raises(ScoringRefused, match=feature):
-        assign(sig, ds.subset(proteins=[p for p in ds.protein_ids if p != feature]))
+    gone = set(res.features[: int(0.6 * len(res.features))])  # 60 % of the stratifier proteins not in the input
+    with pytest.raises(ScoringRefused, match=res.features[0]):
+        assign(sig, ds.subset(proteins=[p for p in ds.protein_ids if p not in gone]))
+    one_gone = assign(sig, ds.subset(proteins=[p for p in ds.protein_ids if p != res.features[0]]))
+    assert (one_gone["category"] == "assigned").all() and res.features[0] in one_gone.loc[0, "qc_flags"]
     s = ds.samples
     s["specimen"] = "BAL"
     with pytest.raises(ScoringRefused, match="specimen"):
@@ -148,3 +150,14 @@ def test_bad_settings_are_input_errors():
         stratify(ds, k_max=1)
     with pytest.raises(InputError, match="too few"):
         stratify(ds.subset(samples=ds.sample_ids[:4]))
+
+
+def test_sample_unlike_any_training_member_is_uncertain(planted3):
+    ds, _, res = planted3
+    X = np.array(ds.X)
+    cols = [ds.protein_ids.index(p) for p in res.features]
+    X[0, cols[::2]] += 6.0  # half of the stratifier proteins 6 log2 higher than ever seen in training
+    X[0, cols[1::2]] -= 6.0
+    out = assign(res.stratifier, ds.with_values(X))
+    assert out.loc[0, "category"] == "uncertain" and "atypical" in out.loc[0, "qc_flags"]
+    assert (out["category"].iloc[1:] == "assigned").all()
