@@ -63,6 +63,7 @@ class Source:
     gzipped: bool
     n_header_fields: int
     quoted: bool = True  # '"' quotes fields (CSV; TSV only when its header is quoted, as R writes it)
+    sample: tuple[str, ...] = ()  # the first (≤ 50) non-empty data lines, decoded
 
 
 def _raw_head(path: Path, gz: bool, n: int = 1 << 16) -> bytes:
@@ -71,41 +72,53 @@ def _raw_head(path: Path, gz: bool, n: int = 1 << 16) -> bytes:
         return fh.read(n)
 
 
+def _head_lines(path: Path, gz: bool, encoding: str, n_rows: int = 50) -> tuple[str, list[str]]:
+    """The full header line (any length) and up to ``n_rows`` non-empty data lines, decoded strictly."""
+    opener = gzip.open if gz else open
+    with opener(path, "rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline=None) as fh:
+        header = fh.readline()
+        rows: list[str] = []
+        for line in fh:
+            if line.strip():
+                rows.append(line.rstrip("\n"))
+                if len(rows) >= n_rows:
+                    break
+    return header.rstrip("\n"), rows
+
+
 def open_source(path: str | os.PathLike, *, sep: str | None = None) -> Source:
     """Check ``path`` and read its header. Refuses empty files, header-only files, NUL bytes, undecodable
     text (only UTF-8, UTF-8 with BOM and UTF-16 with BOM are accepted), gzip that is not gzip, directories,
-    and duplicated column names."""
+    and duplicated column names. The header may be of any length (thousands of run columns)."""
     p = peek(path)  # not found, directory, empty, corrupt gzip, NUL bytes
     path = Path(path)
-    raw = _raw_head(path, p.gzipped)
+    raw = _raw_head(path, p.gzipped, 4)
     if raw.startswith(b"\xef\xbb\xbf"):
-        encoding = "utf-8"  # pyarrow strips nothing: we strip the BOM from the first column name
+        encoding, text_encoding = "utf-8", "utf-8-sig"  # the BOM is stripped from the first column name
     elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
+        encoding = text_encoding = "utf-16"
     else:
-        encoding = "utf-8"
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            if exc.start < len(raw) - 4:
-                line = raw[: exc.start].count(b"\n") + 1
-                raise InputError("text is not UTF-8 (unknown encoding)", path=path, line=line,
-                                 hint="save the table as UTF-8 (or UTF-16 with a byte-order mark)") from None
-    lines = [ln for ln in p.lines]
-    header = lines[0].lstrip("\ufeff") if lines else ""
+        encoding = text_encoding = "utf-8"
+    try:
+        header, data_lines = _head_lines(path, p.gzipped, text_encoding)
+    except UnicodeDecodeError:
+        raise InputError("text is not UTF-8 (unknown encoding)", path=path,
+                         hint="save the table as UTF-8 (or UTF-16 with a byte-order mark)") from None
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read file ({exc})", path=path, hint="re-export or re-compress it") from None
+    header = header.lstrip("\ufeff")
     if not header.strip():
         raise InputError("first line is empty; expected a header line", path=path, line=1,
                          hint="remove leading blank lines")
     if sep is None:
         sep = "\t" if "\t" in header else ("," if "," in header else (";" if ";" in header else "\t"))
     cols = _split_header(header, sep)
-    data_lines = [ln for ln in lines[1:] if ln.strip()]
     if not data_lines:
         raise InputError("header without data rows", path=path, line=2,
                          hint="the export holds no rows; check the search-engine filters or export settings")
     quoted = sep != "\t" or header.startswith('"')
     return Source(path=path, sep=sep, encoding=encoding, columns=tuple(cols), gzipped=p.gzipped,
-                  n_header_fields=len(cols), quoted=quoted)
+                  n_header_fields=len(cols), quoted=quoted, sample=tuple(data_lines))
 
 
 def _split_header(header: str, sep: str) -> list[str]:

@@ -62,11 +62,14 @@ def _layout(header: list[str], rows: list[list[str]]) -> int:
 
 
 def _sniff(p: Peek) -> float:
-    cols = p.columns()
-    if len(cols) < 2 or len(p.lines) < 2:
+    try:  # the full header (a wide matrix of many runs can have a header longer than the peek)
+        src = T.open_source(p.path)
+    except InputError:
         return 0.0
-    sep = "\t" if "\t" in p.header else ("," if "," in p.header else ";")
-    rows = list(csv.reader([ln for ln in p.lines[1:21] if ln.strip()], delimiter=sep))
+    cols = list(src.columns)
+    if len(cols) < 2:
+        return 0.0
+    rows = list(csv.reader(list(src.sample[:20]), delimiter=src.sep))
     n_id = _layout(cols, rows)
     runs = cols[n_id:]
     if n_id < 1 or len(runs) < 2 or any(_NOT_RUN_RE.match(c) for c in runs):
@@ -85,10 +88,7 @@ def read_generic(path: str | os.PathLike, *, scale: str = "auto", keep_contamina
     if scale not in _SCALES:
         raise InputError(f"unknown scale {scale!r}", path=path, hint="choose auto, linear or log2")
     src = T.open_source(path)
-    from .registry import peek
-
-    p = peek(path)
-    rows = list(csv.reader([ln for ln in p.lines[1:51] if ln.strip()], delimiter=src.sep))
+    rows = list(csv.reader(list(src.sample), delimiter=src.sep))
     cols = list(src.columns)
     n_id = _layout(cols, rows)
     if n_id == 0:

@@ -217,3 +217,18 @@ def test_maxquant_evidence_one_row_per_precursor(tmp_path):
     np.testing.assert_array_equal(d["intensity"].to_numpy(), [300.0, 50.0, np.nan])
     assert list(d["n_psm"]) == [2, 1, 1]
     assert list(d["protein_group"].astype(str)) == ["P1;P2", "P1;P2", "P3"]  # razor protein when Proteins empty
+
+
+def test_wide_matrices_with_headers_longer_than_the_peek(tmp_path):
+    """2,000 runs with long names: a header of ~200 kB (the format peek reads 64 KiB)."""
+    runs = [f"D:\\\\data\\\\cohort\\\\plasma_batch{i // 100:02d}_sample_{i:05d}_replicate_1.raw" for i in range(2000)]
+    vals = [str(1000 + i) for i in range(2000)]
+    g = write_tsv(tmp_path / "matrix.tsv", ["protein", *runs], [["P1", *vals], ["P2", *vals]])
+    assert detect(g) == "generic"
+    q = read(g)
+    assert q.n_runs == 2000 and q.runs[-1] == runs[-1]
+    pg = write_tsv(tmp_path / "report.pg_matrix.tsv", ["Protein.Group", "Protein.Names", "Genes", *runs],
+                   [["P1", "N1", "G1", *vals]])
+    assert detect(pg) == "diann_pg_matrix"
+    q = read(pg)
+    assert q.n_runs == 2000 and q.data["intensity"].iloc[-1] == 2999.0
