@@ -82,3 +82,36 @@ def test_safe_loader_never_executes(tmp_path):
 def test_specimen_is_normalised():
     cfg = config_from_dict({"inputs": {"data": "a", "sheet": "b"}, "specimen": "bal"}, check_files=False)
     assert cfg.specimen == "BAL"
+
+
+# -- fuzzing: mutated real configs load or raise InputError, never anything else ---------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_EXAMPLE = (REPO / "configs" / "example_plasma.yaml").read_text()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pos=st.integers(0, len(_EXAMPLE) - 1), length=st.integers(0, 40),
+       insert=st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=20))
+def test_mutated_config_is_valid_or_input_error(tmp_path, pos, length, insert):
+    text = _EXAMPLE[:pos] + insert + _EXAMPLE[pos + length:]
+    p = tmp_path / "configs" / "c.yaml"
+    p.parent.mkdir(exist_ok=True)
+    p.write_bytes(text.encode("utf-8", errors="replace"))
+    try:
+        load_config(p, check_files=False)
+    except InputError as exc:
+        assert str(exc).startswith(str(p))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+                    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+                    max_leaves=12))
+def test_arbitrary_yaml_values_never_crash(value):
+    data = {"inputs": {"data": "a", "sheet": "b"}, "panel": value}
+    try:
+        config_from_dict(data, check_files=False)
+    except InputError:
+        pass
