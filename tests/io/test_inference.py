@@ -138,3 +138,17 @@ def test_picked_protein_fdr_by_hand():
     # picked: T1 (10, T), DECOY_T2 (9.5, beats T2), T3 (8), DECOY_T4 (7, beats T4), DECOY_T5 (tie → decoy)
     # FDR down the list: T1 0/1, D 1/1, T3 1/2, D 2/2, D 3/2 → q(T1) = 0, q(T3) = 0.5
     assert q.to_dict() == {"T1": 0.0, "T3": 0.5}
+
+
+def test_greedy_branch_for_large_components(monkeypatch):
+    import proteomics.io._inference as inference
+
+    monkeypatch.setattr(inference, "EXACT_LIMIT", 0)  # force the greedy cover
+    # cycle P1 {a,b}, P2 {b,c}, P3 {c,a}: greedy takes P1 (first of equals), then P2 covers c
+    inf = _infer({"P3": "ca", "P2": "bc", "P1": "ab"})
+    assert sorted(inf.groups["protein_group"]) == ["P1", "P2"]
+    # Q1 (a) and Q3 (e) are essential; c is left, held by Q2 (3 peptides) and Q4 (1): both cover one new
+    # peptide, so the larger group Q2 is preferred; Q4 is dropped
+    inf = _infer({"Q1": "ab", "Q2": "bcd", "Q3": "de", "Q4": "c"})
+    assert sorted(inf.groups["protein_group"]) == ["Q1", "Q2", "Q3"]
+    assert inf.razor["c"] == "Q2" and inf.razor["b"] == "Q2" and inf.razor["d"] == "Q2"
