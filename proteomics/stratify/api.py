@@ -154,6 +154,15 @@ def stratify(ds: Dataset, *, k_max: int = 6, settings: dict | None = None, seed:
                          hint="add samples")
     specimen = _specimen(ds, s["specimen"])
     warns: list[str] = []
+    samples = ds.samples
+    tech_cols = s["technical_columns"]
+    if tech_cols is None:
+        tech_cols = [c for c in ("batch", *_RUN_ORDER, "specimen") if c in samples.columns]
+    for key in ("technical_columns", "clinical_columns"):
+        absent = [c for c in (s[key] or []) if c not in samples.columns]
+        if absent:
+            raise InputError(f"{key} not in the sample sheet: {', '.join(absent)}", column=key,
+                             hint=f"choose from {', '.join(map(str, samples.columns))}")
     clean, fitted = fit_preprocess(ds, s["preprocess"])
     frame = clean.to_frame()
     features = select_features(frame, s["n_features"], s["proteins"])
@@ -233,14 +242,6 @@ def stratify(ds: Dataset, *, k_max: int = 6, settings: dict | None = None, seed:
                                                  else np.nan for i in range(k)]})
 
     # -- is it real: technical association ------------------------------------------------------------------
-    samples = clean.samples
-    tech_cols = s["technical_columns"]
-    if tech_cols is None:
-        tech_cols = [c for c in ("batch", *_RUN_ORDER, "specimen") if c in samples.columns]
-    missing_cols = [c for c in tech_cols if c not in samples.columns]
-    if missing_cols:
-        raise InputError(f"technical column(s) not in the sample sheet: {', '.join(missing_cols)}",
-                         column="technical_columns")
     technical = assoc.association_table(clusters, samples, tech_cols) if k > 1 else \
         assoc.association_table(clusters, samples, [])
     if k > 1:

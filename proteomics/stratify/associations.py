@@ -92,6 +92,8 @@ def association_table(labels: Sequence[str], samples: pd.DataFrame, columns: Seq
         if ok.sum() < 3:
             continue
         kind = "numeric" if is_numeric(v[ok]) else "categorical"
+        if kind == "categorical" and v[ok].astype(str).nunique() == int(ok.sum()):
+            continue  # an identifier (every value different) says nothing about clusters
         res = (_numeric_test if kind == "numeric" else _categorical_test)(lab[ok], v[ok])
         rows.append({"variable": str(col), "kind": kind, **res})
     out = pd.DataFrame(rows, columns=_COLUMNS)

@@ -146,6 +146,8 @@ def test_bad_settings_are_input_errors():
         stratify(ds, settings={"algorithms": ["dbscan"]})
     with pytest.raises(InputError, match="absent"):
         stratify(ds, settings={"proteins": ["P0001", "nope"]})
+    with pytest.raises(InputError, match="clinical_columns not in the sample sheet: smoking"):
+        stratify(ds, settings={"clinical_columns": ["age", "smoking"]})
     with pytest.raises(InputError, match="k_max"):
         stratify(ds, k_max=1)
     with pytest.raises(InputError, match="too few"):
