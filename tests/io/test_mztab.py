@@ -241,3 +241,11 @@ def test_decoy_and_contaminant_rows(tmp_path):
     assert set(kept["protein_group"]) == {"P02768", "P01023", "CON__P00761"}
     assert kept.groupby("protein_group")["contaminant"].first().to_dict() == {
         "CON__P00761": True, "P01023": False, "P02768": False}
+
+
+def test_crlf_and_bom_read_the_same(tmp_path):
+    src = need_shared(*ALPHA)
+    p = tmp_path / "crlf.mztab"
+    p.write_bytes(("\ufeff" + src.read_text().replace("\n", "\r\n")).encode("utf-8"))
+    assert read_mztab(p).data.equals(read_mztab(src).data)
+    assert read(p).format == "mztab"
