@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -141,6 +142,7 @@ def require(src: Source, names: Iterable[str], *, what: str = "") -> None:
 
 def _check_duplicates(src: Source, names: Sequence[str]) -> None:
     seen: dict[str, int] = {}
+    names = set(names)
     for i, c in enumerate(src.columns):
         if c in names and c in seen:
             raise InputError(f"column {c!r} appears twice in the header (fields {seen[c] + 1} and {i + 1})",
@@ -169,7 +171,10 @@ def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = 
     usecols = list(dict.fromkeys(usecols))
     require(src, usecols)
     _check_duplicates(src, usecols)
-    idx = [src.columns.index(c) for c in usecols]
+    first: dict[str, int] = {}
+    for i, c in enumerate(src.columns):
+        first.setdefault(c, i)
+    idx = [first[c] for c in usecols]
     if src.encoding != "utf-16":
         try:
             return _stream(src, _native(src), usecols, idx, numeric, nonneg, transform, block_size, None,
@@ -208,6 +213,8 @@ def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padde
                                  strings_can_be_null=False, quoted_strings_can_be_null=False)
     frames: list[pd.DataFrame] = []
     state = {"rows": 0, "decimal": None}
+    pos = dict(zip(usecols, idx, strict=True))
+    nonneg_set = set(nonneg)
     stream = None
     try:
         stream = pacsv.open_csv(fh, read_options=ropts, parse_options=popts, convert_options=copts)
@@ -215,10 +222,13 @@ def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padde
             if batch.num_rows == 0:
                 continue
             first_line = state["rows"] + 2
-            df = _batch_to_frame(batch, usecols, idx)
-            for col in numeric:
-                df[col] = to_float(df[col], path=src.path, column=col, first_line=first_line, state=state,
-                                   nonneg=col in nonneg)
+            block = _fast_block(batch, [f"f{pos[c]}" for c in numeric],
+                                [k for k, c in enumerate(numeric) if c in nonneg_set], state)
+            df = _batch_to_frame(batch, usecols, idx, block, numeric)
+            if block is None:  # per column, with line/column-precise errors
+                for col in numeric:
+                    df[col] = to_float(df[col], path=src.path, column=col, first_line=first_line, state=state,
+                                       nonneg=col in nonneg)
             for col in integer:
                 check_integral(df[col].to_numpy(dtype="float64"), path=src.path, column=col, first_line=first_line)
             state["rows"] += batch.num_rows
@@ -360,11 +370,38 @@ def _binary(src: Source):
     return open(src.path, "rb")
 
 
-def _batch_to_frame(batch: pa.RecordBatch, usecols: list[str], idx: list[int]) -> pd.DataFrame:
+def _batch_to_frame(batch: pa.RecordBatch, usecols: list[str], idx: list[int], block: np.ndarray | None,
+                    numeric: Sequence[str]) -> pd.DataFrame:
+    """Columns of the batch: text as Arrow-backed ``str`` (compact for millions of rows); the numeric
+    columns from ``block`` (numeric × rows, float64) when the fast path converted them."""
     data = {}
+    pos = {c: k for k, c in enumerate(numeric)}
     for name, i in zip(usecols, idx, strict=True):
+        if block is not None and name in pos:
+            data[name] = block[pos[name]]
+            continue
         arr = batch.column(f"f{i}")
         if i == 0:
             arr = pc.utf8_ltrim(arr, characters="\ufeff")
-        data[name] = arr.to_pandas()  # Arrow-backed ``str`` dtype: compact for millions of rows
+        data[name] = arr.to_pandas()
     return pd.DataFrame(data)
+
+
+def _fast_block(batch: pa.RecordBatch, names: list[str], nonneg: list[int], state: dict) -> np.ndarray | None:
+    """All numeric columns of a batch in one Arrow cast (plain dot-decimal numbers, empty = missing) →
+    float64 array (columns × rows); None when any value needs the per-column path (decimal commas, tokens
+    such as NA, text, Inf, negative intensities), which then reports the exact line and column."""
+    if not names or state.get("decimal") == ",":
+        return None
+    try:
+        big = pa.concat_arrays([batch.column(n) for n in names])
+        big = pc.if_else(pc.equal(big, ""), pa.scalar(None, big.type), big)
+        vals = np.asarray(pc.cast(big, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    vals = vals.reshape(len(names), batch.num_rows)
+    if np.isinf(vals).any() or (nonneg and (vals[nonneg] < 0).any()):
+        return None
+    if state.get("decimal") is None and pc.any(pc.match_substring(big, ".")).as_py():
+        state["decimal"] = "."
+    return vals

@@ -194,8 +194,9 @@ def wide_columns(src: Source, prefix: str = "", suffix: str = "") -> dict[str, s
         if c.startswith(prefix) and c.endswith(suffix) and len(c) > len(prefix) + len(suffix):
             run = c[len(prefix): len(c) - len(suffix)] if suffix else c[len(prefix):]
             out[c] = run.strip()
-    runs = list(out.values())
-    dup = {r for r in runs if runs.count(r) > 1}
+    from collections import Counter
+
+    dup = {r for r, n in Counter(out.values()).items() if n > 1}
     if dup:
         r = sorted(dup)[0]
         col = next(c for c, v in out.items() if v == r)
@@ -204,13 +205,17 @@ def wide_columns(src: Source, prefix: str = "", suffix: str = "") -> dict[str, s
     return out
 
 
-def melt_wide(df: pd.DataFrame, runcols: dict[str, str], id_cols: Sequence[str]) -> pd.DataFrame:
+def melt_wide(df: pd.DataFrame, runcols: dict[str, str], id_cols: Sequence[str],
+              values: np.ndarray | None = None) -> pd.DataFrame:
     """Wide (entity × run columns) → long rows (run-major order: all entities of run 1, then run 2 …);
     ``intensity`` float64 with zeros turned into NaN (linear data). Vectorised: text id columns and ``run``
-    come back as categoricals built from tiled codes (no per-row strings)."""
+    come back as categoricals built from tiled codes (no per-row strings). ``values`` (entities × runs,
+    float64) replaces ``df[runcols]`` when given."""
     n = len(df)
     cols = list(runcols)
-    vals = df[cols].to_numpy(dtype="float64").T.reshape(-1) if cols else np.empty(0)
+    if values is None:  # entities × runs
+        values = df[cols].to_numpy(dtype="float64") if cols else np.empty((n, 0))
+    vals = values.T.reshape(-1)
     vals = np.where(vals == 0, np.nan, vals)
     out = {}
     for c in id_cols:

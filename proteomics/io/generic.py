@@ -139,9 +139,7 @@ def read_generic(path: str | os.PathLike, *, scale: str = "auto", keep_contamina
             raise InputError(f"negative intensity {values[i, j]:g} in linear data", path=path, line=int(i) + 2,
                              column=runs[j], hint="linear intensities are ≥ 0; for log2 values use scale=log2")
         values = np.where(values == 0, np.nan, values)
-    for j, c in enumerate(runs):
-        df[c] = values[:, j]
-    long = T.melt_wide(df, {c: c for c in runs}, ids)
+    long = T.melt_wide(df, {c: c for c in runs}, ids, values=values)
     out = pd.DataFrame({"run": long["run"], "entity_id": long[pep or prot], "protein_group": long[prot],
                         "intensity": long["intensity"]})
     if pep is not None:
