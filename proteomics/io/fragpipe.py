@@ -150,7 +150,7 @@ def _read_wide(path, *, level: str, fmt: str, entity: list[str], quantity: str, 
     if "Charge" in entity:
         out["charge"] = pd.array(long["Charge"].to_numpy(dtype="float64"), dtype="Float64").astype("Int64")
     if gene:
-        out["gene"] = long[gene].where(long[gene].astype(str) != "", None)
+        out["gene"] = T.blank_to_missing(long[gene])
     out["contaminant"] = long["__c"].to_numpy(dtype=bool)
     out["decoy"] = long["__d"].to_numpy(dtype=bool)
     return T.finish(out, level=level, fmt=fmt, path=path, meta={"quantity": kind})

@@ -145,11 +145,15 @@ def read_generic(path: str | os.PathLike, *, scale: str = "auto", keep_contamina
     if pep is not None:
         out["sequence"] = long[pep]
     if gene is not None:
-        out["gene"] = long[gene].where(long[gene].astype(str) != "", None)
+        out["gene"] = T.blank_to_missing(long[gene])
     for c in ids:
         if c not in (pep, prot, gene):
             out["src_" + re.sub(r"\W+", "_", c).strip("_").lower()] = long[c]
-    out = out.loc[out["protein_group"].astype(str).str.strip() != ""]
+    pg = out["protein_group"]  # categorical: test the distinct strings, not every row
+    blank = np.array([not str(c).strip() for c in pg.cat.categories], dtype=bool)
+    if blank.any():
+        codes = pg.cat.codes.to_numpy()
+        out = out.loc[~((codes >= 0) & blank[np.maximum(codes, 0)])]
     out["contaminant"] = T.contaminant_mask(out["protein_group"])
     if not keep_contaminants:
         out = out.loc[~out["contaminant"].to_numpy()]

@@ -117,7 +117,7 @@ def read_protein_groups(path: str | os.PathLike, *, quantity: str = "auto", keep
     if "Q-value" in long:
         out["q_value"] = long["Q-value"].to_numpy(dtype="float64")
     if "Gene names" in long:
-        out["gene"] = long["Gene names"].where(long["Gene names"].astype(str) != "", None)
+        out["gene"] = T.blank_to_missing(long["Gene names"])
     if counts:
         by_run = {r: c for c, r in counts.items()}
         cnt = T.melt_wide(df, {by_run[r]: r for r in runcols.values()}, [])["intensity"].fillna(0.0)
@@ -219,7 +219,7 @@ def read_peptides(path: str | os.PathLike, *, quantity: str = "auto", keep_conta
     out = pd.DataFrame({"run": long["run"], "entity_id": long["Sequence"], "protein_group": long["Proteins"],
                         "intensity": long["intensity"], "sequence": long["Sequence"]})
     if "Gene names" in long:
-        out["gene"] = long["Gene names"].where(long["Gene names"].astype(str) != "", None)
+        out["gene"] = T.blank_to_missing(long["Gene names"])
     if exp:
         by_run = {r: c for c, r in exp.items()}
         cnt = T.melt_wide(df, {by_run[r]: r for r in runcols.values()}, [])["intensity"].fillna(0.0)
