@@ -631,8 +631,10 @@ class SampleSheet:
                             hint="add samples or choose another contrast")
         return {str(lv): int(counts[str(lv)]) for lv in levels}
 
-    def pseudonymised(self, salt: str) -> SampleSheet:
-        """A sheet whose ``subject`` ids are replaced by stable keyed hashes ``"S" + 12 hex digits``.
+    def pseudonymised(self, salt: str, *, samples: bool = False) -> SampleSheet:
+        """A sheet whose ``subject`` ids are replaced by stable keyed hashes ``"S" + 12 hex digits``
+        (and, with ``samples=True``, sample ids by ``"X" + 12 hex digits``, since sample ids often embed the
+        subject id).
 
         The hash is HMAC-SHA256(key=salt, subject): the same salt gives the same pseudonyms; without
         the salt they cannot be recomputed from a guessed subject id.
@@ -643,4 +645,7 @@ class SampleSheet:
         t["subject"] = [("S" + hmac.new(salt.encode(), s.encode(), hashlib.sha256).hexdigest()[:12])
                         for s in t["subject"]]
         t["subject"] = t["subject"].astype("str")
+        if samples:
+            t.index = pd.Index([("X" + hmac.new(salt.encode(), str(s).encode(), hashlib.sha256).hexdigest()[:12])
+                                for s in t.index], name=t.index.name)
         return SampleSheet(t, self._path, self._lines)

@@ -192,7 +192,11 @@ def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = F
         if table is None and cfg.inputs.format == "auto":
             pio.detect(cfg.inputs.data)  # fail early on an unknown format
     if cfg.output.pseudonymise:
-        sheet = sheet.pseudonymised(salt=str(cfg.seed))
+        key = os.environ.get("PROTEOMICS_PSEUDONYM_KEY")
+        if not key:
+            log.warning("PROTEOMICS_PSEUDONYM_KEY is not set: pseudonyms are keyed by the seed, so they are stable "
+                        "but could be recomputed by someone who has the config")
+        sheet = sheet.pseudonymised(salt=key or f"seed-{cfg.seed}", samples=True)
 
     with staged_output_dir(out, force=force) as tmp:
         handler = _file_log(tmp / "run.log")
@@ -264,6 +268,8 @@ def _run_stages(cfg: RunConfig, sheet, table, tmp: Path, timer: _Timer, progress
             log.info("%d protein groups have no value in any sample and are dropped", int((~quantified).sum()))
             raw = raw.subset(proteins=quantified).with_step(
                 Step("drop_unquantified", {"n_dropped": int((~quantified).sum())}, __version__, raw.checksum()))
+        if cfg.output.pseudonymise and "run" in raw.samples.columns:
+            raw = raw.with_samples(raw.samples.drop(columns=["run"]))  # raw-file names often embed patient ids
         if raw.n_proteins == 0:
             raise InputError("no protein was quantified in any sample", path=cfg.inputs.data,
                              hint="check the FDR cut-off (read.fdr) and that the sheet's runs match the file")

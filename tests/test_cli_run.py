@@ -1,6 +1,7 @@
 """End to end: `proteomics run` on the bundled sample data, twice, and the results folder contract."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -123,3 +124,16 @@ def test_report_renders_in_headless_chromium(two_runs, tmp_path):
     # a rendered page, not a blank one: the dark header band and plenty of non-white content
     assert img[:40, :, :3].mean() < 0.4
     assert (img[..., :3].mean(axis=2) < 0.9).mean() > 0.05
+
+
+def test_pseudonymised_run_shows_no_subject_or_sample_ids(tmp_path):
+    cfg = fast_config(tmp_path, output={"pseudonymise": True}, panel={"enabled": False})
+    res = invoke("--quiet", "run", cfg, "--out", tmp_path / "out")
+    assert res.exit_code == 0, (res.stderr, res.exception)
+    sheet = pd.read_csv(SAMPLE / "sheet.csv")
+    ids = set(sheet.loc[sheet["specimen"] == "plasma", "subject"]) | set(sheet.loc[sheet["specimen"] == "plasma", "sample"])
+    for path in (tmp_path / "out").rglob("*"):
+        if path.suffix in (".tsv", ".html", ".log") or path.name == "run.json":
+            text = path.read_text(errors="replace")
+            leaked = [i for i in ids if re.search(rf"(?<![A-Za-z0-9]){re.escape(i)}(?![0-9])", text)]
+            assert not leaked, (path.name, leaked[:3])
