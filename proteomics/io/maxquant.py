@@ -58,11 +58,19 @@ def _flag(df: pd.DataFrame, names) -> np.ndarray:
     return out
 
 
+_NOT_RUNS = {"iBAQ ": {"peptides"}}  # 'iBAQ peptides' = theoretical peptide count, not a run
+
+
+def _runcols(src: T.Source, prefix: str) -> dict[str, str]:
+    bad = _NOT_RUNS.get(prefix, set())
+    return {c: r for c, r in T.wide_columns(src, prefix=prefix).items() if r not in bad}
+
+
 def _choose(src: T.Source, quantity: str, table: dict[str, str], path) -> tuple[str, dict[str, str]]:
     if quantity == "auto":
         order = [k for k in ("lfq", "intensity", "ibaq") if k in table]
         for k in order:
-            runcols = T.wide_columns(src, prefix=table[k])
+            runcols = _runcols(src, table[k])
             if runcols:
                 return k, runcols
         raise InputError(f"no per-run quantity columns ({', '.join(repr(table[k] + '<run>') for k in order)})",
@@ -70,7 +78,7 @@ def _choose(src: T.Source, quantity: str, table: dict[str, str], path) -> tuple[
     if quantity not in table:
         raise InputError(f"unknown quantity {quantity!r}", path=path,
                          hint=f"choose auto or one of {', '.join(table)}")
-    runcols = T.wide_columns(src, prefix=table[quantity])
+    runcols = _runcols(src, table[quantity])
     if not runcols:
         T.require(src, [table[quantity] + "<run>"])
     return quantity, runcols

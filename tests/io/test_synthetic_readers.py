@@ -232,3 +232,10 @@ def test_wide_matrices_with_headers_longer_than_the_peek(tmp_path):
     assert detect(pg) == "diann_pg_matrix"
     q = read(pg)
     assert q.n_runs == 2000 and q.data["intensity"].iloc[-1] == 2999.0
+
+
+def test_maxquant_ibaq_peptides_column_is_not_a_run(tmp_path):
+    header = ["Protein IDs", "Majority protein IDs", "iBAQ peptides", "iBAQ", "iBAQ S1", "iBAQ S2"]
+    f = write_tsv(tmp_path / "proteinGroups.txt", header, [["P1", "P1", "12", "30", "10", "20"]])
+    q = read(f, quantity="ibaq")
+    assert q.runs == ["S1", "S2"] and q.data["intensity"].tolist() == [10.0, 20.0]
