@@ -1,7 +1,8 @@
 """Write a :class:`~proteomics.stratify.api.StratifyResult` to a folder (atomic, byte-identical on reruns).
 
 Files: ``assignments.tsv`` (sample, cluster, confidence), ``stratify_metrics.json``, ``stratifier.json`` (the
-locked Signature), and the tables behind the plots: ``clusters.tsv``, ``consensus_matrix.tsv`` (chosen k, or the
+locked Signature), ``assignments_all_k.tsv`` (the partition for every k tried: sample, k2, k3, …), and the
+tables behind the plots: ``clusters.tsv``, ``consensus_matrix.tsv`` (chosen k, or the
 best candidate k when no clustering is stable), ``consensus_cdf.tsv``, ``pca.tsv``, ``technical_associations.tsv``,
 ``clinical_associations.tsv``, ``cluster_vs_rest.tsv``, ``top_proteins.tsv`` and, with survival columns,
 ``km_curves.tsv`` and ``cox.tsv``. Floats are written in shortest round-trip form; no times or paths.
@@ -43,6 +44,10 @@ def write_stratify_outputs(result, outdir: str | os.PathLike) -> list[Path]:
     result.stratifier.save(out / "stratifier.json")
     written.append(out / "stratifier.json")
     tsv(result.clusters, "clusters.tsv")
+    by_k = pd.DataFrame({"sample": result.assignments["sample"].tolist()})
+    for kk in sorted(result.labels_by_k):
+        by_k[f"k{kk}"] = result.labels_by_k[kk]
+    tsv(by_k, "assignments_all_k.tsv")
     k = result.metrics["k"] if result.metrics["k"] in result.consensus else result.metrics["k_best_candidate"]
     samples = result.assignments["sample"].tolist()
     cm = pd.DataFrame(result.consensus[k], columns=samples)
