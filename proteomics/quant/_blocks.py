@@ -77,7 +77,7 @@ def run_chunks(fn: Callable[[np.ndarray], np.ndarray], prep: Prepared, n_jobs: i
     else:
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=n_jobs)(delayed(fn)(c.V) for c in chunks)
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(fn)(c.V) for c in chunks)
     out = np.full((len(prep.proteins), len(prep.samples)), np.nan)
     for c, r in zip(chunks, results, strict=True):
         out[c.rows] = r

@@ -8,17 +8,15 @@ observed entity is NaN. Input and output are log2.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
+
+from ._nan import nanmedian
 
 __all__ = ["median_polish_block"]
 
 
 def _nanmedian(a, axis):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(a, axis=axis)
+    return nanmedian(a, axis)
 
 
 def median_polish_block(V: np.ndarray, maxiter: int = 10, eps: float = 0.01) -> np.ndarray:

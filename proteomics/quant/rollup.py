@@ -97,40 +97,54 @@ def _run_to_sample(table: QuantTable, sheet) -> tuple[dict[str, str], list[str],
 
 
 def _table_sha(data: pd.DataFrame) -> str:
+    """sha256 of the per-row hashes of run, entity_id, protein_group, intensity (quant.distributed relies on
+    exactly this definition to reproduce the provenance checksum)."""
     cols = [c for c in ("run", "entity_id", "protein_group", "intensity") if c in data.columns]
     h = hashlib.sha256()
     h.update(pd.util.hash_pandas_object(data[cols].astype({"run": str}), index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and the unique values as str in lexicographic order (categoricals and strings alike)."""
+    codes, uniq = pd.factorize(values)
+    names = np.asarray([str(u) for u in uniq], dtype=object)
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], names[order]
+
+
 def prepare(table: QuantTable, mapping: dict[str, str], samples: list[str]) -> Prepared:
     """Entity × sample linear matrix (summing duplicate rows) with each entity's protein position."""
     d = table.data
-    run = d["run"].astype(str).map(mapping)
-    s_pos = pd.Index(samples).get_indexer(run)
-    ent_key = d["entity_id"].astype(str) if table.level != "psm" or "sequence" not in d.columns else \
-        (d["sequence"].astype(str) + "/" + (d["charge"].astype(str) if "charge" in d.columns else ""))
-    pg = d["protein_group"].astype(str)
-    key = pd.MultiIndex.from_arrays([pg, ent_key])
-    codes, uniq = pd.factorize(key, sort=True)
-    proteins = sorted(pd.unique(pg).tolist())
-    ent_prot = pd.Index(proteins).get_indexer(uniq.get_level_values(0))
+    r_codes, r_uniq = _codes(d["run"])
+    sample_of_run = pd.Index(samples).get_indexer([mapping.get(r, None) for r in r_uniq])
+    s_pos = sample_of_run[r_codes]
+    if table.level == "psm" and "sequence" in d.columns:  # PSMs of one peptide ion form one entity
+        ent_key = d["sequence"].astype(str) + "/" + (d["charge"].astype(str) if "charge" in d.columns else "")
+    else:
+        ent_key = d["entity_id"]
+    p_codes, proteins = _codes(d["protein_group"])
+    e_codes, e_uniq = _codes(ent_key)
+    key = p_codes * max(len(e_uniq), 1) + e_codes
+    ukey, codes = np.unique(key, return_inverse=True)
+    ent_prot = (ukey // max(len(e_uniq), 1)).astype(np.int64)
     inten = d["intensity"].to_numpy(float)
     inten = np.where(inten > 0, inten, np.nan)
-    n_e, n_s = len(uniq), len(samples)
-    vals = np.zeros((n_e, n_s))
-    seen = np.zeros((n_e, n_s), dtype=bool)
+    n_e, n_s = len(ukey), len(samples)
     ok = np.isfinite(inten) & (s_pos >= 0)
-    np.add.at(vals, (codes[ok], s_pos[ok]), inten[ok])
-    seen[codes[ok], s_pos[ok]] = True
+    flat = codes[ok] * n_s + s_pos[ok]
+    vals = np.bincount(flat, weights=inten[ok], minlength=n_e * n_s).reshape(n_e, n_s)
+    seen = np.bincount(flat, minlength=n_e * n_s).reshape(n_e, n_s) > 0
     vals = np.where(seen, vals, np.nan)
     counts = None
     if table.level == "psm" or "n_psm" in d.columns:
         c = np.ones(len(d)) if table.level == "psm" else pd.to_numeric(d["n_psm"], errors="coerce").fillna(0).to_numpy()
-        counts = np.zeros((n_e, n_s))
         okc = s_pos >= 0
-        np.add.at(counts, (codes[okc], s_pos[okc]), c[okc])
-    return Prepared(proteins=proteins, samples=list(samples), entity_protein=ent_prot, values=vals, counts=counts)
+        counts = np.bincount(codes[okc] * n_s + s_pos[okc], weights=c[okc], minlength=n_e * n_s).reshape(n_e, n_s)
+    return Prepared(proteins=list(proteins), samples=list(samples), entity_protein=ent_prot, values=vals,
+                    counts=counts)
 
 
 def _genes(table: QuantTable, proteins: list[str]) -> pd.Series:
@@ -173,7 +187,7 @@ def quantify(table: QuantTable, sheet=None, method: str = "maxlfq", *, min_ratio
     else:
         X = METHODS[method](prep, min_ratio_count=min_ratio_count, top_n=top_n, fasta=fasta, n_jobs=n_jobs)
         n_pep = np.zeros((len(prep.proteins), len(samples)))
-        np.add.at(n_pep, prep.entity_protein, np.isfinite(prep.values).astype(float))
+        np.add.at(n_pep, prep.entity_protein, np.isfinite(prep.values).astype(float))  # rows: entities (vectorised)
         layers = {"n_peptides": n_pep.T}
         n_total = np.bincount(prep.entity_protein, weights=np.isfinite(prep.values).any(axis=1).astype(float),
                               minlength=len(prep.proteins)).astype(int)
