@@ -1,0 +1,126 @@
+"""The single commands end to end: inspect, formats, quantify, de, panel, score, validate, verify-signature."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from proteomics import simulate
+
+from .cli_helpers import SAMPLE, invoke, sha
+
+SHEET = SAMPLE / "sheet.csv"
+REPORT = SAMPLE / "plasma" / "report.tsv.gz"
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cmds")
+    res = invoke("--quiet", "quantify", REPORT, "--sheet", SHEET, "--specimen", "plasma", "-o", d / "m.tsv")
+    assert res.exit_code == 0, res.stderr
+    (d / "panel.yaml").write_text(yaml.safe_dump({"panel": {"outer_folds": 3, "outer_repeats": 1,
+                                                            "inner_folds": 2, "max_proteins": 4}}))
+    res = invoke("--quiet", "panel", d / "m.tsv", "--sheet", SHEET, "--specimen", "plasma", "--label", "condition",
+                 "--positive", "cancer", "--config", d / "panel.yaml", "--permutations", "2", "-o", d / "panel")
+    assert res.exit_code == 0, (res.stderr, res.exception)
+    return d
+
+
+def test_inspect_json_contract():
+    before = sha(REPORT)
+    res = invoke("inspect", REPORT, "--json")
+    assert res.exit_code == 0, res.stderr
+    info = json.loads(res.stdout)
+    assert {"format", "level", "n_runs", "n_proteins", "runs"} <= set(info)
+    assert info["format"] == "diann_report" and info["level"] == "precursor"
+    sheet = pd.read_csv(SHEET)
+    assert info["n_runs"] == (sheet["specimen"] == "plasma").sum() == len(info["runs"])
+    assert sha(REPORT) == before
+
+
+def test_formats_lists_every_reader():
+    from proteomics.io import FALLBACK, READERS, _load_readers
+
+    _load_readers()
+    res = invoke("formats")
+    for name in list(READERS) + list(FALLBACK):
+        assert name in res.stdout
+
+
+def test_quantify_matrix_contract(flow):
+    m = pd.read_csv(flow / "m.tsv", sep="\t")
+    assert m.columns[0] == "protein_group"
+    sheet = pd.read_csv(SHEET)
+    assert list(m.columns[1:]) == sheet.loc[sheet["specimen"] == "plasma", "sample"].tolist()
+    vals = m.iloc[:, 1:].to_numpy(float)
+    assert pd.isna(vals).any() and (vals[~pd.isna(vals)] < 45).all()  # log2, empty = missing
+
+
+def test_de_several_contrasts_writes_long_table(flow, tmp_path):
+    out = tmp_path / "de.tsv"
+    res = invoke("--quiet", "de", flow / "m.tsv", "--sheet", SHEET, "--specimen", "plasma", "--contrast",
+                 "cancer-control", "--contrast", "control-cancer", "-o", out)
+    assert res.exit_code == 0, res.stderr
+    long = pd.read_csv(out, sep="\t")
+    assert set(long["contrast"]) == {"cancer-control", "control-cancer"}
+    a = long[long.contrast == "cancer-control"].set_index("protein_group")
+    b = long[long.contrast == "control-cancer"].set_index("protein_group")
+    pd.testing.assert_series_equal(a["log2fc"], -b["log2fc"], check_names=False)
+    pd.testing.assert_series_equal(a["p_value"], b["p_value"], check_names=False)
+    for col in ("protein_group", "log2fc", "ave_expr", "t", "p_value", "q_value", "df_total"):
+        assert col in long.columns
+
+
+def test_panel_outputs(flow):
+    p = flow / "panel"
+    metrics = json.loads((p / "cv_metrics.json").read_text())
+    for key in ("auc", "auc_ci_low", "auc_ci_high", "permutation_p", "permutation_auc_mean"):
+        assert key in metrics
+    assert metrics["auc_ci_low"] <= metrics["auc"] <= metrics["auc_ci_high"]
+    assert (p / "selection.tsv").is_file() and (p / "roc.png").is_file()
+    sig = json.loads((p / "signature.json").read_text())
+    for key in ("schema", "schema_version", "kind", "proteins", "specimen", "steps", "model", "sha256"):
+        assert key in sig
+    assert sig["specimen"] == "plasma" and sig["kind"] == "panel"
+
+
+def test_verify_signature(flow):
+    res = invoke("verify-signature", flow / "panel" / "signature.json")
+    assert res.exit_code == 0 and "OK" in res.stdout and "intended_use" in res.stdout
+
+
+def test_score_new_patients_refuses_the_unfit_one(flow, tmp_path):
+    new = SAMPLE / "new_patients"
+    out = tmp_path / "scores.tsv"
+    res = invoke("--quiet", "score", new / "report.tsv.gz", "--signature", flow / "panel" / "signature.json",
+                 "--sheet", new / "sheet.csv", "-o", out)
+    assert res.exit_code == 0, res.stderr
+    scores = pd.read_csv(out, sep="\t").set_index("sample")
+    truth = pd.read_csv(new / "truth.tsv", sep="\t").set_index("sample")
+    for s, row in truth.iterrows():
+        if row["expected"].startswith("refused"):
+            assert scores.loc[s, "category"] == "refused" and isinstance(scores.loc[s, "reasons"], str)
+        else:
+            assert scores.loc[s, "category"] != "refused"
+    # the simulated cancer patient scores above the simulated control
+    assert scores.loc["N001_plasma", "probability"] > scores.loc["N002_plasma", "probability"]
+    html = out.with_suffix(".html").read_text()
+    assert "N003_plasma" in html and "Refused" in html
+
+
+def test_validate_on_an_independent_cohort(flow, tmp_path):
+    """A second cohort drawn with another seed (same biology, new patients) validates the locked panel."""
+    cohort = simulate.simulate_cohort(seed=7, n_patients=40, n_bal=0, n_sputum=0, specimens=("plasma",))
+    plasma = cohort.sheet[cohort.sheet["specimen"] == "plasma"]
+    simulate.write_diann_report(cohort, "plasma", tmp_path / "report.tsv.gz", samples=plasma["sample"].tolist())
+    simulate.write_sheet_csv(plasma, tmp_path / "sheet.csv")
+    res = invoke("--quiet", "validate", tmp_path / "report.tsv.gz", "--signature", flow / "panel" / "signature.json",
+                 "--sheet", tmp_path / "sheet.csv", "--label", "condition", "--positive", "cancer", "-o",
+                 tmp_path / "val")
+    assert res.exit_code == 0, (res.stderr, res.exception)
+    m = json.loads((tmp_path / "val" / "validation_metrics.json").read_text())
+    assert m["n_samples"] == len(plasma)
+    assert m["auc"] > 0.7  # the planted biology is shared between the two seeds
