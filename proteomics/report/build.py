@@ -74,11 +74,18 @@ def _qc_section(stages: Mapping[str, Any], raw, normalised, qc_tables: Mapping[s
     cont = qc_tables.get("contamination")
     if cont is not None and len(cont):
         ci = cont.set_index("sample") if "sample" in cont.columns else cont
-        idx_cols = [c for c in ci.columns if ci[c].dtype.kind == "f" and not c.endswith("flag")]
+        idx_cols = [c for c in ci.columns if c.endswith("_index")] or \
+            [c for c in ci.columns if ci[c].dtype.kind == "f" and not c.endswith("flag")]
         if idx_cols:
             figs.append(_save(plots.contamination_plot(ci[idx_cols]), figdir, "qc_contamination",
                               "Contamination indices", "Marker-panel indices (Geyer et al. 2019) per sample."))
-        tables.append({"title": "Contamination indices", "html": table_html(cont, max_rows=200)})
+        if "contamination_flag" in ci.columns:
+            bad = [str(x) for x in ci.index[ci["contamination_flag"].fillna(False).astype(bool)]]
+            if bad:
+                warns.append(f"{len(bad)} sample(s) with a contamination flag (Geyer et al. 2019 marker panels): "
+                             + ", ".join(bad[:12]))
+        keep = [c for c in cont.columns if not c.endswith(("_share", "_n_markers"))]
+        tables.append({"title": "Contamination indices", "html": table_html(cont[keep], max_rows=200)})
     notes = [str(n) for n in qc_tables.get("notes", pd.DataFrame({"note": []}))["note"]] \
         if isinstance(qc_tables.get("notes"), pd.DataFrame) else []
     kpis = [{"label": "samples", "value": raw.n_samples}, {"label": "proteins quantified", "value": raw.n_proteins},
