@@ -69,28 +69,29 @@ def read_spectronaut(path: str | os.PathLike, *, fdr: float = 0.01, keep_contami
         for c in filters:
             ok &= df[c].to_numpy(dtype="float64") <= fdr
         if "EG.IsDecoy" in df and not keep_contaminants:
-            ok &= ~df["EG.IsDecoy"].astype(str).str.strip().str.lower().isin(["true", "1"]).to_numpy()
-        return df.loc[ok]
+            ok &= ~_is_true(df["EG.IsDecoy"])
+        df = df.loc[ok]
+        # fragment-level exports repeat each precursor on every fragment row: keep one per run × entity
+        return df.loc[~df.duplicated(["R.FileName", *ent] if ent else ["R.FileName", "PG.ProteinGroups"])]
 
     df = T.read_frame(src, usecols, numeric=numeric, nonneg=[inten], transform=keep,
-                      integer=["FG.Charge"] if "FG.Charge" in cols else [])
+                      integer=["FG.Charge"] if "FG.Charge" in cols else [],
+                      categorical=[c for c in ("R.FileName", "PG.ProteinGroups", "PG.Genes") if c in cols])
     if len(df) == 0:
         raise InputError(f"no rows pass the q-value filters ({', '.join(filters)} ≤ {fdr:g})", path=path,
                          hint="check the report, or raise fdr")
     if level == "precursor" and ent == ["EG.PrecursorId"]:
-        eid = df["EG.PrecursorId"].astype(str)
+        eid = df["EG.PrecursorId"].astype("str")
     elif level == "precursor":
         z = df["FG.Charge"].to_numpy(dtype="float64")
-        eid = df["EG.ModifiedSequence"].astype(str) + "." + T.int_str(pd.Series(z, index=df.index))
+        eid = df["EG.ModifiedSequence"].astype("str") + "." + T.int_str(pd.Series(z, index=df.index))
     else:
-        eid = df["PG.ProteinGroups"].astype(str)
-    out = pd.DataFrame({"run": df["R.FileName"].astype(str).to_numpy(dtype=object),
-                        "entity_id": eid.to_numpy(dtype=object),
-                        "protein_group": df["PG.ProteinGroups"].astype(str).to_numpy(dtype=object),
+        eid = df["PG.ProteinGroups"]
+    out = pd.DataFrame({"run": df["R.FileName"], "entity_id": eid, "protein_group": df["PG.ProteinGroups"],
                         "intensity": df[inten].to_numpy(dtype="float64")})
     if level == "precursor":
         if "PEP.StrippedSequence" in df:
-            out["sequence"] = df["PEP.StrippedSequence"].astype(str).to_numpy(dtype=object)
+            out["sequence"] = df["PEP.StrippedSequence"]
         if "FG.Charge" in df:
             out["charge"] = pd.array(df["FG.Charge"].to_numpy(dtype="float64"), dtype="Float64").astype("Int64")
         if "EG.Qvalue" in df:
@@ -98,20 +99,26 @@ def read_spectronaut(path: str | os.PathLike, *, fdr: float = 0.01, keep_contami
     elif "PG.Qvalue" in df:
         out["q_value"] = df["PG.Qvalue"].to_numpy(dtype="float64")
     if "PG.Genes" in df:
-        g = df["PG.Genes"].astype(str).to_numpy(dtype=object)
-        out["gene"] = np.where(g == "", None, g)
+        out["gene"] = T.blank_to_missing(df["PG.Genes"])
     out["contaminant"] = T.contaminant_mask(out["protein_group"])
     dec = T.decoy_mask(out["protein_group"])
     if "EG.IsDecoy" in df:
-        dec = dec | df["EG.IsDecoy"].astype(str).str.strip().str.lower().isin(["true", "1"]).to_numpy()
+        dec = dec | _is_true(df["EG.IsDecoy"])
     out["decoy"] = dec
+    del df
     if not keep_contaminants:
-        out = out.loc[~(out["contaminant"].to_numpy() | out["decoy"].to_numpy())]
-    n_rows = len(out)
-    out = out.loc[~out.duplicated(["run", "entity_id"], keep="first")]
-    meta = {"filters": {c: fdr for c in filters}, "quantity": inten, "rows_passing": n_rows,
-            "fragment_rows_collapsed": n_rows - len(out)}
+        drop = out["contaminant"].to_numpy() | out["decoy"].to_numpy()
+        if drop.any():
+            out = out.loc[~drop]
+    dup = out.duplicated(["run", "entity_id"], keep="first").to_numpy()
+    if dup.any():  # the same precursor in two batches
+        out = out.loc[~dup]
+    meta = {"filters": {c: fdr for c in filters}, "quantity": inten, "rows": len(out)}
     return T.finish(out, level=level, fmt="spectronaut", path=path, meta=meta)
+
+
+def _is_true(col: pd.Series) -> np.ndarray:
+    return col.astype("str").str.strip().str.lower().isin(["true", "1"]).to_numpy()
 
 
 register(Reader("spectronaut", "Report.tsv (Spectronaut normal report)", _sniff, read_spectronaut, "precursor"))
