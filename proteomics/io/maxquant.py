@@ -159,7 +159,8 @@ def read_evidence(path: str | os.PathLike, *, keep_contaminants: bool = False, f
     extra = [c for c in ("Proteins", "Leading razor protein", "Sequence", "Gene names", "PEP", "Reverse",
                          *_CONTAM_COLS) if c in src.columns]
     df = T.read_frame(src, [*need, *extra], numeric=["Charge", "Intensity", *(["PEP"] if "PEP" in extra else [])],
-                      nonneg=["Intensity"], integer=["Charge"])
+                      nonneg=["Intensity"], integer=["Charge"],
+                      categorical=[c for c in ("Raw file", "Gene names") if c in extra or c == "Raw file"])
     prot = df["Proteins"].astype(str) if "Proteins" in df else pd.Series("", index=df.index)
     if "Leading razor protein" in df:
         prot = prot.where(prot.str.strip() != "", df["Leading razor protein"].astype(str))
@@ -172,18 +173,17 @@ def read_evidence(path: str | os.PathLike, *, keep_contaminants: bool = False, f
     df, prot, contam, decoy = df.loc[keep], prot[keep], contam[keep], decoy[keep]
     charge = df["Charge"].to_numpy(dtype="float64")
     out = pd.DataFrame({
-        "run": df["Raw file"].astype(str).to_numpy(),
-        "entity_id": (df["Modified sequence"].astype(str) + T.int_str(pd.Series(charge, index=df.index))).to_numpy(),
-        "protein_group": prot.to_numpy(),
+        "run": df["Raw file"].array,
+        "entity_id": (df["Modified sequence"].astype("str") + T.int_str(pd.Series(charge, index=df.index))).array,
+        "protein_group": prot.array,
         "intensity": np.where(df["Intensity"].to_numpy(dtype="float64") == 0, np.nan,
                               df["Intensity"].to_numpy(dtype="float64")),
         "charge": pd.array(charge, dtype="Float64").astype("Int64"),
         "contaminant": contam, "decoy": decoy})
     if "Sequence" in df:
-        out["sequence"] = df["Sequence"].astype(str).to_numpy()
+        out["sequence"] = df["Sequence"].astype("str").array
     if "Gene names" in df:
-        g = df["Gene names"].astype(str).to_numpy(dtype=object)
-        out["gene"] = np.where(g == "", None, g)
+        out["gene"] = T.blank_to_missing(df["Gene names"]).array
     if "PEP" in df:
         out["src_pep"] = df["PEP"].to_numpy(dtype="float64")
     # one row per (run, precursor): the largest intensity (NaN last, ties keep file order); n_psm = rows
