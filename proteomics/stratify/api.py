@@ -3,7 +3,8 @@
 Steps (all learned on the given samples only):
 
 1. preprocessing (``settings["preprocess"]``, default: no contaminants, ≥ 70 % valid values, median centring),
-   then the features: the ``n_features`` most variable proteins (log2) or a given list, as z-scores;
+   then the features: the ``n_features`` most variable proteins (log2; at most ``max_feature_fraction`` of the
+   proteins, so noise proteins do not swamp small panels) or a given list, as z-scores;
 2. consensus clustering for k = 2..k_max (:mod:`.consensus`), PAC and silhouette (euclidean, z-space) per k;
 3. null comparison: the same procedure on ``null_permutations`` copies of the feature matrix with every protein's
    values permuted across samples (no structure, same marginals). PAC shrinks with k even without structure, so k
@@ -165,7 +166,8 @@ def stratify(ds: Dataset, *, k_max: int = 6, settings: dict | None = None, seed:
                              hint=f"choose from {', '.join(map(str, samples.columns))}")
     clean, fitted = fit_preprocess(ds, s["preprocess"])
     frame = clean.to_frame()
-    features = select_features(frame, s["n_features"], s["proteins"])
+    n_feat = min(s["n_features"], max(2, int(np.ceil(s["max_feature_fraction"] * frame.shape[1]))))
+    features = select_features(frame, n_feat, s["proteins"])
     space = FeatureSpace.fit(frame, features)
     Z, miss = space.transform(frame)
     if miss.mean() > 0:

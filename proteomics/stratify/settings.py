@@ -13,7 +13,8 @@ from .features import DEFAULT_PREPROCESS, parse_preprocess
 __all__ = ["DEFAULTS", "resolve_settings"]
 
 DEFAULTS: dict[str, Any] = {
-    "n_features": 500,            # most variable proteins used for clustering
+    "n_features": 500,            # most variable proteins used for clustering …
+    "max_feature_fraction": 0.25,  # … but at most this fraction of the proteins left after preprocessing
     "proteins": None,             # or an explicit protein list (overrides n_features)
     "repeats": 100,               # consensus resamples
     "sample_fraction": 0.8,
@@ -74,6 +75,7 @@ def resolve_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     for key in ("sample_fraction", "feature_fraction"):
         _num(out, key, 0.1, 1.0)
     for key in ("alpha", "max_pac", "pac_lower", "pac_upper", "pac_tolerance", "min_confidence", "min_cluster_fraction",
+                "max_feature_fraction",
                 "max_missing_fraction"):
         _num(out, key, 0.0, 1.0)
     if out["pac_lower"] >= out["pac_upper"]:
