@@ -159,6 +159,8 @@ def stratify(ds: Dataset, *, k_max: int = 6, settings: dict | None = None, seed:
     tech_cols = s["technical_columns"]
     if tech_cols is None:
         tech_cols = [c for c in ("batch", *_RUN_ORDER, "specimen") if c in samples.columns]
+    if s["time_column"] in samples.columns and s["event_column"] in samples.columns:
+        assoc.survival_inputs(samples, s["time_column"], s["event_column"])  # bad coding fails before clustering
     for key in ("technical_columns", "clinical_columns"):
         absent = [c for c in (s[key] or []) if c not in samples.columns]
         if absent:
@@ -266,7 +268,10 @@ def stratify(ds: Dataset, *, k_max: int = 6, settings: dict | None = None, seed:
     if k > 1 and s["characterise"]:
         from .characterise import cluster_vs_rest
 
-        de = cluster_vs_rest(clean, clusters)
+        try:
+            de = cluster_vs_rest(clean, clusters)
+        except InputError as exc:  # characterisation is optional; the clustering stands without it
+            warns.append(f"cluster-vs-rest statistics failed: {exc.message}")
     from .characterise import top_proteins
 
     top = top_proteins(de, s["top_n"]) if len(de) else pd.DataFrame(columns=["cluster", "rank", "protein_group"])

@@ -22,7 +22,8 @@ from scipy import stats
 from ..errors import InputError
 
 __all__ = ["association_table", "confounding_warnings", "kaplan_meier", "logrank_test", "cox_model",
-           "is_numeric", "bh", "survival_summary"]
+           "is_numeric", "bh", "survival_summary",
+           "survival_inputs"]
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,8 @@ def confounding_warnings(labels: Sequence[str], samples: pd.DataFrame, table: pd
 
 
 # -- survival ----------------------------------------------------------------------------------------------------
-def _survival_inputs(samples: pd.DataFrame, time_col: str, event_col: str) -> tuple[np.ndarray, np.ndarray]:
+def survival_inputs(samples: pd.DataFrame, time_col: str, event_col: str) -> tuple[np.ndarray, np.ndarray]:
+    """Follow-up times (≥ 0) and 0/1 event indicators as float arrays (NaN = missing); InputError otherwise."""
     t = pd.to_numeric(samples[time_col], errors="coerce").to_numpy(float)
     e_raw = samples[event_col]
     if pd.api.types.is_bool_dtype(e_raw):
@@ -229,5 +231,5 @@ def cox_model(time: np.ndarray, event: np.ndarray, groups: Sequence[str], refere
 def survival_summary(labels: Sequence[str], samples: pd.DataFrame, time_col: str = "time",
                      event_col: str = "event") -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Kaplan-Meier table, Cox table and log-rank test for the clusters, from ``time``/``event`` columns."""
-    t, e = _survival_inputs(samples, time_col, event_col)
+    t, e = survival_inputs(samples, time_col, event_col)
     return kaplan_meier(t, e, labels), cox_model(t, e, labels), logrank_test(t, e, labels)

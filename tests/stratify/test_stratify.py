@@ -148,6 +148,10 @@ def test_bad_settings_are_input_errors():
         stratify(ds, settings={"proteins": ["P0001", "nope"]})
     with pytest.raises(InputError, match="clinical_columns not in the sample sheet: smoking"):
         stratify(ds, settings={"clinical_columns": ["age", "smoking"]})
+    s = ds.samples
+    s["time"], s["event"] = 5.0, 2
+    with pytest.raises(InputError, match="0 \\(censored\\) or 1"):
+        stratify(ds.with_samples(s))
     with pytest.raises(InputError, match="k_max"):
         stratify(ds, k_max=1)
     with pytest.raises(InputError, match="too few"):
