@@ -54,7 +54,7 @@ class Prepared:
         bucket = np.where(k > 0, 2 ** np.ceil(np.log2(np.maximum(k, 1))).astype(int), 0)
         for K in np.unique(bucket[bucket > 0]):
             rows = np.flatnonzero(bucket == K)
-            per = max(1, _MAX_ELEMENTS // int(K * S * (S if square else 1)))
+            per = max(1, _MAX_ELEMENTS // int(K * S * (max(S - 1, 1) // 2 + 1 if square else 1)))
             for c0 in range(0, len(rows), per):
                 r = rows[c0:c0 + per]
                 V = np.full((len(r), int(K), S), np.nan)

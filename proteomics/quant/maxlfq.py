@@ -44,9 +44,15 @@ def maxlfq_block(V: np.ndarray, min_ratio_count: int = 2) -> np.ndarray:
     n, K, S = V.shape
     if S == 0:
         return np.zeros((n, 0))
-    D = V[:, :, None, :] - V[:, :, :, None]  # D[p, k, a, b] = V[k, b] - V[k, a]
-    cnt = np.isfinite(D).sum(axis=1)  # (n, S, S)
-    R = nanmedian(D, axis=1)  # (n, S, S); R[a, b] = median(V_b - V_a)
+    ia, ib = np.triu_indices(S, k=1)  # each unordered pair once; R is antisymmetric
+    D = V[:, :, ib] - V[:, :, ia]  # (n, K, pairs): V[k, b] - V[k, a]
+    cnt = np.zeros((n, S, S), dtype=np.int64)
+    cnt[:, ia, ib] = np.isfinite(D).sum(axis=1)
+    cnt[:, ib, ia] = cnt[:, ia, ib]
+    R = np.zeros((n, S, S))
+    med = nanmedian(D, axis=1)  # (n, pairs); R[a, b] = median(V_b - V_a) = -R[b, a]
+    R[:, ia, ib] = med
+    R[:, ib, ia] = -med
     eye = np.eye(S, dtype=bool)[None]
     A = (cnt >= max(int(min_ratio_count), 1)) & ~eye
     R = np.where(A, R, 0.0)
