@@ -8,8 +8,9 @@ import pytest
 
 from proteomics.dataset import Dataset
 
-#: small but honest settings: 30 resamples, 19 null data sets (smallest possible p = 1/20 = 0.05 = alpha)
-FAST = {"repeats": 30, "null_permutations": 19, "null_repeats": 20, "n_features": 200}
+#: small but honest settings: 25 resamples, 19 null data sets of 10 resamples
+#: (smallest possible p = 1/20 = 0.05 = alpha)
+FAST = {"repeats": 25, "null_permutations": 19, "null_repeats": 10, "n_features": 200}
 
 
 def planted(k: int, *, n: int = 40, p: int = 1000, n_prog: int = 30, effect: float = 2.0, seed: int = 1,
