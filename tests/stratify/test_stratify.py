@@ -167,3 +167,17 @@ def test_sample_unlike_any_training_member_is_uncertain(planted3):
     out = assign(res.stratifier, ds.with_values(X))
     assert out.loc[0, "category"] == "uncertain" and "atypical" in out.loc[0, "qc_flags"]
     assert (out["category"].iloc[1:] == "assigned").all()
+
+
+def test_a_continuum_is_not_called_clusters():
+    # one continuous latent factor on 100 proteins: real structure (the permutation null is rejected) but no groups;
+    # k-means would split it anywhere, so the consensus stays ambiguous (PAC > max_pac) and nothing is called stable
+    rng = np.random.default_rng(0)
+    ds, _ = planted(1, seed=9)
+    X = np.array(ds.X)
+    X[:, :100] += np.outer(rng.normal(size=ds.n_samples), rng.uniform(0.5, 1.5, 100))
+    res = stratify(ds.with_values(X), settings=FAST, seed=0)
+    m = res.metrics
+    assert m["null"]["p_value"] <= 0.05
+    assert m["pac"][str(m["k_best_candidate"])] > m["null"]["max_pac"]
+    assert m["k"] == 1 and m["conclusion"] == "no stable clustering"
