@@ -195,8 +195,11 @@ def stratify(ds: Dataset, *, k_max: int = 6, settings: dict | None = None, seed:
     smallest = {k: int(np.bincount(cons.labels[k]).min()) for k in ks}
     eligible = [k for k in ks if smallest[k] >= min_size]
     if not eligible:
+        lab2 = cons.labels[ks[0]]
+        small = [sid for sid, c in zip(ds.sample_ids, lab2, strict=True) if np.sum(lab2 == c) < min_size]
         warns.append(f"every partition has a cluster smaller than {min_size} samples (outliers rather than "
-                     "subgroups?)")
+                     f"subgroups?); at k = {ks[0]} the small cluster holds {', '.join(small[:10])}"
+                     + (" …" if len(small) > 10 else ""))
 
     null_pac = np.empty((n_null, len(ks)))
     for b, child in enumerate(null_ss.spawn(n_null)):

@@ -34,3 +34,17 @@ def test_simulated_endotypes_recovered_after_batch_correction():
     # ComBat needs the new sample's batch, so this stratifier cannot be applied to new patients: it refuses
     with pytest.raises(ScoringRefused, match="ComBat"):
         assign(res.stratifier, ds)
+
+
+def test_hemolysed_outliers_are_named_not_called_a_subgroup():
+    sim = pytest.importorskip("proteomics.simulate")
+    cohort = sim.simulate_cohort(0)  # no endotypes; 3 hemolysed plasma samples (+4.5 log2 erythrocyte panel)
+    ds = sim.to_dataset(cohort, "plasma")
+    hemolysed = {f"{s}_plasma" for s in cohort.subjects.index[cohort.subjects["hemolysed"].astype(bool)]}
+    hemolysed &= set(ds.sample_ids)  # (the unfit new patient N003 is hemolysed too, but not in training)
+    assert len(hemolysed) == 3
+    res = stratify(ds, settings={**FAST, "null_permutations": 0}, seed=0)
+    assert res.metrics["k"] == 1
+    warning = next(w for w in res.metrics["warnings"] if "outliers rather than subgroups" in w)
+    named = set(warning.split("holds ")[1].split(", "))
+    assert named == hemolysed
