@@ -221,16 +221,37 @@ def _bucket(result: dict, j: int):
     return None if "error" in result else result["buckets"][j]
 
 
-def _quantify_bucket(pieces: list, fmt: str, path: str, level: str, mapping: dict, samples: list,
-                     method: str, kw: dict) -> dict | None:
-    """Roll up one bucket (all rows of its protein groups, in file order) with the local engine's code;
-    returns proteins, X (proteins × samples, log2), the ``n_peptides`` counts and genes, or None if empty."""
-    from .rollup import METHODS, _genes, prepare
+def _blas_threads() -> dict:
+    """Thread counts of this process's BLAS/OpenMP pools (threadpoolctl user_api → num_threads)."""
+    from threadpoolctl import threadpool_info
 
+    out: dict[str, int] = {}
+    for info in threadpool_info():
+        out[info["user_api"]] = max(out.get(info["user_api"], 1), int(info["num_threads"]))
+    return out
+
+
+def _quantify_bucket(pieces: list, fmt: str, path: str, level: str, mapping: dict, samples: list,
+                     method: str, kw: dict, threads: dict | None = None) -> dict | None:
+    """Roll up one bucket (all rows of its protein groups, in file order) with the local engine's code;
+    returns proteins, X (proteins × samples, log2), the ``n_peptides`` counts and genes, or None if empty.
+
+    ``threads``: BLAS thread counts to use (the client's): OpenBLAS solves and matrix products give results
+    that differ in the last bits with the thread count, and Dask workers start with one thread."""
     pieces = [p for p in pieces if p is not None and len(p)]
     if not pieces:
         return None
+    if threads:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=threads):
+            return _quantify_pieces(pieces, fmt, path, level, mapping, samples, method, kw)
+    return _quantify_pieces(pieces, fmt, path, level, mapping, samples, method, kw)
+
+
+def _quantify_pieces(pieces, fmt, path, level, mapping, samples, method, kw) -> dict:
     from ..io._tabular import concat_frames
+    from .rollup import METHODS, _genes, prepare
 
     try:
         table = QuantTable(concat_frames(pieces), format=fmt, path=path)
@@ -349,11 +370,12 @@ def _run(client, sources, fmt, shown, read_options, P, sheet, method, kw, METHOD
         for hashes in client.gather([client.submit(_field, r, "hashes", pure=False) for r in read[i:i + 16]]):
             h.update(hashes.tobytes())
     mapping, samples, sample_table = _run_to_sample(SimpleNamespace(runs=runs), sheet)
+    threads = _blas_threads()
     jobs = []
     for j in range(P):
         pieces = [client.submit(_bucket, r, j, pure=False) for r in read]
         jobs.append(client.submit(_quantify_bucket, pieces, fmt, shown, level, mapping, samples, method, kw,
-                                  pure=False))
+                                  threads, pure=False))
     results = [res for res in client.gather(jobs) if res is not None]
     del read, jobs
     for res in results:
