@@ -493,7 +493,7 @@ def quantify_file(input, sheet, *, format="auto", method="maxlfq", fasta=None, s
 
 
 def de_command(input, sheet, *, contrasts, output, group="condition", covariates=(), block=None, trend=False,
-               robust=False, legacy=False, normalize="none", impute="none", keep_contaminants=False, min_valid=0,
+               robust=False, legacy=False, normalize="median", impute="none", keep_contaminants=False, min_valid=0,
                fdr="bh", format="auto", scale="auto", specimen=None, seed=0, progress=None) -> list:
     """``proteomics de``: moderated t for one or more contrasts; writes ``output`` (one contrast) or one file
     per contrast plus the long table at ``output`` (several)."""
