@@ -252,8 +252,8 @@ def de(
     trend: Annotated[bool, typer.Option("--trend", help="Intensity-dependent variance prior.")] = False,
     robust: Annotated[bool, typer.Option("--robust", help="Robust hyperparameter estimation.")] = False,
     legacy: Annotated[bool, typer.Option("--legacy", help="Match limma < 3.62 (legacy eBayes).")] = False,
-    normalize: Annotated[str, typer.Option("--normalize", help="median|quantile|vsn|none (median centring is
-                                                               "idempotent on an already normalised matrix).")] = "median",
+    normalize: Annotated[str, typer.Option("--normalize", help="median|quantile|vsn|none (median centring "
+                                                               "is idempotent on a normalised matrix).")] = "median",
     impute: Annotated[str, typer.Option("--impute", help="none|downshift|minprob|knn.")] = "none",
     keep_contaminants: Annotated[bool, typer.Option("--keep-contaminants")] = False,
     min_valid: Annotated[int, typer.Option("--min-valid", help="Min. valid values per protein.")] = 0,
