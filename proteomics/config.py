@@ -117,6 +117,7 @@ class StratifyConfig(_Strict):
     k_max: int = Field(6, ge=2)
     n_features: int = Field(500, ge=2)
     repeats: int = Field(100, ge=5)
+    null_permutations: int = Field(20, ge=0)
 
 
 class OutputConfig(_Strict):

@@ -422,7 +422,10 @@ def _run_stratify(cfg: RunConfig, ds: Dataset, tmp: Path, progress: Progress):
 
     s = cfg.stratify
     (tmp / "stratify").mkdir(exist_ok=True)
-    result = stratify(ds, k_max=s.k_max, settings={"n_features": s.n_features, "repeats": s.repeats},
+    settings = {"n_features": s.n_features, "repeats": s.repeats, "null_permutations": s.null_permutations,
+                "specimen": cfg.specimen,
+                "preprocess": [[name, step.get_params()] for name, step in preprocess_steps(cfg)]}
+    result = stratify(ds, k_max=s.k_max, settings=settings,
                       seed=cfg.seed, n_jobs=cfg.n_jobs,
                       progress=lambda done, total: progress("consensus clustering", done, total))
     write_stratify_outputs(result, tmp / "stratify")

@@ -137,3 +137,17 @@ def test_pseudonymised_run_shows_no_subject_or_sample_ids(tmp_path):
             text = path.read_text(errors="replace")
             leaked = [i for i in ids if re.search(rf"(?<![A-Za-z0-9]){re.escape(i)}(?![0-9])", text)]
             assert not leaked, (path.name, leaked[:3])
+
+
+def test_run_with_stratification(tmp_path):
+    cfg = fast_config(tmp_path, panel={"enabled": False}, de={"enabled": False},
+                      stratify={"enabled": True, "k_max": 3, "repeats": 10, "null_permutations": 19})
+    res = invoke("--quiet", "run", cfg, "--out", tmp_path / "out")
+    assert res.exit_code == 0, (res.stderr, res.exception)
+    out = tmp_path / "out"
+    for name in ("assignments.tsv", "stratify_metrics.json", "stratifier.json"):
+        assert (out / "stratify" / name).is_file()
+    metrics = json.loads((out / "stratify" / "stratify_metrics.json").read_text())
+    # the bundled cohort has no planted subgroups: the honest answer is "no stable clustering"
+    assert metrics["k"] == 1 and not metrics["stable"]
+    assert "Patient subgroups" in (out / "report.html").read_text()

@@ -193,11 +193,13 @@ def stratify_figures(res, outdir: Path) -> list[dict]:
     a = res.assignments
     cons = _get(res, "consensus", default=None)
     k = res.metrics.get("k")
+    if isinstance(cons, Mapping) and k not in cons:  # no stable clustering: show the best candidate anyway
+        k = res.metrics.get("k_best_candidate")
     if isinstance(cons, Mapping) and k in cons:
-        cons = cons[k]
-    if cons is not None and np.ndim(cons) == 2:
-        figs.append(_save(plots.consensus_heatmap(np.asarray(cons), a["cluster"].tolist()), outdir, "consensus",
-                          "Consensus matrix", "How often two samples clustered together across resamples."))
+        labels = res.labels_by_k.get(k, a["cluster"].tolist()) if hasattr(res, "labels_by_k") else a["cluster"]
+        figs.append(_save(plots.consensus_heatmap(np.asarray(cons[k]), list(labels)), outdir, "consensus",
+                          f"Consensus matrix (k = {k})", "How often two samples clustered together across "
+                                                         "resamples, ordered by cluster."))
     pca = _get(res, "pca", default=None)
     if pca is not None and len(pca):
         frame = pca
@@ -220,11 +222,12 @@ def stratify_figures(res, outdir: Path) -> list[dict]:
 
 def stratify_section(res, figs: list[dict]) -> dict:
     m = res.metrics
-    kpis = [{"label": "chosen k", "value": m.get("k")}]
+    kpis = [{"label": "chosen k", "value": m.get("k")},
+            {"label": "conclusion", "value": m.get("conclusion", "")}]
     tables = [{"title": "Cluster sizes", "html": table_html(res.assignments["cluster"].value_counts()
                                                               .rename_axis("cluster").reset_index(name="n"))}]
     return {"id": "stratify", "title": "Patient subgroups", "kpis": kpis, "figures": figs, "tables": tables,
-            "warnings": list(m.get("warnings", []) or []),
+            "warnings": list(m.get("warnings", []) or []) or list(getattr(res, "warnings", ()) or ()),
             "intro": "Consensus clustering with a null comparison and batch-association checks."}
 
 
