@@ -115,8 +115,8 @@ def _case(tmp_path, work, name):
                                                     for ln in lines[1:]]) + "\n")
         return de(mm), [mm], t / "de.tsv", ["variance"]
     if name == "nonnumeric_intensity":
-        bad = lines[:]
-        bad[3] = "\t".join(bad[3].split("\t")[:2] + ["high"] + bad[3].split("\t")[3:])
+        bad = lines[:]  # a bad cell deep in the file, past what format detection looks at
+        bad[-1] = "\t".join(bad[-1].split("\t")[:2] + ["high"] + bad[-1].split("\t")[3:])
         mm = write("m.tsv", "\n".join(bad) + "\n")
         return de(mm), [mm], t / "de.tsv", ["m.tsv", "high"]
     if name == "negative_intensity":

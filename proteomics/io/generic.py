@@ -88,7 +88,11 @@ def read_generic(path: str | os.PathLike, *, scale: str = "auto", keep_contamina
     if scale not in _SCALES:
         raise InputError(f"unknown scale {scale!r}", path=path, hint="choose auto, linear or log2")
     src = T.open_source(path)
-    rows = list(csv.reader(list(src.sample), delimiter=src.sep))
+    try:
+        rows = list(csv.reader(list(src.sample), delimiter=src.sep))
+    except csv.Error as exc:
+        raise InputError(f"cannot parse the table ({exc})", path=path, line=2,
+                         hint="check the delimiter and quoting; a cell longer than 128 KiB is not a table cell") from None
     cols = list(src.columns)
     n_id = _layout(cols, rows)
     if n_id == 0:

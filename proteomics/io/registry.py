@@ -123,14 +123,19 @@ def _peek_parquet(path: Path) -> Peek:
     return Peek(path=path, name=path.name, text=header, lines=(header,), gzipped=False)
 
 
+def _safe_sniff(reader: Reader, p: Peek) -> float:
+    """A sniffer's confidence; a sniffer that trips over a strange file simply does not claim it."""
+    try:
+        return float(reader.sniff(p))
+    except Exception:  # noqa: BLE001 - detection must never crash on odd content
+        return 0.0
+
+
 def candidates(p: Peek) -> list[tuple[float, str]]:
     """(confidence, reader name) for every reader that claims the file, best first."""
     out = []
     for name, reader in READERS.items():
-        try:
-            score = float(reader.sniff(p))
-        except (ValueError, IndexError, KeyError):
-            score = 0.0
+        score = _safe_sniff(reader, p)
         if score > 0:
             out.append((score, name))
     return sorted(out, key=lambda t: (-t[0], t[1]))
@@ -151,7 +156,7 @@ def detect(path: str | os.PathLike) -> str:
         raise InputError(f"ambiguous format: could be {', '.join(n for _, n in best)}", path=path,
                          hint="say which with --format NAME")
     for name, reader in FALLBACK.items():
-        if reader.sniff(p) > 0:
+        if _safe_sniff(reader, p) > 0:
             return name
     raise InputError("unknown file format", path=path, line=1,
                      hint=f"give --format NAME; known formats: {', '.join(sorted(READERS) + sorted(FALLBACK))}")
