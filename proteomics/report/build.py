@@ -67,8 +67,8 @@ def _qc_section(stages: Mapping[str, Any], raw, normalised, qc_tables: Mapping[s
     if pq is not None:
         cv_cols = [c for c in pq.columns if c.lower().startswith("cv")]
         if cv_cols:
-            cv = pq[cv_cols].copy()
-            cv.columns = [c.replace("cv_", "").replace("_", " ") for c in cv_cols]
+            cv = pq[cv_cols].copy() * 100.0  # protein_qc gives fractions
+            cv.columns = ["all samples" if c == "cv" else c.replace("cv_", "").replace("_", " ") for c in cv_cols]
             figs.append(_save(plots.cv_distributions(cv), figdir, "qc_cv", "CV distributions",
                               "Coefficient of variation of each protein within each group (linear scale)."))
     cont = qc_tables.get("contamination")
