@@ -41,6 +41,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ._inference import infer_protein_groups
+from ._values import check_fdr
 from .table import QuantTable
 
 __all__ = ["DECOY_PREFIXES", "psms_to_quant", "run_stem", "PSM_COLUMNS", "read_bytes", "read_text", "scan_xml",
@@ -312,17 +313,6 @@ def scan_xml(path, root: str, fmt: str, *, collect: str | None = None, count: st
 _CONTAM_RE = re.compile(r"\s*(?:CON__|contam_|contaminant_|cRAP|Cont_|CONTAM)", re.IGNORECASE)
 _CANON_ORDER = ("run", "level", "entity_id", "protein_group", "intensity", "sequence", "charge", "q_value",
                 "gene", "n_psm", "contaminant", "decoy")
-
-
-def check_fdr(path, fdr) -> float:
-    """``fdr`` as a float in (0, 1], else InputError."""
-    try:
-        fdr = float(fdr)
-    except (TypeError, ValueError):
-        raise InputError(f"fdr must be a number, got {fdr!r}", path=path, hint="e.g. fdr=0.01") from None
-    if not 0 < fdr <= 1:
-        raise InputError(f"fdr must be in (0, 1], got {fdr}", path=path, hint="e.g. fdr=0.01")
-    return fdr
 
 
 def check_options(path, options: dict) -> None:
