@@ -101,6 +101,9 @@ class PanelConfig(_Strict):
     positive: str = "cancer"
     selector: Literal["moderated_t", "l1", "elastic_net", "stability", "rfe"] = "moderated_t"
     model: Literal["logistic", "random_forest", "svm"] = "logistic"
+    #: roll-up for the panel's features from precursor-level input: within-sample methods only, so one new
+    #: patient's run is quantified alone exactly as in training (MaxLFQ values depend on the other runs)
+    quant_method: Literal["top3", "top_n", "sum", "ibaq", "spectral_count"] = "top3"
     max_proteins: int = Field(5, ge=1)
     outer_folds: int = Field(5, ge=2)
     outer_repeats: int = Field(3, ge=1)

@@ -310,7 +310,14 @@ def _run_stages(cfg: RunConfig, sheet, table, tmp: Path, timer: _Timer, progress
     panel_result = None
     if cfg.panel.enabled:
         with timer("panel"):
-            panel_result = _run_panel(cfg, raw, tmp, progress)
+            panel_ds = raw
+            if table is not None and table.level != "protein" and cfg.panel.quant_method != cfg.quantify.method:
+                progress(f"quantifying panel features ({cfg.panel.quant_method}, within-sample)", 0, 1)
+                panel_ds = quantify(table, sheet, method=cfg.panel.quant_method, top_n=cfg.quantify.top_n,
+                                    fasta=cfg.inputs.fasta, n_jobs=cfg.n_jobs)
+                if cfg.output.pseudonymise and "run" in panel_ds.samples.columns:
+                    panel_ds = panel_ds.with_samples(panel_ds.samples.drop(columns=["run"]))
+            panel_result = _run_panel(cfg, panel_ds, tmp, progress)
             summary.panel_auc = float(panel_result.metrics["auc"])
             summary.warnings.extend(panel_result.warnings)
 
@@ -407,7 +414,7 @@ def _run_panel(cfg: RunConfig, ds: Dataset, tmp: Path, progress: Progress):
     from .panel import build_panel, write_panel_outputs
 
     p = cfg.panel
-    settings = p.model_dump(exclude={"enabled", "label", "positive", "permutations"})
+    settings = p.model_dump(exclude={"enabled", "label", "positive", "permutations", "quant_method"})
     settings["preprocess"] = [(name, step.get_params()) for name, step in preprocess_steps(cfg)]
     settings["specimen"] = cfg.specimen
     result = build_panel(ds, p.label, p.positive, settings=settings, seed=cfg.seed,
@@ -436,9 +443,13 @@ def _run_stratify(cfg: RunConfig, ds: Dataset, tmp: Path, progress: Progress):
 def load_dataset(input: str | os.PathLike, sheet: str | os.PathLike | None, *, format: str = "auto",
                  method: str = "maxlfq", scale: str = "auto", specimen: str | None = None, fasta=None,
                  n_jobs: int = 1, engine: str = "local", fdr: float = 0.01, keep_contaminants: bool = False,
-                 allow_unused_sheet_rows: bool = False, progress: Progress | None = None) -> Dataset:
+                 allow_unused_sheet_rows: bool = False, signature=None,
+                 progress: Progress | None = None) -> Dataset:
     """Read any supported file (protein matrix, precursor report …) and return a protein Dataset
-    (samples × proteins, log2) annotated by the sample sheet (rows restricted to ``specimen`` if given)."""
+    (samples × proteins, log2) annotated by the sample sheet (rows restricted to ``specimen`` if given).
+
+    With a locked ``signature`` the roll-up is the one the signature was trained with (see
+    :func:`scoring_quant_method`), so a new patient is quantified exactly as the training samples were."""
     from . import io as pio
     from .quant import quantify
     from .samples import SampleSheet
@@ -453,17 +464,48 @@ def load_dataset(input: str | os.PathLike, sheet: str | os.PathLike | None, *, f
     opts: dict[str, Any] = {"fdr": fdr, "keep_contaminants": keep_contaminants}
     if scale != "auto":
         opts["scale"] = scale
+    if engine == "dask":
+        from .quant.distributed import quantify_dask
+
+        progress(f"reading and quantifying on dask ({method})", 0, 1)
+        return quantify_dask(input, sh, format=format, method=method, read_options=opts, fasta=fasta)
     table = pio.read(input, format, **opts)
+    if signature is not None:
+        method = scoring_quant_method(signature, table, input)
     if sh is not None:
         table = _runs_named_by_sample(table, sh)
         if allow_unused_sheet_rows:  # e.g. scoring a few new patients listed in a larger sheet
             sh = _rows_for_runs(sh, table.runs)
     progress(f"quantifying proteins ({method})", 0, 1)
-    if engine == "dask":
-        from .quant.distributed import quantify_dask
-
-        return quantify_dask(table, sh, method=method, fasta=fasta)
     return quantify(table, sh, method=method, fasta=fasta, n_jobs=n_jobs)
+
+
+#: roll-ups whose value for one run does not depend on the other runs quantified with it
+SINGLE_SAMPLE_QUANT = ("top3", "top_n", "sum", "ibaq", "spectral_count")
+
+
+def scoring_quant_method(signature, table, path) -> str:
+    """The roll-up to apply to new samples for ``signature``, or ScoringRefused when it cannot be reproduced.
+
+    A signature trained on precursor-level input records its roll-up; only within-sample roll-ups (top-N, sum,
+    iBAQ, spectral counts) give one new run the same value alone as in a batch. A signature trained on
+    protein-level quantities needs protein-level input quantified the same way.
+    """
+    from .errors import ScoringRefused
+
+    if table.level == "protein":
+        return "sum"  # protein-level input: only pivoted
+    training = getattr(signature, "training", None) or {}
+    method = training.get("quant_method")
+    if method is None:
+        raise ScoringRefused([f"the signature was trained on protein-level quantities but {Path(path).name} is "
+                              f"{table.level}-level"], path=path,
+                             hint="give protein-level input quantified as the training data was")
+    if method not in SINGLE_SAMPLE_QUANT:
+        raise ScoringRefused([f"the signature was trained on {method} quantities, which depend on the other runs "
+                              f"quantified together, so one new run cannot be quantified the same way"], path=path,
+                             hint="rebuild the panel from precursor-level input with panel.quant_method top3")
+    return str(method)
 
 
 def _runs_named_by_sample(table, sheet):
@@ -571,8 +613,8 @@ def panel_command(input, sheet, *, label, positive, output, config=None, permuta
 
     settings = _panel_settings_from_yaml(config)
     settings.pop("enabled", None)
-    settings.update(label=label, positive=positive)
-    ds = load_dataset(input, sheet, format=format, scale=scale, specimen=specimen, progress=progress)
+    method = settings.pop("quant_method")
+    ds = load_dataset(input, sheet, format=format, scale=scale, specimen=specimen, method=method, progress=progress)
     if label not in ds.samples.columns:
         raise InputError(f"--label column {label!r} is not in the sample sheet", path=sheet,
                          hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
@@ -605,17 +647,12 @@ def validate_command(input, signature, sheet, *, label, positive, output, format
     from .panel.signature import Signature
 
     sig = Signature.load(signature)
-    ds = load_dataset(input, sheet, format=format, scale=scale, method=_signature_quant(sig),
-                      allow_unused_sheet_rows=True, progress=progress)
+    ds = load_dataset(input, sheet, format=format, scale=scale, signature=sig, allow_unused_sheet_rows=True,
+                      progress=progress)
     metrics = validate(sig, ds, label, positive)
     with staged_output_dir(Path(output), force=force) as tmp:
         write_text(tmp / "validation_metrics.json", canonical_json(metrics))
     return metrics
-
-
-def _signature_quant(sig) -> str:
-    return str((getattr(sig, "training", None) or {}).get("quant_method", "maxlfq")) if isinstance(
-        getattr(sig, "training", None), dict) else "maxlfq"
 
 
 def score_command(input, signature, output, *, sheet=None, specimen=None, format="auto", scale="auto"):
@@ -626,8 +663,7 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
     sig = Signature.load(signature)
     if sheet is None and specimen is None:
         raise InputError("the specimen of the samples is unknown", hint="give --sheet SHEET or --specimen TYPE")
-    ds = load_dataset(input, sheet, format=format, scale=scale, method=_signature_quant(sig),
-                      allow_unused_sheet_rows=True)
+    ds = load_dataset(input, sheet, format=format, scale=scale, signature=sig, allow_unused_sheet_rows=True)
     if specimen is not None:
         s = ds.samples
         s["specimen"] = specimen

@@ -23,7 +23,8 @@ def flow(tmp_path_factory):
     assert res.exit_code == 0, res.stderr
     (d / "panel.yaml").write_text(yaml.safe_dump({"panel": {"outer_folds": 3, "outer_repeats": 1,
                                                             "inner_folds": 2, "max_proteins": 4}}))
-    res = invoke("--quiet", "panel", d / "m.tsv", "--sheet", SHEET, "--specimen", "plasma", "--label", "condition",
+    # the panel is built from the precursor report, so new patients' runs are quantified the same way (top3)
+    res = invoke("--quiet", "panel", REPORT, "--sheet", SHEET, "--specimen", "plasma", "--label", "condition",
                  "--positive", "cancer", "--config", d / "panel.yaml", "--permutations", "2", "-o", d / "panel")
     assert res.exit_code == 0, (res.stderr, res.exception)
     return d
@@ -124,3 +125,40 @@ def test_validate_on_an_independent_cohort(flow, tmp_path):
     m = json.loads((tmp_path / "val" / "validation_metrics.json").read_text())
     assert m["n_samples"] == len(plasma)
     assert m["auc"] > 0.7  # the planted biology is shared between the two seeds
+
+
+def test_single_patient_scored_alone_equals_batch(flow, tmp_path):
+    """Scoring needs no cohort: one new patient's run alone gets exactly the probability it gets in a batch."""
+    import gzip
+
+    new = SAMPLE / "new_patients"
+    with gzip.open(new / "report.tsv.gz", "rt") as fh:
+        lines = fh.read().splitlines()
+    run_col = lines[0].split("\t").index("Run")
+    one = [lines[0]] + [ln for ln in lines[1:] if ln.split("\t")[run_col] == "N001_plasma_b3"]
+    (tmp_path / "one.tsv").write_text("\n".join(one) + "\n")
+    sig = flow / "panel" / "signature.json"
+    for name, src in (("batch", new / "report.tsv.gz"), ("alone", tmp_path / "one.tsv")):
+        res = invoke("--quiet", "score", src, "--signature", sig, "--sheet", new / "sheet.csv", "-o",
+                     tmp_path / f"{name}.tsv")
+        assert res.exit_code == 0, res.stderr
+    batch = pd.read_csv(tmp_path / "batch.tsv", sep="\t").set_index("sample")
+    alone = pd.read_csv(tmp_path / "alone.tsv", sep="\t").set_index("sample")
+    assert alone.loc["N001_plasma", "probability"] == batch.loc["N001_plasma", "probability"]
+
+
+def test_maxlfq_signature_refuses_precursor_input(flow, tmp_path):
+    """A panel trained on MaxLFQ quantities cannot quantify one new run the same way: refused, not guessed."""
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({"outer_folds": 3, "outer_repeats": 1, "inner_folds": 2,
+                                                     "max_proteins": 3}))
+    from proteomics import SampleSheet, build_panel, quantify, read, write_panel_outputs
+
+    sheet = SampleSheet.read(SHEET).subset(specimen="plasma")
+    ds = quantify(read(REPORT), sheet, method="maxlfq")
+    res = build_panel(ds, "condition", "cancer", settings={"outer_folds": 3, "outer_repeats": 1,
+                                                           "inner_folds": 2, "specimen": "plasma"})
+    write_panel_outputs(res, tmp_path / "p")
+    out = invoke("score", SAMPLE / "new_patients" / "report.tsv.gz", "--signature", tmp_path / "p" / "signature.json",
+                 "--sheet", SAMPLE / "new_patients" / "sheet.csv", "-o", tmp_path / "s.tsv")
+    assert out.exit_code == 2 and "depend on the other runs" in out.stderr
+    assert not (tmp_path / "s.tsv").exists()

@@ -125,14 +125,16 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
                 "input_sha256": ds.checksum(), "history": [h.name for h in ds.history]}
     quant = [h for h in ds.history if h.name == "quantify"]
     if quant and "method" in quant[-1].params:
-        training["quant_method"] = str(quant[-1].params["method"])
+        training["input_level"] = str(quant[-1].params.get("level", ""))
+        if quant[-1].params.get("level") != "protein":  # protein-level input is only pivoted, not rolled up
+            training["quant_method"] = str(quant[-1].params["method"])
     perf = {k2: metrics.get(k2) for k2 in ("auc", "auc_ci_low", "auc_ci_high", "auc_boot_ci_low",
                                             "auc_boot_ci_high", "brier", "calibration_slope",
                                             "calibration_intercept", "permutation_p", "n_permutations")}
     perf["source"] = "nested cross-validation (out-of-fold)"
     sig = lock(pipe, X, y, positive=positive, classes=classes, settings=s,
                oof_probability=oof["probability"].to_numpy(), oof_labels=y, performance=perf,
-               training=training, seed=derive_seed(seed, 13))
+               training=training, seed=derive_seed(seed, 13), specimens=specimens)
     selection = cv.selection.copy()
     selection["in_signature"] = selection["protein_group"].isin(sig.proteins)
     prot = ds.proteins
