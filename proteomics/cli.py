@@ -281,7 +281,11 @@ def de(
 
 # -- panel / validate -------------------------------------------------------------------------------------------
 @app.command(epilog="Example: proteomics panel plasma_matrix.tsv --sheet sample_data/sheet.csv --label condition "
-                    "--positive cancer --permutations 20 -o panel_out")
+                    "--positive cancer --permutations 20 -o panel_out\n\n"
+                    "Several specimens of the same patients (joined by the sheet's subject; features "
+                    "specimen:protein; the signature then requires each specimen): proteomics panel "
+                    "sample_data/plasma/report.tsv.gz --specimen plasma --also BAL=sample_data/bal/report.tsv.gz "
+                    "--sheet sample_data/sheet.csv --label condition --positive cancer -o panel_plasma_bal")
 def panel(
     input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],
     sheet: Annotated[Path, typer.Option("--sheet")],
@@ -296,6 +300,9 @@ def panel(
     specimen: Annotated[str | None, typer.Option("--specimen")] = None,
     n_jobs: Annotated[int, typer.Option("--n-jobs")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
+    also: Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
+                                                   help="Another specimen of the same subjects (repeatable); "
+                                                        "INPUT is then the --specimen one.")] = None,
 ):
     """Build a biomarker panel with nested cross-validation and lock it into a signature."""
     from .workflow import panel_command
@@ -303,7 +310,7 @@ def panel(
     with _errors(), _progress() as cb:
         res = panel_command(input, sheet, label=label, positive=positive, output=output, config=config,
                             permutations=permutations, seed=seed, format=format, scale=scale.value,
-                            specimen=specimen, n_jobs=n_jobs, force=force, progress=cb)
+                            specimen=specimen, n_jobs=n_jobs, force=force, progress=cb, also=also or ())
         if not _state["quiet"]:
             m = res.metrics
             out_console.print(f"nested-CV AUC {m['auc']:.3f} (95% CI {m.get('auc_ci_low', float('nan')):.3f}–"
@@ -339,7 +346,10 @@ def validate(
 # -- score / verify --------------------------------------------------------------------------------------------
 @app.command(epilog="Example: proteomics score sample_data/new_patients/report.tsv --signature "
                     "results/example_plasma/panel/signature.json --sheet sample_data/new_patients/sheet.csv "
-                    "-o scores.tsv")
+                    "-o scores.tsv\n\n"
+                    "Multi-specimen signature (one input per specimen, joined by the sheet's subject): proteomics "
+                    "score plasma.tsv --specimen plasma --also BAL=bal.tsv --sheet sheet.csv --signature "
+                    "panel_plasma_bal/signature.json -o scores.tsv")
 def score(
     input: Annotated[Path, typer.Argument(help="New patient file(s): any supported input file.")],
     signature: Annotated[Path, typer.Option("--signature", help="Locked signature JSON.")],
@@ -349,13 +359,16 @@ def score(
     specimen: Annotated[str | None, typer.Option("--specimen", help="Specimen of every sample (no sheet).")] = None,
     format: Annotated[str, typer.Option("--format")] = "auto",
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
+    also: Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
+                                                   help="Input of another specimen of the same subjects "
+                                                        "(repeatable; multi-specimen signatures).")] = None,
 ):
     """Score new patients with a locked signature, or refuse with every reason."""
     from .workflow import score_command
 
     with _errors():
         table, report = score_command(input, signature, output, sheet=sheet, specimen=specimen, format=format,
-                                      scale=scale.value)
+                                      scale=scale.value, also=also or ())
         if not _state["quiet"]:
             for rec in table.to_dict("records"):
                 what = rec.get("cluster") if "cluster" in rec else rec.get("category")

@@ -14,7 +14,7 @@ import platform
 import shutil
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -607,8 +607,11 @@ def _panel_settings_from_yaml(path) -> dict:
 
 
 def panel_command(input, sheet, *, label, positive, output, config=None, permutations=0, seed=0, format="auto",
-                  scale="auto", specimen=None, n_jobs=1, force=False, progress=None):
-    """``proteomics panel``: nested CV + locked signature into folder ``output``."""
+                  scale="auto", specimen=None, n_jobs=1, force=False, progress=None, also=()):
+    """``proteomics panel``: nested CV + locked signature into folder ``output``.
+
+    ``also``: more specimens of the same subjects as ``"SPECIMEN=PATH"`` strings (or a mapping); the inputs are
+    joined by the sheet's ``subject`` into one multi-specimen panel (``specimen:protein`` features)."""
     from .panel import build_panel, write_panel_outputs
 
     settings = _panel_settings_from_yaml(config)
@@ -619,6 +622,11 @@ def panel_command(input, sheet, *, label, positive, output, config=None, permuta
         raise InputError(f"--label column {label!r} is not in the sample sheet", path=sheet,
                          hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
     settings["specimen"] = specimen or _single_specimen(ds)
+    if also:
+        ds = _join_also(ds, settings["specimen"], also, check=(label,),
+                        load=lambda path, spec: load_dataset(path, sheet, format=format, scale=scale, specimen=spec,
+                                                             method=method, progress=progress))
+        settings["specimen"] = None  # build_panel names the joined specimen ("BAL+plasma")
     for k in ("label", "positive", "permutations"):
         settings.pop(k, None)
     cb = (lambda d, t: progress("panel nested CV", d, t)) if progress else None
@@ -630,6 +638,39 @@ def panel_command(input, sheet, *, label, positive, output, config=None, permuta
 
         panel_figures(res, tmp)
     return res
+
+
+def parse_also(also) -> dict[str, str]:
+    """``["BAL=bal.tsv", ...]`` (the CLI's repeated ``--also``) or a mapping → {specimen: path}."""
+    if isinstance(also, Mapping):
+        return {str(k): str(v) for k, v in also.items()}
+    out: dict[str, str] = {}
+    for item in also or ():
+        spec, eq, path = str(item).partition("=")
+        if not eq or not spec.strip() or not path.strip():
+            raise InputError(f"--also {item!r} is not SPECIMEN=PATH", hint="e.g. --also BAL=bal/report.tsv")
+        if spec.strip().lower() in {k.lower() for k in out}:
+            raise InputError(f"--also gives specimen {spec.strip()!r} twice")
+        out[spec.strip()] = path.strip()
+    return out
+
+
+def _specimen_inputs(ds: Dataset, specimen: str | None, also, load) -> dict[str, Dataset]:
+    """{specimen: Dataset} for the main input (``ds``, specimen ``specimen``) and every ``--also`` input, each
+    read by ``load(path, specimen)``."""
+    if not specimen:
+        raise InputError("the specimen of the main input is unknown", hint="give --specimen TYPE for INPUT when "
+                                                                          "several specimens are combined")
+    extra = parse_also(also)
+    if str(specimen).lower() in {k.lower() for k in extra}:
+        raise InputError(f"specimen {specimen!r} is given both as INPUT and with --also")
+    return {str(specimen): ds, **{spec: load(path, spec) for spec, path in extra.items()}}
+
+
+def _join_also(ds: Dataset, specimen: str | None, also, *, load, check=None) -> Dataset:
+    from .panel.multispecimen import join_specimens
+
+    return join_specimens(_specimen_inputs(ds, specimen, also, load), check=check)
 
 
 def _single_specimen(ds: Dataset) -> str | None:
@@ -655,8 +696,11 @@ def validate_command(input, signature, sheet, *, label, positive, output, format
     return metrics
 
 
-def score_command(input, signature, output, *, sheet=None, specimen=None, format="auto", scale="auto"):
-    """``proteomics score``: score (or refuse) each sample; writes the TSV and a printable patient report."""
+def score_command(input, signature, output, *, sheet=None, specimen=None, format="auto", scale="auto", also=()):
+    """``proteomics score``: score (or refuse) each sample; writes the TSV and a printable patient report.
+
+    A multi-specimen signature needs one input per specimen: ``input`` (specimen ``specimen`` or the sheet's)
+    and ``also`` (``"SPECIMEN=PATH"`` strings), joined by the sheet's ``subject``; one row per subject."""
     from .panel.signature import Signature
     from .report.html import render_patient_report
 
@@ -672,6 +716,16 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
         from .stratify import assign
 
         table = assign(sig, ds)
+    elif also or getattr(sig, "specimens", ()):
+        from .panel import score_multi
+
+        if sheet is None:
+            raise InputError("scoring several specimens needs --sheet (its 'subject' column joins them)")
+        datasets = _specimen_inputs(
+            ds, specimen or _single_specimen(ds), also,
+            load=lambda path, spec: load_dataset(path, sheet, format=format, scale=scale, specimen=spec,
+                                                 signature=sig, allow_unused_sheet_rows=True))
+        table = score_multi(sig, datasets).table
     else:
         from .panel import score
 

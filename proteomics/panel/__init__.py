@@ -7,13 +7,17 @@ Public API::
     Signature.load(path) / Signature.verify(path) / Signature.save(path)
     score(signature, ds, *, specimen=None) -> ScoreResult
     validate(signature, ds, label, positive) -> dict
+    join_specimens(datasets: Mapping[str, Dataset], by="subject", *, check=None) -> Dataset
+    score_multi(signature, datasets: Mapping[str, Dataset], *, by="subject") -> ScoreResult
 """
 
 from .build import PanelResult, build_panel, write_panel_outputs
 from .cv import NestedCVResult, nested_cv
+from .multispecimen import join_specimens, score_multi
 from .score import ScoreResult, score, validate
 from .settings import PanelSettings
 from .signature import Signature, lock
 
 __all__ = ["PanelResult", "build_panel", "write_panel_outputs", "NestedCVResult", "nested_cv", "ScoreResult",
-           "score", "validate", "PanelSettings", "Signature", "lock"]
+           "score", "validate", "PanelSettings", "Signature", "lock",
+           "join_specimens", "score_multi"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,14 @@ def _labels(ds: Dataset, label: str, positive: str) -> pd.Series:
     return lab
 
 
+def _joined_specimens(ds: Dataset) -> tuple[str, ...]:
+    """The specimens of a Dataset made by ``join_specimens`` (sorted as in the joined name), else ()."""
+    for h in reversed(ds.history):
+        if h.name == "join_specimens":
+            return tuple(str(x) for x in h.params.get("joined", "").split("+") if x)
+    return ()
+
+
 def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettings | Mapping | None = None,
                 seed: int = 0, n_permutations: int = 0, n_jobs: int = 1,
                 progress: Callable[[int, int], None] | None = None) -> PanelResult:
@@ -81,9 +89,21 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
 
     Samples with an empty label are left out (logged). ``settings`` is a PanelSettings or the config's
     ``panel`` mapping. ``progress(done, total)`` is called after every outer fold (real and permuted).
-    Deterministic for a given ``seed`` whatever ``n_jobs``.
+    Deterministic for a given ``seed`` whatever ``n_jobs``. A Dataset from
+    :func:`~proteomics.panel.multispecimen.join_specimens` gives a multi-specimen panel: its signature's
+    ``specimen`` is the joined name (``"BAL+plasma"``), ``specimens`` the list, proteins ``specimen:protein``.
     """
     s = coerce_settings(settings)
+    specimens = _joined_specimens(ds)
+    if specimens:
+        from .multispecimen import joined_specimen_name
+
+        joined = joined_specimen_name(specimens)
+        if s.specimen is None:
+            s = replace(s, specimen=joined)
+        elif str(s.specimen).lower() != joined.lower():
+            raise InputError(f"specimen setting {s.specimen!r} differs from the joined specimens {joined!r}",
+                             hint="leave the panel's specimen setting empty for a multi-specimen panel")
     lab = _labels(ds, label, positive)
     if len(lab) < ds.n_samples:
         log.info("panel: %d sample(s) without a %r label left out", ds.n_samples - len(lab), label)

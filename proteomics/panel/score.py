@@ -1,7 +1,9 @@
 """Scoring new samples with a locked panel signature, and external validation.
 
 ``score`` only applies what the signature stores (preprocessing states, panel, fill values, scaler, model);
-it never refits. One sample is enough. Whole-input refusals raise :class:`~proteomics.errors.ScoringRefused`
+it never refits. One sample is enough. A multi-specimen signature (``specimens`` set) scores a Dataset joined
+by subject (:func:`~proteomics.panel.multispecimen.join_specimens`; see also ``score_multi``) and names every
+required specimen the input lacks. Whole-input refusals raise :class:`~proteomics.errors.ScoringRefused`
 with every reason (specimen mismatch, panel proteins absent from the input: named). A sample that fails its
 own QC (too many panel proteins missing: named; a value outside the training range by more than the margin;
 too few of the training proteins measured for the within-sample normalisation) gets ``category = "refused"``
@@ -47,6 +49,18 @@ class ScoreResult:
 def _specimen_reasons(sig: Signature, ds: Dataset, specimen: str | None) -> list[str]:
     if sig.specimen is None:
         return []
+    if sig.specimens:  # multi-specimen panel: name each required specimen the input lacks
+        if specimen is not None:
+            got = {str(specimen)}
+        elif "specimen" in ds.samples.columns:
+            got = set(ds.samples["specimen"].astype(str))
+        else:
+            got = set()
+        have = {part.lower() for g in got for part in g.split("+")}
+        missing = [x for x in sig.specimens if x.lower() not in have]
+        if missing and got:
+            return [f"required specimen {x!r} is absent (the signature needs {', '.join(sig.specimens)}; join "
+                    "them by subject with join_specimens or score_multi)" for x in missing]
     want = str(sig.specimen).lower()
     if specimen is not None:
         return [] if str(specimen).lower() == want else [

@@ -4,7 +4,8 @@ File layout (canonical JSON, sorted keys, shortest round-trip floats, 2-space in
 ``schema`` ("proteomics.signature"), ``schema_version``, ``kind`` ("panel" or "stratifier"), ``name``,
 ``version``, ``proteins`` (ordered protein_group strings), ``specimen``, ``intended_use``, ``steps`` (every
 preprocessing step's ``get_state()``), ``model`` (kind-specific payload), ``thresholds``, ``categories``,
-``qc``, ``training``, ``performance``, ``package_version`` and ``sha256``. The checksum is the sha256 of the
+``qc``, ``training``, ``performance``, ``package_version`` and ``sha256``; a multi-specimen panel adds
+``specimens`` (the list every subject must provide; ``specimen`` is then their joined name, ``"BAL+plasma"``). The checksum is the sha256 of the
 exact bytes of the file as written with the ``sha256`` value left empty (DESIGN.md), so any changed byte
 fails :meth:`Signature.load`.
 
@@ -57,6 +58,7 @@ class Signature:
     schema: str = SIGNATURE_SCHEMA
     schema_version: int = SIGNATURE_SCHEMA_VERSION
     sha256: str = ""
+    specimens: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -64,11 +66,15 @@ class Signature:
         object.__setattr__(self, "proteins", tuple(str(p) for p in self.proteins))
         object.__setattr__(self, "steps", tuple(self.steps))
         object.__setattr__(self, "categories", tuple(self.categories))
+        object.__setattr__(self, "specimens", tuple(str(x) for x in (self.specimens or ())))
 
     # -- serialisation ----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (``sha256`` as stored on this object)."""
-        return _clean_for_json({
+        """Plain JSON-ready dict (``sha256`` as stored on this object). ``specimens`` (multi-specimen panels:
+        the specimens every subject must provide) is written only when set, so single-specimen files are
+        unchanged."""
+        extra = {"specimens": list(self.specimens)} if self.specimens else {}
+        return _clean_for_json({**extra,
             "schema": self.schema, "schema_version": self.schema_version, "kind": self.kind, "name": self.name,
             "version": self.version, "proteins": list(self.proteins), "specimen": self.specimen,
             "intended_use": self.intended_use, "steps": [dict(s) for s in self.steps], "model": dict(self.model),
@@ -132,7 +138,8 @@ class Signature:
             raise SignatureError(f"unknown kind {d['kind']!r}", path=path)
         fields = {k: d[k] for k in ("kind", "name", "proteins", "model", "version", "specimen", "intended_use",
                                     "steps", "thresholds", "categories", "qc", "training", "performance",
-                                    "package_version", "schema", "schema_version", "sha256") if k in d}
+                                    "package_version", "schema", "schema_version", "sha256", "specimens")
+                  if k in d}
         return cls(**fields)
 
     @classmethod
@@ -156,6 +163,8 @@ class Signature:
                "intended_use": self.intended_use, "sha256": self.sha256, "n_proteins": len(self.proteins),
                "proteins": ", ".join(self.proteins), "package_version": self.package_version,
                "schema_version": self.schema_version}
+        if self.specimens:
+            out["specimens"] = ", ".join(self.specimens)
         for k in ("auc", "auc_ci_low", "auc_ci_high", "permutation_p"):
             if perf.get(k) is not None:
                 out[f"cv_{k}"] = perf[k]
@@ -210,14 +219,15 @@ def _floats(a) -> list:
 
 def lock(pipe, X, y_labels, *, positive: str, classes: Sequence[str], settings, oof_probability=None,
          oof_labels=None, performance: Mapping[str, Any] | None = None, training: Mapping[str, Any] | None = None,
-         seed: int = 0) -> Signature:
+         seed: int = 0, specimens: Sequence[str] = ()) -> Signature:
     """Build the :class:`Signature` of a pipeline already fitted on all training samples.
 
     ``pipe`` is the fitted ``make_pipeline`` Pipeline, ``X`` its training samples × proteins DataFrame (log2)
     and ``y_labels`` the labels. Thresholds and their operating characteristics come from the honest
     out-of-fold probabilities (``oof_probability`` vs ``oof_labels``) of the nested CV; the probability
     interval comes from ``settings.interval_boot`` bootstrap refits of the final model on the locked panel
-    (see :mod:`proteomics.panel.lockmodel`).
+    (see :mod:`proteomics.panel.lockmodel`). ``specimens``: for a multi-specimen panel (features
+    ``"<specimen>:<protein_group>"``, see :mod:`proteomics.panel.multispecimen`) the specimens it requires.
     """
     from .lockmodel import categories_and_thresholds, model_payload
 
@@ -247,5 +257,5 @@ def lock(pipe, X, y_labels, *, positive: str, classes: Sequence[str], settings, 
     sig = Signature(kind="panel", name=name, version=str(settings.version), proteins=tuple(panel),
                     specimen=settings.specimen, intended_use=settings.intended_use, steps=tuple(states),
                     model=model, thresholds=thresholds, categories=cats, qc=qc, training=dict(training or {}),
-                    performance=dict(performance or {}))
+                    performance=dict(performance or {}), specimens=tuple(specimens))
     return sig.sealed()
