@@ -321,7 +321,10 @@ def panel(
 
 
 @app.command(epilog="Example: proteomics validate cohort2.tsv --signature panel_out/signature.json "
-                    "--sheet sheet2.csv --label condition --positive cancer -o validation")
+                    "--sheet sheet2.csv --label condition --positive cancer -o validation\n\n"
+                    "Multi-specimen signature: proteomics validate plasma2.tsv --specimen plasma --also "
+                    "BAL=bal2.tsv --signature panel_plasma_bal/signature.json --sheet sheet2.csv --label condition "
+                    "--positive cancer -o validation")
 def validate(
     input: Annotated[Path, typer.Argument(help="Independent cohort (any supported input file).")],
     signature: Annotated[Path, typer.Option("--signature")],
@@ -332,13 +335,19 @@ def validate(
     format: Annotated[str, typer.Option("--format")] = "auto",
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
     force: Annotated[bool, typer.Option("--force")] = False,
+    specimen: Annotated[str | None, typer.Option("--specimen", help="Specimen of INPUT (multi-specimen "
+                                                                    "signatures; default: the sheet's).")] = None,
+    also: Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
+                                                   help="Input of another specimen of the same subjects "
+                                                        "(repeatable; multi-specimen signatures).")] = None,
 ):
     """External validation: score a labelled cohort with a locked signature, report metrics at its thresholds."""
     from .workflow import validate_command
 
     with _errors(), _progress() as cb:
         metrics = validate_command(input, signature, sheet, label=label, positive=positive, output=output,
-                                   format=format, scale=scale.value, force=force, progress=cb)
+                                   format=format, scale=scale.value, force=force, progress=cb,
+                                   specimen=specimen, also=also or ())
         if not _state["quiet"]:
             out_console.print(f"external AUC {metrics.get('auc', float('nan')):.3f}; wrote {output}")
 

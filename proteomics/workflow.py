@@ -682,14 +682,25 @@ def _single_specimen(ds: Dataset) -> str | None:
 
 
 def validate_command(input, signature, sheet, *, label, positive, output, format="auto", scale="auto",
-                     force=False, progress=None) -> dict:
-    """``proteomics validate``: metrics of a locked signature on an independent labelled cohort."""
+                     force=False, progress=None, specimen=None, also=()) -> dict:
+    """``proteomics validate``: metrics of a locked signature on an independent labelled cohort.
+
+    A multi-specimen signature needs one input per specimen: ``input`` (specimen ``specimen`` or the sheet's)
+    and ``also`` (``"SPECIMEN=PATH"`` strings), joined by the sheet's ``subject``."""
     from .panel import validate
     from .panel.signature import Signature
 
     sig = Signature.load(signature)
     ds = load_dataset(input, sheet, format=format, scale=scale, signature=sig, allow_unused_sheet_rows=True,
                       progress=progress)
+    if sig.kind == "panel" and (also or getattr(sig, "specimens", ())):
+        from .panel.multispecimen import join_for_signature
+
+        datasets = _specimen_inputs(
+            ds, specimen or _single_specimen(ds), also,
+            load=lambda path, spec: load_dataset(path, sheet, format=format, scale=scale, specimen=spec,
+                                                 signature=sig, allow_unused_sheet_rows=True, progress=progress))
+        ds = join_for_signature(sig, datasets, check=(label,))
     metrics = validate(sig, ds, label, positive)
     with staged_output_dir(Path(output), force=force) as tmp:
         write_text(tmp / "validation_metrics.json", canonical_json(metrics))

@@ -24,7 +24,8 @@ from ..errors import InputError, ScoringRefused
 
 log = logging.getLogger(__name__)
 
-__all__ = ["join_specimens", "joined_specimen_name", "split_feature", "score_multi", "SEP", "PER_RUN_COLUMNS"]
+__all__ = ["join_specimens", "joined_specimen_name", "split_feature", "join_for_signature", "score_multi", "SEP",
+           "PER_RUN_COLUMNS"]
 
 SEP = ":"
 #: sample-table columns that describe one run, not the subject: never checked for conflicts across specimens.
@@ -167,17 +168,14 @@ def _required(signature) -> list[str]:
     return specs
 
 
-def score_multi(signature, datasets: Mapping[str, Dataset], *, by: str = "subject"):
-    """Score subjects with a multi-specimen panel ``signature`` from one Dataset per specimen (name → samples ×
-    proteins, log2; specimen names are matched case-insensitively).
-
-    Refuses (:class:`~proteomics.errors.ScoringRefused`) naming every required specimen that is absent; extra
-    specimens are ignored. Subjects lacking a required specimen are not scored (logged). Returns the
-    :class:`~proteomics.panel.score.ScoreResult` of :func:`~proteomics.panel.score.score` on the joined
-    Dataset: one row per subject (``sample`` = subject id).
+def join_for_signature(signature, datasets: Mapping[str, Dataset], *, by: str = "subject",
+                       check: Sequence[str] | None = ()) -> Dataset:
+    """The Dataset a multi-specimen ``signature`` scores: the specimens it requires, taken from ``datasets``
+    (name → samples × proteins, log2; names matched case-insensitively) and joined by ``by`` in the
+    signature's order. Extra specimens are ignored (logged). Refuses (:class:`~proteomics.errors.ScoringRefused`)
+    naming every required specimen that is absent, or when no subject has them all. A single-specimen
+    signature gets its specimen's Dataset unchanged.
     """
-    from .score import score
-
     need = _required(signature)
     if not need:
         raise InputError(f"signature {signature.name!r} names no specimen", hint="use score() on one Dataset")
@@ -189,14 +187,27 @@ def score_multi(signature, datasets: Mapping[str, Dataset], *, by: str = "subjec
                              hint="give one input per specimen the signature was built on")
     extra = sorted(set(given) - {s.lower() for s in need})
     if extra:
-        log.info("score_multi: specimen(s) %s not used by the signature, ignored", ", ".join(extra))
+        log.info("specimen(s) %s not used by the signature, ignored", ", ".join(extra))
     if not getattr(signature, "specimens", ()):  # a single-specimen signature: plain protein names
-        return score(signature, datasets[given[need[0].lower()]])
+        return datasets[given[need[0].lower()]]
     try:
-        joined = join_specimens({s: datasets[given[s.lower()]] for s in need}, by=by, check=())
+        return join_specimens({s: datasets[given[s.lower()]] for s in need}, by=by, check=check)
     except InputError as exc:
         if "no subject has every specimen" in str(exc):
             raise ScoringRefused([f"no subject has every required specimen ({', '.join(need)})"],
                                  hint=f"the {by!r} values must match across the specimens") from None
         raise
-    return score(signature, joined)
+
+
+def score_multi(signature, datasets: Mapping[str, Dataset], *, by: str = "subject"):
+    """Score subjects with a multi-specimen panel ``signature`` from one Dataset per specimen (name → samples ×
+    proteins, log2; specimen names are matched case-insensitively).
+
+    Refuses (:class:`~proteomics.errors.ScoringRefused`) naming every required specimen that is absent; extra
+    specimens are ignored. Subjects lacking a required specimen are not scored (logged). Returns the
+    :class:`~proteomics.panel.score.ScoreResult` of :func:`~proteomics.panel.score.score` on the joined
+    Dataset (:func:`join_for_signature`): one row per subject (``sample`` = subject id).
+    """
+    from .score import score
+
+    return score(signature, join_for_signature(signature, datasets, by=by))

@@ -12,6 +12,7 @@ import pytest
 from proteomics import Dataset
 from proteomics.errors import InputError, ScoringRefused
 from proteomics.panel import Signature, build_panel, join_specimens, score, score_multi, write_panel_outputs
+from proteomics.panel.multispecimen import split_feature
 from tests.cli_helpers import SAMPLE, assert_input_error, invoke
 from tests.panel.conftest import FAST, simulate
 
@@ -57,6 +58,8 @@ def test_join_by_subject_hand_built():
     assert step.name == "join_specimens"
     assert step.params["n_subjects"] == 2 and step.params["n_subjects_dropped"] == 2
     assert step.params["joined"] == "BAL+plasma"
+    assert join_specimens({"plasma": _plasma(), "BAL": _bal()}).checksum() == j.checksum()  # deterministic
+    assert split_feature("BAL:P2") == ("BAL", "P2")
     # the mapping order decides rows and columns, not the joined name
     k = join_specimens({"BAL": _bal(), "plasma": _plasma()})
     assert k.sample_ids == ["C", "A"] and k.protein_ids[0] == "BAL:P2"
@@ -214,3 +217,17 @@ def test_cli_score_needs_every_specimen(cli_panel, tmp_path):
                  "--signature", sig, "-o", bad)
     assert_input_error(res, "SPECIMEN=PATH")
     assert not bad.exists()
+
+
+def test_cli_validate_joins_specimens(cli_panel, tmp_path):
+    sig = cli_panel / "panel" / "signature.json"
+    res = invoke("--quiet", "validate", PLASMA, "--also", f"BAL={BAL}", "--sheet", SHEET, "--signature", sig,
+                 "--label", "condition", "--positive", "cancer", "-o", tmp_path / "val")
+    assert res.exit_code == 0, (res.stderr, res.exception)
+    m = json.loads((tmp_path / "val" / "validation_metrics.json").read_text())
+    assert m["n_samples"] == len(_subjects_with("plasma", "BAL"))
+    assert m["auc"] > 0.8  # in-sample on planted effects (truth.tsv), only a sanity floor
+    res = invoke("--quiet", "validate", PLASMA, "--sheet", SHEET, "--signature", sig, "--label", "condition",
+                 "--positive", "cancer", "-o", tmp_path / "val2")
+    assert_input_error(res, "'BAL' is absent")
+    assert not (tmp_path / "val2").exists()
