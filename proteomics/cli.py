@@ -381,7 +381,8 @@ def score(
         if not _state["quiet"]:
             for rec in table.to_dict("records"):
                 what = rec.get("cluster") if "cluster" in rec else rec.get("category")
-                extra = f" p={rec['probability']:.3f}" if isinstance(rec.get("probability"), float) else ""
+                prob = rec.get("probability")
+                extra = f" p={prob:.3f}" if isinstance(prob, float) and prob == prob else ""
                 out_console.print(f"{rec['sample']}: {what}{extra}"
                                   + (f" ({rec['reasons']})" if rec.get("reasons") else ""))
             out_console.print(f"wrote {output} and {report}")
