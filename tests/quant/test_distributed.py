@@ -195,6 +195,9 @@ def test_workers_use_the_clients_blas_threads(client):
 
     mine = _blas_threads()
     before, inside = client.submit(_worker_threads, mine, pure=False).result()
-    assert inside == mine
-    if any(v > 1 for v in mine.values()):
-        assert before != mine  # the workers really started with other settings: the limits matter
+    # compare the pools the worker has loaded (an OpenMP runtime may be loaded in the client only)
+    shared = sorted(set(inside) & set(mine))
+    assert "blas" in shared
+    assert {k: inside[k] for k in shared} == {k: mine[k] for k in shared}
+    if mine["blas"] > 1:
+        assert before.get("blas") != mine["blas"]  # the workers really started with other settings
