@@ -228,7 +228,7 @@ def quantify(
     engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
 ):
     """Roll precursors/peptides up to proteins and write a samples-by-protein log2 matrix (TSV)."""
-    from .workflow import quantify_file
+    from .commands import quantify_file
 
     with _errors(), _progress() as cb:
         ds = quantify_file(input, sheet, format=format, method=method.value, fasta=fasta, scale=scale.value,
@@ -264,7 +264,7 @@ def de(
     seed: Annotated[int, typer.Option("--seed")] = 0,
 ):
     """Differential abundance with limma-style moderated t statistics."""
-    from .workflow import de_command
+    from .commands import de_command
 
     with _errors(), _progress() as cb:
         results = de_command(input, sheet, contrasts=contrast, output=output, group=group,
@@ -305,7 +305,7 @@ def panel(
                                                         "INPUT is then the --specimen one.")] = None,
 ):
     """Build a biomarker panel with nested cross-validation and lock it into a signature."""
-    from .workflow import panel_command
+    from .commands import panel_command
 
     with _errors(), _progress() as cb:
         res = panel_command(input, sheet, label=label, positive=positive, output=output, config=config,
@@ -342,7 +342,7 @@ def validate(
                                                         "(repeatable; multi-specimen signatures).")] = None,
 ):
     """External validation: score a labelled cohort with a locked signature, report metrics at its thresholds."""
-    from .workflow import validate_command
+    from .commands import validate_command
 
     with _errors(), _progress() as cb:
         metrics = validate_command(input, signature, sheet, label=label, positive=positive, output=output,
@@ -373,7 +373,7 @@ def score(
                                                         "(repeatable; multi-specimen signatures).")] = None,
 ):
     """Score new patients with a locked signature, or refuse with every reason."""
-    from .workflow import score_command
+    from .commands import score_command
 
     with _errors():
         table, report = score_command(input, signature, output, sheet=sheet, specimen=specimen, format=format,
@@ -392,7 +392,7 @@ def score(
                                         "signature.json")
 def verify_signature(signature: Annotated[Path, typer.Argument(help="Signature JSON file.")]):
     """Check a signature's checksum and schema; print its intended use and performance."""
-    from .workflow import verify_command
+    from .commands import verify_command
 
     with _errors():
         info = verify_command(signature)
@@ -418,7 +418,7 @@ def stratify(
     force: Annotated[bool, typer.Option("--force")] = False,
 ):
     """Discover patient subgroups by consensus clustering, check them against null and batch, lock a stratifier."""
-    from .workflow import stratify_command
+    from .commands import stratify_command
 
     with _errors(), _progress() as cb:
         res = stratify_command(input, sheet, output=output, k_max=k_max, config=config, seed=seed, format=format,

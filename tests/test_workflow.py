@@ -1,7 +1,7 @@
 import pytest
 
 from proteomics.errors import InputError
-from proteomics.workflow import staged_output_dir
+from proteomics.staging import staged_output_dir
 
 
 def test_staged_dir_appears_only_on_success(tmp_path):

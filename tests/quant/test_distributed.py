@@ -102,7 +102,7 @@ def test_other_formats_are_read_on_the_client(client, files):
 
 
 def test_quanttable_input_and_scheduler_address(client, files):
-    """A QuantTable already read (as workflow.load_dataset passes it); the cluster reached by its address."""
+    """A QuantTable already read (as stages.load_dataset passes it); the cluster reached by its address."""
     table = pio.read(files["cohort"])
     address = client.scheduler.address
     assert address.startswith("tcp://127.0.0.1:")
