@@ -6,9 +6,19 @@ tests that need it are skipped with a clear reason when it is absent.
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Signing keys and trusted-key lists live in a per-session folder, never in the tester's home (subprocesses
+# started by tests inherit it).
+_CONFIG_DIR = tempfile.mkdtemp(prefix="proteomics-test-config-")
+os.environ["PROTEOMICS_CONFIG_DIR"] = _CONFIG_DIR
+atexit.register(shutil.rmtree, _CONFIG_DIR, True)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -14,12 +14,10 @@ The container is generic: a stratifier puts its payload under ``model`` and uses
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +25,7 @@ import numpy as np
 from .._files import _clean_for_json, canonical_json, sha256_bytes, write_bytes
 from .._version import __version__
 from ..errors import InputError, SignatureError
+from ..limits import MAX_SIGNATURE_BYTES, loads_json, read_limited
 
 __all__ = ["Signature", "SIGNATURE_SCHEMA", "SIGNATURE_SCHEMA_VERSION", "KINDS", "step_states", "restore_steps",
            "lock"]
@@ -59,6 +58,8 @@ class Signature:
     schema_version: int = SIGNATURE_SCHEMA_VERSION
     sha256: str = ""
     specimens: tuple[str, ...] = ()
+    #: Ed25519 signing block {algorithm, key_id, public_key, signature} (see proteomics.signing); {} = unsigned
+    signing: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -74,6 +75,9 @@ class Signature:
         the specimens every subject must provide) is written only when set, so single-specimen files are
         unchanged."""
         extra = {"specimens": list(self.specimens)} if self.specimens else {}
+        if self.signing:
+            extra["signing"] = {k: str(self.signing.get(k, "")) for k in
+                                ("algorithm", "key_id", "public_key", "signature")}
         return _clean_for_json({**extra,
             "schema": self.schema, "schema_version": self.schema_version, "kind": self.kind, "name": self.name,
             "version": self.version, "proteins": list(self.proteins), "specimen": self.specimen,
@@ -107,11 +111,16 @@ class Signature:
     @classmethod
     def from_bytes(cls, data: bytes, *, path: str | os.PathLike | None = None) -> Signature:
         """Parse and verify file bytes (checksum, schema name and version); SignatureError otherwise."""
+        if len(data) > MAX_SIGNATURE_BYTES:
+            raise SignatureError(f"signature is larger than the limit of {MAX_SIGNATURE_BYTES // 2**20} MiB",
+                                 path=path, hint="check that this is the right file")
         try:
-            d = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SignatureError(f"not a valid JSON signature ({exc})", path=path,
-                                 hint="use the signature.json written by 'proteomics panel'") from None
+            d = loads_json(data, path=path, what="signature")
+        except SignatureError:
+            raise
+        except InputError as exc:
+            raise SignatureError(exc.message, path=path,
+                                 hint=exc.hint or "use the signature.json written by 'proteomics panel'") from None
         if not isinstance(d, dict) or d.get("schema") != SIGNATURE_SCHEMA:
             got = d.get("schema") if isinstance(d, dict) else type(d).__name__
             raise SignatureError(f"schema is {got!r}, expected {SIGNATURE_SCHEMA!r}", path=path,
@@ -138,7 +147,7 @@ class Signature:
             raise SignatureError(f"unknown kind {d['kind']!r}", path=path)
         fields = {k: d[k] for k in ("kind", "name", "proteins", "model", "version", "specimen", "intended_use",
                                     "steps", "thresholds", "categories", "qc", "training", "performance",
-                                    "package_version", "schema", "schema_version", "sha256", "specimens")
+                                    "package_version", "schema", "schema_version", "sha256", "specimens", "signing")
                   if k in d}
         return cls(**fields)
 
@@ -146,9 +155,11 @@ class Signature:
     def load(cls, path: str | os.PathLike) -> Signature:
         """Read and verify a signature file (never executes code from it)."""
         try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise SignatureError(f"cannot read signature ({exc.strerror})", path=path) from None
+            data = read_limited(path, MAX_SIGNATURE_BYTES, what="signature")
+        except SignatureError:
+            raise
+        except InputError as exc:
+            raise SignatureError(exc.message, path=path, hint=exc.hint) from None
         return cls.from_bytes(data, path=path)
 
     @classmethod
@@ -165,6 +176,7 @@ class Signature:
                "schema_version": self.schema_version}
         if self.specimens:
             out["specimens"] = ", ".join(self.specimens)
+        out["signed_by"] = self.signing.get("key_id") if self.signing else "unsigned"
         for k in ("auc", "auc_ci_low", "auc_ci_high", "permutation_p"):
             if perf.get(k) is not None:
                 out[f"cv_{k}"] = perf[k]
