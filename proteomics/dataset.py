@@ -316,11 +316,16 @@ class Dataset:
         return cls(X.T.astype(float), samples, proteins, layers, tuple(Step.from_dict(h) for h in meta["history"]))
 
     def to_anndata(self):
-        """An ``anndata.AnnData`` (obs = samples, var = proteins, X log2); needs the ``anndata`` extra."""
-        try:
-            import anndata
-        except ImportError:
-            raise InputError("anndata is not installed", hint="pip install 'proteomics[anndata]'") from None
-        return anndata.AnnData(X=np.array(self._X), obs=self.samples, var=self.proteins,
-                               layers={k: np.array(v) for k, v in self._layers.items()},
-                               uns={"history": [s.to_dict() for s in self._history]})
+        """An ``anndata.AnnData``: obs = samples (sheet columns), var = proteins (gene, description …),
+        X = log2 with NaN for missing, layers (counts, imputation masks), provenance in ``uns['proteomics']``
+        as JSON strings. Needs the ``anndata`` extra."""
+        from ._anndata import to_anndata
+
+        return to_anndata(self)
+
+    @classmethod
+    def from_anndata(cls, adata) -> Dataset:
+        """The reverse of :meth:`to_anndata` (any AnnData with samples in obs and log2 proteins in var)."""
+        from ._anndata import from_anndata
+
+        return from_anndata(adata)

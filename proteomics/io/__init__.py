@@ -32,12 +32,20 @@ def formats() -> list[dict]:
     return _formats()
 
 
-def read(path, format: str = "auto", **options) -> QuantTable:
-    """Read ``path`` (optionally gzipped) with the named reader, or the detected one when ``format='auto'``.
+def read(path, format: str = "auto", **options):
+    """Read ``path`` (optionally gzipped) with the named reader, or the detected one when ``format='auto'``,
+    into a :class:`QuantTable`.
 
     Options are passed to the reader (e.g. ``fdr=0.01``, ``keep_contaminants=False``, ``scale='auto'``).
+    An AnnData file (``.h5ad``, as ``quantify -o x.h5ad`` or ``output: {anndata: true}`` write it) is already a
+    protein matrix: it is returned as a :class:`~proteomics.dataset.Dataset` (samples × proteins, log2).
     """
     from ..errors import InputError
+
+    if format in (None, "auto", "h5ad") and str(path).lower().endswith(".h5ad"):
+        from .write import read_dataset
+
+        return read_dataset(path)
 
     _load_readers()
     name = _detect(path) if format in (None, "auto") else format
