@@ -126,7 +126,7 @@ def _xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
             values = [_xlsx_value(v) for v in row]
             ws.append(values)
             for letter, v in zip(letters, values, strict=True):
-                if isinstance(v, float) and float("%.16g" % v) != v:
+                if isinstance(v, float) and float(f"{v:.16g}") != v:
                     fix[f"{letter}{r}"] = repr(v)
         ws.freeze_panes = "A2"
     raw = io.BytesIO()
