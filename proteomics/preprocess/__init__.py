@@ -11,6 +11,7 @@ from .base import ProteomicsTransformer, as_frame
 from .batch import ComBat
 from .filter import CONTAMINANT_PREFIXES, ContaminantFilter, MinPeptidesFilter, MinValidFilter, is_contaminant
 from .impute import DownshiftImputer, KNNImputer, MinProbImputer, NoImputer
+from .mode import ModeNormalizer
 from .normalize import (
     MedianNormalizer,
     QuantileNormalizer,
@@ -21,7 +22,7 @@ from .normalize import (
 
 __all__ = ["STEPS", "ProteomicsTransformer", "as_frame", "ContaminantFilter", "MinValidFilter",
            "MinPeptidesFilter", "MedianNormalizer", "QuantileNormalizer", "VSNNormalizer",
-           "ReferenceNormalizer", "TotalIntensityNormalizer", "DownshiftImputer", "MinProbImputer",
+           "ReferenceNormalizer", "TotalIntensityNormalizer", "ModeNormalizer", "DownshiftImputer", "MinProbImputer",
            "KNNImputer", "NoImputer", "ComBat", "CONTAMINANT_PREFIXES", "is_contaminant", "step_from_state"]
 
 STEPS: dict[str, type[ProteomicsTransformer]] = {
@@ -29,6 +30,7 @@ STEPS: dict[str, type[ProteomicsTransformer]] = {
     "filter_min_valid": MinValidFilter,
     "filter_min_peptides": MinPeptidesFilter,
     "normalize_median": MedianNormalizer,
+    "normalize_mode": ModeNormalizer,
     "normalize_quantile": QuantileNormalizer,
     "normalize_vsn": VSNNormalizer,
     "normalize_reference": ReferenceNormalizer,
