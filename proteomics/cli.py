@@ -427,5 +427,13 @@ def stratify(
             out_console.print(f"k = {res.metrics.get('k')}; wrote {output}")
 
 
+def _register_keys() -> None:
+    from .cli_keys import register
+
+    register(app, _errors, out_console)
+
+
+_register_keys()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

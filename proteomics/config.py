@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
+from .guard import check_name
+from .limits import read_config_text, safe_yaml_load
 
 __all__ = ["RunConfig", "load_config", "config_from_dict", "SPECIMENS"]
 
@@ -148,6 +150,14 @@ class RunConfig(_Strict):
     output: OutputConfig = OutputConfig()
     source: Path | None = Field(None, exclude=True, description="the YAML file this came from")
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v):
+        try:
+            return check_name(v, key="name")
+        except InputError as exc:  # pydantic reports it with the key's line
+            raise ValueError(exc.message) from None
+
     @field_validator("specimen")
     @classmethod
     def _specimen(cls, v):
@@ -260,14 +270,9 @@ def load_config(path: str | os.PathLike, *, check_files: bool = True) -> RunConf
         raise InputError("config file not found", path=path, hint="check the path, e.g. configs/example_plasma.yaml")
     if path.is_dir():
         raise InputError("config path is a directory", path=path, hint="give the YAML file")
+    text = read_config_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"config is not UTF-8 text (byte {exc.start})", path=path, hint="save it as UTF-8") from None
-    except OSError as exc:
-        raise InputError(f"cannot read config ({exc.strerror})", path=path) from None
-    try:
-        data = yaml.safe_load(text)
+        data = safe_yaml_load(text, path=path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"invalid YAML ({getattr(exc, 'problem', None) or exc})", path=path,

@@ -19,7 +19,7 @@ from .errors import InputError
 
 __all__ = ["MAX_SIGNATURE_BYTES", "MAX_CONFIG_BYTES", "MAX_JSON_DEPTH", "MAX_YAML_ALIASES", "MAX_YAML_NODES",
            "DETECT_PEEK_BYTES", "MAX_ABS_MODEL_VALUE", "check_regular_file", "read_limited", "loads_json",
-           "safe_yaml_load"]
+           "safe_yaml_load", "read_config_text", "read_yaml"]
 
 #: largest signature file read (bytes); a 5,000-protein panel with its preprocessing states is ~2 MiB
 MAX_SIGNATURE_BYTES = 32 * 1024 * 1024
@@ -144,6 +144,8 @@ def safe_yaml_load(text: str, *, path=None) -> Any:
         _check_nodes(node, path)
         _check_duplicate_keys(node, path)
         return loader.construct_document(node)
+    except RecursionError:
+        raise InputError("config is nested too deeply", path=path, hint="a genuine config nests a few levels") from None
     finally:
         loader.dispose()
 
@@ -158,8 +160,9 @@ def _check_nodes(root, path) -> None:
         key = id(n)
         if key in memo:
             return memo[key]
-        if key in stack:  # recursive alias: the safe constructor handles it, count once
-            return 1
+        if key in stack:
+            raise InputError("config holds a recursive YAML alias (a value that contains itself)", path=path,
+                             line=n.start_mark.line + 1, hint="write the values out instead of *aliases")
         stack.add(key)
         total = 1
         if isinstance(n, yaml.SequenceNode):
@@ -217,3 +220,18 @@ def read_config_text(path: str | os.PathLike, *, what: str = "config") -> str:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(f"{what} is not UTF-8 text{enc}: byte {exc.start} cannot be decoded", path=Path(path),
                          line=line, hint="save it as UTF-8") from None
+
+
+def read_yaml(path: str | os.PathLike, *, what: str = "config") -> Any:
+    """Read a YAML file with every limit above (size, UTF-8, aliases, expansion, duplicate keys); a syntax
+    error is an InputError with line and column. Returns the parsed data (None for an empty file)."""
+    import yaml
+
+    text = read_config_text(path, what=what)
+    try:
+        return safe_yaml_load(text, path=path)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"invalid YAML ({getattr(exc, 'problem', None) or exc})", path=path,
+                         line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
+                         hint="fix the YAML syntax (indentation, colons, quotes)") from None

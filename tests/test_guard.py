@@ -1,0 +1,80 @@
+"""The input-protection rule (proteomics.guard) and plain names."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from proteomics.errors import InputError
+from proteomics.guard import check_name, check_outputs
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "in.tsv").write_text("x\n")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    return tmp_path
+
+
+def test_output_equal_to_input_refused(tree):
+    inp = tree / "data" / "in.tsv"
+    with pytest.raises(InputError, match="overwrite the input"):
+        check_outputs(inputs=[inp], outputs=[inp])
+    with pytest.raises(InputError, match="overwrite the input"):  # same file through another spelling
+        check_outputs(inputs=[inp], outputs=[tree / "data" / ".." / "data" / "in.tsv"])
+    os.symlink(inp, tree / "link.tsv")
+    with pytest.raises(InputError, match="overwrite the input"):
+        check_outputs(inputs=[tree / "link.tsv"], outputs=[inp])
+    os.link(inp, tree / "hard.tsv")
+    with pytest.raises(InputError, match="overwrite the input"):
+        check_outputs(inputs=[inp], outputs=[tree / "hard.tsv"])
+    check_outputs(inputs=[inp], outputs=[tree / "data" / "out.tsv"])  # a new file beside it is fine
+
+
+def test_side_files_collide(tree):
+    with pytest.raises(InputError, match="same file"):
+        check_outputs(inputs=[], outputs=[tree / "s.html", tree / "s.html"])
+
+
+def test_results_folder_holding_an_input_refused(tree):
+    with pytest.raises(InputError, match="holds the input"):
+        check_outputs(inputs=[tree / "data" / "in.tsv"], folders=[tree / "data"], force=True)
+    with pytest.raises(InputError, match="holds the input"):
+        check_outputs(inputs=[tree / "data" / "in.tsv"], folders=[tree], force=True)
+
+
+@pytest.mark.parametrize("folder", [".", "..", "/", "~"])
+def test_current_parent_root_home_refused(tree, folder):
+    with pytest.raises(InputError, match="current folder"):
+        check_outputs(inputs=[], folders=[os.path.expanduser(folder)], force=True)
+
+
+def test_existing_folder_needs_force_and_must_be_ours(tree):
+    out = tree / "res"
+    out.mkdir()
+    check_outputs(inputs=[], folders=[out], force=True)  # empty: may be replaced
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="already exists"):
+        check_outputs(inputs=[], folders=[out])
+    with pytest.raises(InputError, match="not written by proteomics"):
+        check_outputs(inputs=[], folders=[out], force=True)
+    (out / "run.json").write_text("{}")
+    check_outputs(inputs=[], folders=[out], force=True)
+    (tree / "plain").write_text("x")
+    with pytest.raises(InputError, match="not a folder"):
+        check_outputs(inputs=[], folders=[tree / "plain"], force=True)
+
+
+@pytest.mark.parametrize("bad", ["../../../x", "a/b", "/abs", ".hidden", "", "-x", "a\\b", "x" * 200, "a b",
+                                 "..", "name\n"])
+def test_names_are_not_paths(bad):
+    with pytest.raises(InputError, match="plain name"):
+        check_name(bad, key="name")
+
+
+@pytest.mark.parametrize("good", ["run", "plasma_run1", "BAL+plasma", "v1.2-final"])
+def test_plain_names_pass(good):
+    assert check_name(good, key="name") == good
