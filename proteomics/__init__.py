@@ -26,7 +26,7 @@ _LAZY = {
     "STEPS": "proteomics.preprocess",
     "sample_qc": "proteomics.qc", "protein_qc": "proteomics.qc",
     "moderated_t": "proteomics.stats", "DEResult": "proteomics.stats",
-    "build_panel": "proteomics.panel", "write_panel_outputs": "proteomics.panel", "Signature": "proteomics.panel",
+    "build_panel": "proteomics.panel", "write_panel_outputs": "proteomics.panel", "Signature": "proteomics.signature",
     "score": "proteomics.panel", "validate": "proteomics.panel",
     "stratify": "proteomics.stratify",
     "load_config": "proteomics.config", "run": "proteomics.workflow",

@@ -176,7 +176,7 @@ def validate_command(input, signature, sheet, *, label, positive, output, format
     A multi-specimen signature needs one input per specimen: ``input`` (specimen ``specimen`` or the sheet's)
     and ``also`` (``"SPECIMEN=PATH"`` strings), joined by the sheet's ``subject``."""
     from .panel import validate
-    from .panel.signature import Signature
+    from .signature import Signature
 
     sig = Signature.load(signature)
     ds = load_dataset(input, sheet, format=format, scale=scale, signature=sig, allow_unused_sheet_rows=True,
@@ -200,8 +200,8 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
 
     A multi-specimen signature needs one input per specimen: ``input`` (specimen ``specimen`` or the sheet's)
     and ``also`` (``"SPECIMEN=PATH"`` strings), joined by the sheet's ``subject``; one row per subject."""
-    from .panel.signature import Signature
     from .report.html import render_patient_report
+    from .signature import Signature
 
     sig = Signature.load(signature)
     if sheet is None and specimen is None:
@@ -239,7 +239,7 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
 
 def verify_command(path) -> dict:
     """``proteomics verify-signature``: checksum + schema check; returns the summary to print."""
-    from .panel.signature import Signature
+    from .signature import Signature
 
     return Signature.verify(path)
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from proteomics import signing
 from proteomics.errors import SignatureError
-from proteomics.panel.signature import Signature
+from proteomics.signature import Signature
 
 
 @pytest.fixture(autouse=True)

@@ -11,12 +11,13 @@ Public API::
     score_multi(signature, datasets: Mapping[str, Dataset], *, by="subject") -> ScoreResult
 """
 
+from ..signature import Signature
 from .build import PanelResult, build_panel, write_panel_outputs
 from .cv import NestedCVResult, nested_cv
 from .multispecimen import join_specimens, score_multi
 from .score import ScoreResult, score, validate
 from .settings import PanelSettings
-from .signature import Signature, lock
+from .signature import lock
 
 __all__ = ["PanelResult", "build_panel", "write_panel_outputs", "NestedCVResult", "nested_cv", "ScoreResult",
            "score", "validate", "PanelSettings", "Signature", "lock",

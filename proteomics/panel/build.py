@@ -24,10 +24,11 @@ from .._files import canonical_json, write_text
 from .._version import __version__
 from ..dataset import Dataset
 from ..errors import InputError
+from ..signature import Signature
 from . import metrics as M
 from .cv import NestedCVResult, derive_seed, fit_tuned, nested_cv
 from .settings import PanelSettings, coerce_settings
-from .signature import Signature, lock
+from .signature import lock
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ import pandas as pd
 
 from ..dataset import Dataset
 from ..errors import InputError, ScoringRefused
+from ..signature import Signature, restore_steps
 from . import metrics as M
 from .lockmodel import apply_model
-from .signature import Signature, restore_steps
 
 __all__ = ["ScoreResult", "score", "validate", "SCORE_COLUMNS"]
 

@@ -1,6 +1,6 @@
 """The locked stratifier: preprocessing state + standardisation + centroids in a Signature of kind "stratifier".
 
-The Signature container (schema, checksum, JSON, no pickle) is ``proteomics.panel.signature.Signature``; this
+The Signature container (schema, checksum, JSON, no pickle) is ``proteomics.signature.Signature``; this
 module fills its generic fields: ``proteins`` (the clustering proteins, in order), ``specimen``, ``steps`` (one
 ``get_state()`` per fitted preprocessing step), ``thresholds`` (``min_confidence``), ``qc``
 (``max_missing_fraction``, ``min_input_coverage``), ``training`` and ``model``::
@@ -34,12 +34,12 @@ log = logging.getLogger(__name__)
 
 def lock_stratifier(fitted: Sequence[tuple[str, Any]], space: FeatureSpace, model: CentroidModel, *,
                     specimen: str | None, settings: Mapping[str, Any], training: Mapping[str, Any]):
-    """The locked :class:`~proteomics.panel.signature.Signature` (kind "stratifier", not yet sealed).
+    """The locked :class:`~proteomics.signature.Signature` (kind "stratifier", not yet sealed).
 
     Preprocessing steps that cannot be applied to one new sample (e.g. ComBat) cannot be locked; the stratifier
     is then written without them and ``model["unlockable"]`` says why, so :func:`assign` refuses.
     """
-    from ..panel.signature import Signature, step_states
+    from ..signature import Signature, step_states
 
     steps_objs = [step for _, step in fitted]
     unlockable = ""
@@ -91,7 +91,7 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
     ``qc_flags``); a sample with too few training proteins measured or too many stratifier proteins missing is
     refused alone.
     """
-    from ..panel.signature import restore_steps
+    from ..signature import restore_steps
 
     if signature.kind != "stratifier":
         raise ScoringRefused([f"signature {signature.name!r} is a {signature.kind}, not a stratifier"],

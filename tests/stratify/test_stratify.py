@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from proteomics.errors import InputError, ScoringRefused
-from proteomics.panel.signature import Signature
+from proteomics.signature import Signature
 from proteomics.stratify import assign, stratify, write_stratify_outputs
 
 from .conftest import FAST, planted
