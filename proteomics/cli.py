@@ -435,5 +435,11 @@ def _register_keys() -> None:
 
 _register_keys()
 
+# -- the clinician's web service: serve, users, audit (proteomics/serve/cli.py) ---------------------------------
+from .serve.cli import register as _register_serve  # noqa: E402
+
+_register_serve(app)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
