@@ -40,8 +40,9 @@ class Prepared:
     values: np.ndarray
     counts: np.ndarray | None = None
 
-    def chunks(self, square: bool = False) -> list[Chunk]:
-        """Chunks of proteins with the same padded entity count (see module docstring)."""
+    def chunks(self, square: bool = False, cost: Callable[[int, int], int] | None = None) -> list[Chunk]:
+        """Chunks of proteins with the same padded entity count (see module docstring). ``cost(K, S)``: elements
+        of a method's largest temporary per protein (default K·S, or K·S·S/2 with ``square``)."""
         order = np.argsort(self.entity_protein, kind="stable")
         ep = self.entity_protein[order]
         n_p = len(self.proteins)
@@ -54,7 +55,8 @@ class Prepared:
         bucket = np.where(k > 0, 2 ** np.ceil(np.log2(np.maximum(k, 1))).astype(int), 0)
         for K in np.unique(bucket[bucket > 0]):
             rows = np.flatnonzero(bucket == K)
-            per = max(1, _MAX_ELEMENTS // int(K * S * (max(S - 1, 1) // 2 + 1 if square else 1)))
+            size = cost(int(K), S) if cost is not None else K * S * (max(S - 1, 1) // 2 + 1 if square else 1)
+            per = max(1, _MAX_ELEMENTS // int(size))
             for c0 in range(0, len(rows), per):
                 r = rows[c0:c0 + per]
                 V = np.full((len(r), int(K), S), np.nan)
@@ -69,11 +71,11 @@ class Prepared:
 
 
 def run_chunks(fn: Callable[[np.ndarray], np.ndarray], prep: Prepared, n_jobs: int = 1,
-               square: bool = False) -> np.ndarray:
+               square: bool = False, cost: Callable[[int, int], int] | None = None) -> np.ndarray:
     """Apply ``fn`` (V (n, K, S) → (n, S) log2) to every chunk; returns (n_proteins, n_samples) log2."""
     from threadpoolctl import threadpool_limits
 
-    chunks = prep.chunks(square=square)
+    chunks = prep.chunks(square=square, cost=cost)
     # one BLAS thread per worker: the batched small solves are much slower with OpenBLAS threading (measured
     # 7.1 s vs 0.09 s for 60 solves of 200 × 200 on a loaded 2-core machine)
     with threadpool_limits(limits=1, user_api="blas"):

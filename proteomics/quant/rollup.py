@@ -28,6 +28,7 @@ from .maxlfq import maxlfq_block
 from .median_polish import median_polish_block
 from .spectral_count import nsaf, protein_lengths
 from .top_n import sum_block, top_n_block
+from .traces import pair_cost, trace_block
 
 __all__ = ["quantify", "METHODS", "prepare"]
 
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 
 def _maxlfq(prep: Prepared, *, min_ratio_count=2, n_jobs=1, **_):
     return run_chunks(partial(maxlfq_block, min_ratio_count=min_ratio_count), prep, n_jobs, square=True)
+
+
+def _trace(prep: Prepared, *, n_jobs=1, **_):
+    return run_chunks(trace_block, prep, n_jobs, cost=pair_cost)
 
 
 def _median_polish(prep: Prepared, *, n_jobs=1, **_):
@@ -77,6 +82,7 @@ def _nsaf(prep: Prepared, *, fasta=None, **_):
 #: method name → function(Prepared, **options) → (n_proteins, n_samples) log2
 METHODS: dict[str, Callable[..., np.ndarray]] = {
     "maxlfq": _maxlfq,
+    "trace": _trace,
     "median_polish": _median_polish,
     "top_n": _top_n,
     "top3": lambda prep, **kw: _top_n(prep, **{**kw, "top_n": 3}),
