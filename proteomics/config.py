@@ -113,6 +113,10 @@ class PanelConfig(_Strict):
     group_by: str | None = "subject"
     permutations: int = Field(0, ge=0)
     prevalence: float | None = Field(None, gt=0, lt=1)
+    #: risk categories of a signature: rule-out threshold = the highest probability keeping this sensitivity,
+    #: rule-in threshold = the lowest probability reaching this specificity (both on out-of-fold predictions)
+    fixed_sensitivity: float = Field(0.9, gt=0, lt=1, description="sensitivity target of the rule-out threshold")
+    fixed_specificity: float = Field(0.9, gt=0, lt=1, description="specificity target of the rule-in threshold")
     intended_use: str = "research use only"
     name: str | None = None
 

@@ -129,11 +129,12 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
     metrics, curves = _metrics(cv, oof, y01, s, seed, len(classes))
     batch_col = s.leave_one_batch_out or s.batch_column
     batch = samples[batch_col].to_numpy() if batch_col and batch_col in samples.columns else None
-    warnings = M.design_warnings(y, X.shape[1], batch=batch, panel_size=s.max_proteins)
     if len(set(groups if groups is not None else [])) and len(set(groups)) < len(groups):
         metrics["n_subjects"] = int(len(set(groups)))
     pipe, k, c = fit_tuned(X, y, groups if groups is not None else np.asarray(ds.sample_ids), s, classes, positive,
                            derive_seed(seed, 7))
+    # the warnings name the panel actually locked (k proteins), not the configured maximum
+    warnings = M.design_warnings(y, X.shape[1], batch=batch, panel_size=int(k))
     sel_step = pipe.named_steps["select"]
     if hasattr(sel_step, "expected_false_"):
         metrics["stability_expected_false_bound"] = sel_step.expected_false_

@@ -213,22 +213,37 @@ def apply_model(payload: Mapping[str, Any], Xpanel: np.ndarray) -> dict[str, np.
 
 
 # -- thresholds and risk categories ------------------------------------------------------------------------------
+def _target_thresholds(y01: np.ndarray, prob: np.ndarray, sensitivity: float, specificity: float):
+    """(rule_out, rule_in): the highest threshold t with P(prob ≥ t | positive) ≥ ``sensitivity`` and the
+    lowest t with P(prob < t | negative) ≥ ``specificity``, on the given probabilities."""
+    pos, neg = np.sort(prob[(y01 == 1) & np.isfinite(prob)]), np.sort(prob[(y01 == 0) & np.isfinite(prob)])
+    if not len(pos) or not len(neg):
+        return 0.5, 0.5
+    allowed_missed = int(np.floor(len(pos) * (1 - sensitivity) + 1e-9))  # positives allowed below rule-out
+    ro = float(pos[min(allowed_missed, len(pos) - 1)])
+    needed = int(np.ceil(len(neg) * specificity - 1e-9))  # negatives that must fall below rule-in
+    ri = float(np.nextafter(neg[max(needed, 1) - 1], np.inf)) if needed > 0 else float(neg[0])
+    return min(1.0, ro), min(1.0, ri)
+
+
 def categories_and_thresholds(y01: np.ndarray, prob: np.ndarray, settings) -> tuple[dict, tuple]:
     """Rule-out and rule-in probability thresholds from out-of-fold probabilities, with their operating
     characteristics, and the risk categories they define.
 
-    rule_out: the highest threshold keeping sensitivity ≥ ``fixed_sensitivity``; rule_in: the lowest threshold
-    reaching specificity ≥ ``fixed_specificity``. If rule_out ≥ rule_in (a very good panel) both become
-    their midpoint and there are two categories. PPV/NPV are at ``settings.prevalence`` (or the cohort's).
+    rule_out: the highest threshold keeping sensitivity ≥ ``fixed_sensitivity`` (config
+    ``panel.fixed_sensitivity``); rule_in: the lowest threshold reaching specificity ≥ ``fixed_specificity``
+    (``panel.fixed_specificity``). A very good panel meets both targets over a whole range of probabilities
+    (rule_out computed ≥ rule_in): the two thresholds are then that range's ends, swapped, so both targets still
+    hold and "intermediate" is the band between the classes seen in training. Categories: low < rule_out ≤
+    intermediate < rule_in ≤ high; a patient whose 95% interval straddles a threshold is "indeterminate" when
+    scored. PPV/NPV are at ``settings.prevalence`` (or the cohort's).
     """
     y01 = np.asarray(y01).astype(int)
     prev = settings.prevalence if settings.prevalence is not None else float(y01.mean())
-    ro = M.specificity_at_sensitivity(y01, prob, settings.fixed_sensitivity)["threshold"]
-    ri = M.sensitivity_at_specificity(y01, prob, settings.fixed_specificity)["threshold"]
-    ro = min(1.0, ro) if np.isfinite(ro) else 1.0
-    ri = min(1.0, ri) if np.isfinite(ri) else 1.0
-    if ro >= ri:
-        ro = ri = (ro + ri) / 2
+    ro, ri = _target_thresholds(y01, np.asarray(prob, float), settings.fixed_sensitivity,
+                                settings.fixed_specificity)
+    if ro > ri:  # both targets hold on [ri, ro]: that band is where the panel has seen no training sample
+        ro, ri = ri, ro
 
     def oc(t):
         c = M.confusion_at(y01, prob, t)

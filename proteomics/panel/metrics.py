@@ -331,8 +331,9 @@ def design_warnings(labels, n_candidates: int, *, batch=None, min_events_per_pro
                    f"({events / k:.1f} per protein, fewer than {min_events_per_protein:g}); "
                    "expect optimistic in-sample fits and unstable panels")
     if n_candidates > 0 and events / n_candidates < 1:
-        out.append(f"{n_candidates} candidate proteins for {events} events in the smallest class: selection "
-                   "is high-dimensional; only the nested-CV estimate is trustworthy")
+        out.append(f"{n_candidates} quantified proteins enter selection (before the filters refitted in each "
+                   f"training fold) for {events} samples in the smallest class: selection is high-dimensional; "
+                   "only the nested-CV estimate is trustworthy")
     if batch is not None:
         b = pd.Series(np.asarray(batch, dtype=str))
         if b.nunique() > 1:
