@@ -287,3 +287,20 @@ def test_extra_proteins():
     c = simulate_cohort(2, n_patients=10, n_bal=4, n_sputum=4, extra_proteins=60, specimens=("BAL",))
     assert len(c.proteins["BAL"]) == 327 + 60
     assert c.abundance["BAL"].shape == (4, 387) and c.proteins["BAL"]["protein_group"].is_unique
+
+
+def test_lfq_truth_runs_are_independent_draws_and_noise_models_differ():
+    from proteomics.simulate.lfq_truth import simulate_lfq
+
+    a = simulate_lfq(6, 50, seed=4)
+    b = simulate_lfq(4, 50, seed=4)  # the first 4 runs of a 6-run cohort are the same data
+    sub = a.data[a.data["run"].isin(b.truth.columns)].reset_index(drop=True)
+    np.testing.assert_array_equal(sub["intensity"].to_numpy(), b.data["intensity"].to_numpy())
+    np.testing.assert_array_equal(a.truth.iloc[:, :4].to_numpy(), b.truth.to_numpy())
+    h = simulate_lfq(40, 200, seed=4, noise="heavy")
+    g = simulate_lfq(40, 200, seed=4, noise="gaussian")
+    assert h.truth.shape == g.truth.shape == (200, 40)
+    # heavy model: precursors lost for whole blocks of 20 runs → runs-seen counts cluster at multiples of 20
+    seen_h = h.data.groupby("entity_id", observed=True)["run"].nunique()
+    seen_g = g.data.groupby("entity_id", observed=True)["run"].nunique()
+    assert (seen_h <= 21).mean() > (seen_g <= 21).mean()

@@ -274,7 +274,7 @@ def _quantify_pieces(pieces, fmt, path, level, mapping, samples, method, kw) -> 
 
 
 # -- the engine ------------------------------------------------------------------------------------------------
-def quantify_dask(path, sheet=None, *, format: str = "auto", method: str = "maxlfq", scheduler=None,
+def quantify_dask(path, sheet=None, *, format: str = "auto", method: str = "auto", scheduler=None,
                   n_workers: int = 2, read_options: dict | None = None, n_partitions: int | None = None,
                   rows_per_part: int = _ROWS_PER_PART, workdir: str | os.PathLike | None = None,
                   **quant_kwargs) -> Dataset:
@@ -302,7 +302,7 @@ def quantify_dask(path, sheet=None, *, format: str = "auto", method: str = "maxl
     -------
     Dataset (samples × proteins, log2, NaN = missing) with ``layers['n_peptides']`` as the local engine.
     """
-    from .rollup import METHODS, _run_to_sample
+    from .rollup import METHODS, MIN_RATIO_COUNT, _run_to_sample
 
     if method not in METHODS:
         raise InputError(f"unknown quantification method {method!r}", hint=f"use one of {', '.join(METHODS)}")
@@ -310,7 +310,8 @@ def quantify_dask(path, sheet=None, *, format: str = "auto", method: str = "maxl
     if bad:
         raise InputError(f"unknown quantification option(s) {', '.join(bad)}",
                          hint=f"allowed: {', '.join(_QUANT_KWARGS)}")
-    kw = {"min_ratio_count": quant_kwargs.get("min_ratio_count", 2), "top_n": quant_kwargs.get("top_n", 3),
+    kw = {"min_ratio_count": quant_kwargs.get("min_ratio_count", MIN_RATIO_COUNT),
+          "top_n": quant_kwargs.get("top_n", 3),
           "fasta": quant_kwargs.get("fasta")}
     read_options = dict(read_options or {})
     _distributed()
@@ -401,7 +402,10 @@ def _run(client, sources, fmt, shown, read_options, P, sheet, method, kw, METHOD
     if n_pep is not None:
         layers = {"n_peptides": n_pep.T}
         prot["n_peptides_total"] = n_total
-        params.update({"min_ratio_count": kw["min_ratio_count"], "top_n": kw["top_n"]})
+        from .rollup import resolve_method
+
+        params.update({"rollup": resolve_method(method, S), "min_ratio_count": kw["min_ratio_count"],
+                       "top_n": kw["top_n"]})
     step = Step("quantify", params=params, version=__version__, input_sha256=h.hexdigest())
     ds = Dataset(X.T, sample_table, prot, layers=layers, history=(step,))
     log.info("quantified %d protein groups in %d samples on dask (%s, %s level, %d partitions)", ds.n_proteins,

@@ -55,7 +55,8 @@ sample factors above.
 Modules: :mod:`.catalogue` (named proteins, package data ``catalogue.tsv``, per-specimen constants),
 :mod:`.proteins` (per-specimen proteins and effects), :mod:`.precursors` (sample and precursor noise model),
 :mod:`.cohort` (:func:`simulate_cohort`), :mod:`.diann` and :mod:`.maxquant` (tool-style tables),
-:mod:`.bundle` (sheets, truth, ``sample_data/``, :func:`to_dataset`), :mod:`.large` (benchmark reports).
+:mod:`.bundle` (sheets, truth, ``sample_data/``, :func:`to_dataset`), :mod:`.large` (benchmark reports),
+:mod:`.lfq_truth` (precursor cohorts with known protein truth under two noise models, for roll-up accuracy).
 """
 
 from .bundle import to_dataset, write_bundle, write_sheet_csv, write_sheet_sdrf, write_truth
@@ -63,9 +64,10 @@ from .catalogue import DEFAULT_SEED, SPECIMENS, catalogue
 from .cohort import Cohort, simulate_cohort
 from .diann import diann_report_frame, write_diann_report
 from .large import write_large_diann_report
+from .lfq_truth import simulate_lfq
 from .maxquant import maxquant_protein_groups_frame, write_maxquant_protein_groups
 
 __all__ = ["DEFAULT_SEED", "SPECIMENS", "Cohort", "catalogue", "simulate_cohort", "diann_report_frame",
            "write_diann_report", "write_maxquant_protein_groups", "write_sheet_csv", "write_sheet_sdrf",
-           "write_truth", "write_bundle", "write_large_diann_report", "to_dataset",
+           "write_truth", "write_bundle", "write_large_diann_report", "simulate_lfq", "to_dataset",
            "maxquant_protein_groups_frame"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from proteomics.io.table import QuantTable
 from proteomics.quant import quantify
@@ -91,3 +92,45 @@ def test_result_does_not_depend_on_the_other_proteins_in_a_chunk():
     for i in (0, 5, 11):
         np.testing.assert_array_equal(trace_block(V[i:i + 1]), whole[i:i + 1])
     np.testing.assert_array_equal(trace_block(V[::-1]), whole[::-1])
+
+
+def _sim_errors(noise: str, methods=("maxlfq", "trace")):
+    from proteomics.preprocess import MedianNormalizer
+    from proteomics.simulate.lfq_truth import profile_errors, simulate_lfq
+
+    sim = simulate_lfq(24, 600, seed=3, noise=noise)
+    out = {}
+    for m in methods:
+        ds = quantify(QuantTable(sim.data, "sim"), method=m)
+        X = MedianNormalizer().fit_transform(ds).to_frame().T  # proteins × runs
+        e = profile_errors(X, sim.truth)
+        out[m] = (np.median(e), np.quantile(e, 0.9), int(X.notna().any(axis=1).sum()))
+    return out
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "heavy"])
+def test_simulator_truth_as_accurate_as_maxlfq(noise):
+    """On both noise models of proteomics.simulate.lfq_truth, trace alignment is as accurate as MaxLFQ (median
+    and 90th percentile of |log2 error| of the protein profiles) and quantifies at least as many proteins.
+    Measured at 24 runs × 3,000 proteins (median-normalised): gaussian 0.101/0.275 vs MaxLFQ 0.101/0.273,
+    heavy 0.144/0.415 vs 0.143/0.413; coverage 2,909 vs 2,882 and 2,931 vs 2,888."""
+    r = _sim_errors(noise)
+    (m_t, p_t, n_t), (m_m, p_m, n_m) = r["trace"], r["maxlfq"]
+    assert m_t <= m_m + 0.005 and p_t <= p_m + 0.01
+    assert n_t >= n_m
+    # the errors are those of the noise model: 0.2 log2 precursor noise → median |error| of one precursor ≈ 0.13
+    assert 0.05 < m_t < 0.2
+
+
+def test_auto_is_maxlfq_up_to_the_threshold_then_trace(monkeypatch):
+    from proteomics.quant import rollup
+    from proteomics.simulate.lfq_truth import simulate_lfq
+
+    t = QuantTable(simulate_lfq(6, 40, seed=1).data, "sim")
+    auto = quantify(t)
+    assert auto.history[-1].params["method"] == "auto" and auto.history[-1].params["rollup"] == "maxlfq"
+    np.testing.assert_array_equal(auto.X, quantify(t, method="maxlfq").X)
+    monkeypatch.setattr(rollup, "AUTO_MAX_RUNS", 5)
+    auto = quantify(t)
+    assert auto.history[-1].params["rollup"] == "trace"
+    np.testing.assert_array_equal(auto.X, quantify(t, method="trace").X)
