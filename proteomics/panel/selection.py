@@ -35,6 +35,7 @@ from sklearn.svm import LinearSVC
 
 from ..errors import InputError
 from ..preprocess.base import as_frame
+from ..stats.limma import class_statistic
 
 log = logging.getLogger(__name__)
 
@@ -49,65 +50,9 @@ def rank_statistic(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     moderated F. ``X`` is samples × proteins (log2), ``y`` class labels. Proteins that cannot be tested
     get −inf.
     """
-    s = np.asarray(_moderated_stat(np.asarray(X, dtype=float), np.asarray(y)), dtype=float)
+    s = np.asarray(class_statistic(np.asarray(X, dtype=float), np.asarray(y)), dtype=float)
     s[~np.isfinite(s)] = -np.inf
     return s
-
-
-def cell_means_fit(Y: np.ndarray, design: np.ndarray):
-    """``proteomics.stats.lm_fit`` for a one-hot (cell-means) design in closed form, vectorised over proteins.
-
-    lm_fit groups proteins by missing-value pattern and runs one QR per pattern, which costs seconds when
-    almost every protein has its own pattern (thousands of fits per nested CV). For a one-hot design the
-    least-squares solution is the per-class mean of the observed values, with stdev_unscaled 1/sqrt(n_class),
-    residual df = n_observed − n_classes_observed and the pooled residual variance; the result is the same
-    ``LinearFit`` (tested against lm_fit).
-    """
-    from ..stats.limma import LinearFit
-
-    Y = np.asarray(Y, dtype=float)
-    D = np.asarray(design, dtype=float)
-    obs = ~np.isnan(Y)
-    Yz = np.where(obs, Y, 0.0)
-    n = D.T @ obs.astype(float)  # p × G observed counts per class
-    with np.errstate(all="ignore"):
-        mean = (D.T @ Yz) / n
-        resid = np.where(obs, Y - D @ np.nan_to_num(mean), 0.0)
-        df = obs.sum(axis=0) - (n > 0).sum(axis=0)
-        sigma = np.sqrt((resid * resid).sum(axis=0) / df)
-        su = 1.0 / np.sqrt(n)
-    mean = np.where(n > 0, mean, np.nan)
-    su = np.where(n > 0, su, np.nan)
-    sigma = np.where(df > 0, sigma, np.nan)
-    with np.errstate(all="ignore"):
-        amean = Yz.sum(axis=0) / obs.sum(axis=0)
-    return LinearFit(coefficients=mean.T, stdev_unscaled=su.T, sigma=sigma, df_residual=df.astype(float),
-                     amean=amean, cov_coefficients=np.linalg.inv(D.T @ D),
-                     names=tuple(f"c{j}" for j in range(D.shape[1])), design=D)
-
-
-def _moderated_stat(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """|moderated t| (two classes) or moderated F (more) of the model ~0 + class (limma lmFit → contrasts.fit
-    → eBayes, current limma estimator; ``proteomics.stats``)."""
-    import warnings
-
-    from ..stats import contrasts_fit, ebayes
-
-    classes = np.unique(y)
-    design = (y[:, None] == classes[None, :]).astype(float)
-    C = np.zeros((classes.size, classes.size - 1))
-    C[0, :] = -1.0
-    C[np.arange(1, classes.size), np.arange(classes.size - 1)] = 1.0
-    keep = (~np.isnan(X)).sum(axis=0) > classes.size
-    out = np.full(X.shape[1], -np.inf)
-    if keep.sum() < 3:
-        return out
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        eb = ebayes(contrasts_fit(cell_means_fit(X[:, keep], design), C))
-    stat = np.abs(eb.t[:, 0]) if classes.size == 2 else eb.F
-    out[keep] = np.where(np.isfinite(stat), stat, -np.inf)
-    return out
 
 
 def _order(scores: np.ndarray) -> np.ndarray:

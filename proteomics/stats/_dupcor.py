@@ -19,6 +19,7 @@ import numpy as np
 
 from ._rmath import trimmed_mean
 from .design import estimable_columns
+from .linear import unique_patterns
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,7 @@ def duplicate_correlation(Y: np.ndarray, design: np.ndarray, block: Sequence, tr
         return 0.0
     rho = np.full(G, np.nan)
     mask = ~np.isnan(Y)
-    from .limma import _unique_patterns
-    patterns, which = _unique_patterns(mask)
+    patterns, which = unique_patterns(mask)
     jobs_D, jobs_y, jobs_m, jobs_start, jobs_prot = [], [], [], [], []
     order = np.argsort(which, kind="stable")
     bounds = np.searchsorted(which[order], np.arange(patterns.shape[1] + 1))

@@ -20,7 +20,7 @@ from scipy import special, stats
 
 from ..errors import InputError
 from ._rmath import trigamma
-from .limma import EBayesResult, LinearFit, _f_stat, _p_two_sided
+from .linear import EBayesResult, LinearFit, f_stat, p_two_sided
 
 __all__ = ["loess_quadratic", "count_prior", "count_ebayes"]
 
@@ -107,8 +107,8 @@ def count_ebayes(fit: LinearFit, counts: np.ndarray, *, proportion: float = 0.01
     with np.errstate(invalid="ignore", divide="ignore"):
         t = fit.coefficients / fit.stdev_unscaled / np.sqrt(s2_post)[:, None]
     df_total = d0 + df
-    p = _p_two_sided(t, df_total[:, None])
-    F, df1 = _f_stat(t, fit.cov_coefficients)
+    p = p_two_sided(t, df_total[:, None])
+    F, df1 = f_stat(t, fit.cov_coefficients)
     with np.errstate(invalid="ignore"):
         Fp = stats.f.sf(F, df1, df_total)
     return EBayesResult(fit, t, p, np.full_like(t, np.nan), s2_post, s0, d0, df_total,

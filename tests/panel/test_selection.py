@@ -1,4 +1,4 @@
-"""Selectors: L1 coefficients against glmnet, the fast cell-means fit against stats.lm_fit, ranking contract."""
+"""Selectors: L1 coefficients against glmnet, ranking contract."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from proteomics.panel.selection import (
     ModeratedTSelector,
     RFESelector,
     StabilitySelector,
-    cell_means_fit,
 )
 from tests.conftest import need_oracle
 
@@ -46,23 +45,6 @@ def test_l1_logistic_matches_glmnet_at_lambda_min(alpha, fname):
         pd.DataFrame(X, columns=m.index), y)
     big = set(m.index[np.abs(ref_beta) > 0.01])
     assert big <= set(sel.ranking_)
-
-
-def test_cell_means_fit_equals_lm_fit():
-    from proteomics.stats import lm_fit
-
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(24, 300))
-    X[rng.random(X.shape) < 0.2] = np.nan
-    X[:12, 0] = np.nan  # whole class missing
-    X[:, 1] = np.nan
-    y = np.array(["a"] * 12 + ["b"] * 6 + ["c"] * 6)
-    D = (y[:, None] == np.array(["a", "b", "c"])[None, :]).astype(float)
-    ref, ours = lm_fit(X, D), cell_means_fit(X, D)
-    for k in ("coefficients", "stdev_unscaled", "sigma", "df_residual", "amean", "cov_coefficients"):
-        a, b = getattr(ref, k), getattr(ours, k)
-        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
-        np.testing.assert_allclose(np.nan_to_num(b), np.nan_to_num(a), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("cls,kw", [(ModeratedTSelector, {}), (L1Selector, {"C": 0.5}),
