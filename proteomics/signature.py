@@ -25,6 +25,7 @@ from ._files import _clean_for_json, canonical_json, sha256_bytes, write_bytes
 from ._version import __version__
 from .errors import InputError, SignatureError
 from .limits import MAX_SIGNATURE_BYTES, loads_json, read_limited
+from .signature_checks import check_content
 
 __all__ = ["Signature", "SIGNATURE_SCHEMA", "SIGNATURE_SCHEMA_VERSION", "KINDS", "step_states", "restore_steps"]
 
@@ -144,6 +145,11 @@ class Signature:
                 raise SignatureError(f"required field {key!r} is missing", path=path)
         if d["kind"] not in KINDS:
             raise SignatureError(f"unknown kind {d['kind']!r}", path=path)
+        check_content(d, path=path)
+        try:
+            _check_steps_apply(restore_steps(d["steps"]), d["proteins"], d["kind"])  # now, not while scoring
+        except SignatureError as exc:
+            raise SignatureError(exc.message, path=path, hint=exc.hint) from None
         fields = {k: d[k] for k in ("kind", "name", "proteins", "model", "version", "specimen", "intended_use",
                                     "steps", "thresholds", "categories", "qc", "training", "performance",
                                     "package_version", "schema", "schema_version", "sha256", "specimens", "signing")
@@ -220,5 +226,39 @@ def restore_steps(states: Sequence[Mapping[str, Any]]) -> list[Any]:
         if name not in classes:
             raise SignatureError(f"signature uses preprocessing step {name!r}, unknown to this package version",
                                  hint="install the package version that wrote the signature")
-        out.append(classes[name].from_state(dict(st)))
+        cls = classes[name]
+        learned = st.get("learned")
+        expected = {"proteins_in_", *cls._state_attrs}
+        odd = (sorted(set(learned) ^ expected) if isinstance(learned, dict) else ["learned"]) + sorted(
+            set(st.get("params") or {}) - set(cls._get_param_names()))
+        if odd:
+            raise SignatureError(f"preprocessing step {name} of the signature holds unknown or misses learned "
+                                 f"values or settings: {', '.join(odd)}", hint="use the original signature file")
+        try:
+            out.append(cls.from_state(dict(st)))
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise SignatureError(f"preprocessing step {name} of the signature cannot be restored ({exc})",
+                                 hint="use the original signature file") from None
     return out
+
+
+def _check_steps_apply(steps: Sequence[Any], proteins: Sequence[str], kind: str) -> None:
+    """Dry-run the restored steps on one made-up sample of the training proteins: they must run and keep the
+    signature's proteins (a stratifier may lack some, they then count as missing)."""
+    import numpy as np
+    import pandas as pd
+
+    if not steps:
+        return
+    cols = list(steps[0].proteins_in_)
+    frame = pd.DataFrame([np.linspace(20.0, 30.0, len(cols))], columns=cols, index=["check"])
+    try:
+        for st in steps:
+            frame = st.transform(frame)
+    except Exception as exc:  # noqa: BLE001 - any failure here means the stored states do not fit together
+        raise SignatureError(f"the signature's preprocessing steps cannot be applied ({type(exc).__name__}: "
+                             f"{exc})", hint="use the original signature file") from None
+    lost = [p for p in proteins if p not in frame.columns]
+    if lost and kind == "panel":
+        raise SignatureError(f"panel protein(s) {', '.join(lost[:5])} are not produced by the signature's "
+                             "preprocessing steps", hint="use the original signature file")

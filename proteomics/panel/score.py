@@ -144,6 +144,8 @@ def score(signature: Signature, ds: Dataset, *, specimen: str | None = None) -> 
     for i, sid in enumerate(ds.sample_ids):
         p, pl, ph = (float(res["probability"][i]), float(res["prob_low"][i]), float(res["prob_high"][i]))
         row: dict[str, Any] = {"sample": sid}
+        if not why[i] and not (np.isfinite(p) and np.isfinite(res["score"][i]) and 0.0 <= p <= 1.0):
+            why[i].append("the model gave a non-finite score: no category can be given")  # never categorised
         if why[i]:
             row.update(score=np.nan, probability=np.nan, prob_low=np.nan, prob_high=np.nan, category="refused")
         else:

@@ -140,6 +140,9 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
                             f"{factor:g} × the farthest training member ({model.radius[idx[i]]:.3g})")
     for i in np.flatnonzero(miss > max_miss):
         why[i].append(f"{miss[i]:.0%} of the stratifier proteins are missing (at most {max_miss:.0%} allowed)")
+    for i in np.flatnonzero(~np.isfinite(conf) | ~np.isfinite(prob).all(axis=1)):
+        if not why[i]:
+            why[i].append("the stratifier gave a non-finite assignment probability: no subgroup can be given")
     refused = np.array([bool(r) for r in why])
     clusters = np.asarray(model.clusters, dtype=object)[idx]
     min_conf = float(signature.thresholds.get("min_confidence", 0.0))
