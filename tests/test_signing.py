@@ -26,8 +26,11 @@ def own_config(tmp_path, monkeypatch):
 
 def _sig(**kw) -> Signature:
     base = dict(kind="panel", name="toy", proteins=("P1", "P2"), specimen="plasma",
-                model={"type": "logistic", "coef": [0.5, -1.25], "intercept": [0.1],
-                       "classes": ["control", "case"], "positive": "case"})
+                model={"type": "logistic", "coef": [[0.5, -1.25]], "intercept": [0.1], "binary": True,
+                       "classes": ["case", "control"], "positive": "case", "model_classes": [0, 1],
+                       "fill": {"method": "min", "values": [20.0, 21.0]},
+                       "scale": {"mean": [22.0, 23.0], "scale": [1.0, 2.0], "var": [1.0, 4.0],
+                                 "n_samples_seen": 10}})
     base.update(kw)
     return Signature(**base).sealed()
 
