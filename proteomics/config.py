@@ -19,7 +19,7 @@ from .errors import InputError
 from .guard import check_name
 from .limits import read_config_text, safe_yaml_load
 
-__all__ = ["RunConfig", "load_config", "config_from_dict", "SPECIMENS"]
+__all__ = ["RunConfig", "load_config", "config_from_dict", "command_config_from_dict", "SPECIMENS"]
 
 SPECIMENS = ("serum", "plasma", "BAL", "sputum", "tissue", "other")
 
@@ -32,7 +32,7 @@ class InputsConfig(_Strict):
     """Input files. Relative paths are resolved against the config file's folder."""
 
     data: Path
-    sheet: Path
+    sheet: Path | None = None  # required in a config file (checked by config_from_dict); optional for `score`
     format: str = "auto"
     fasta: Path | None = None
     scale: Literal["auto", "linear", "log2"] = "auto"
@@ -45,7 +45,7 @@ class ReadConfig(_Strict):
 
 class QuantifyConfig(_Strict):
     method: Literal["maxlfq", "median_polish", "top3", "top_n", "ibaq", "sum", "spectral_count"] = "maxlfq"
-    min_ratio_count: int = Field(2, ge=1)
+    min_ratio_count: int = Field(1, ge=1)
     top_n: int = Field(3, ge=1)
 
 
@@ -237,6 +237,9 @@ def config_from_dict(data: dict[str, Any], *, base: Path | None = None, path: Pa
         raise InputError("config must be a YAML mapping of keys to values", path=path, line=1,
                          hint="start from configs/example_plasma.yaml")
     lines = _yaml_key_lines(text) if text else {}
+    if isinstance(data.get("inputs"), dict) and "sheet" not in data["inputs"]:
+        raise InputError("missing config key 'inputs.sheet'", path=path, line=lines.get("inputs"),
+                         hint="add inputs.sheet to the config")
     try:
         cfg = RunConfig.model_validate(data)
     except ValidationError as exc:
@@ -265,6 +268,15 @@ def config_from_dict(data: dict[str, Any], *, base: Path | None = None, path: Pa
                 raise InputError(f"inputs.{key} is a directory, not a file: {p}", path=path,
                                  line=lines.get(f"inputs.{key}"), hint="point it at the file inside")
     return cfg
+
+
+def command_config_from_dict(data: dict[str, Any]) -> RunConfig:
+    """Validate the settings of a single command (its options at their config keys); paths are kept as given
+    and not checked (the readers name a missing file)."""
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, None, {}) from None
 
 
 def load_config(path: str | os.PathLike, *, check_files: bool = True) -> RunConfig:
