@@ -229,11 +229,13 @@ def quantify(
 ):
     """Roll precursors/peptides up to proteins and write a samples-by-protein log2 matrix (TSV)."""
     from .commands import quantify_file
+    from .stages import write_protein_sidecar
 
     with _errors(), _progress() as cb:
         ds = quantify_file(input, sheet, format=format, method=method.value, fasta=fasta, scale=scale.value,
                            specimen=specimen, n_jobs=n_jobs, engine=engine, progress=cb)
         ds.to_tsv(output)
+        write_protein_sidecar(ds, output)
         if output.suffix != ".parquet" and not _state["quiet"]:
             out_console.print(f"wrote {output}: {ds.n_proteins} proteins × {ds.n_samples} samples (log2)")
 
@@ -252,11 +254,15 @@ def de(
     trend: Annotated[bool, typer.Option("--trend", help="Intensity-dependent variance prior.")] = False,
     robust: Annotated[bool, typer.Option("--robust", help="Robust hyperparameter estimation.")] = False,
     legacy: Annotated[bool, typer.Option("--legacy", help="Match limma < 3.62 (legacy eBayes).")] = False,
-    normalize: Annotated[str, typer.Option("--normalize", help="median|quantile|vsn|none (median centring "
-                                                               "is idempotent on a normalised matrix).")] = "median",
-    impute: Annotated[str, typer.Option("--impute", help="none|downshift|minprob|knn.")] = "none",
+    normalize: Annotated[str | None, typer.Option("--normalize", help="median|quantile|vsn|none (default: the "
+                                                                      "config's, median; median centring is "
+                                                                      "idempotent on a normalised matrix).")] = None,
+    impute: Annotated[str | None, typer.Option("--impute", help="none|downshift|minprob|knn (default: the "
+                                                                "config's, none).")] = None,
     keep_contaminants: Annotated[bool, typer.Option("--keep-contaminants")] = False,
-    min_valid: Annotated[int, typer.Option("--min-valid", help="Min. valid values per protein.")] = 0,
+    min_valid: Annotated[int | None, typer.Option("--min-valid", help="Min. valid values per protein over all "
+                                                                      "samples (default: the config's rule, 70% "
+                                                                      "of the samples of one group).")] = None,
     fdr: Annotated[FDRMethod, typer.Option("--fdr", help="Multiple-testing correction.")] = FDRMethod.bh,
     format: Annotated[str, typer.Option("--format")] = "auto",
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,

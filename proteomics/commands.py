@@ -1,86 +1,111 @@
 """The single commands (every CLI subcommand except ``run``): quantify, de, panel, validate, score,
-verify-signature and stratify. Each reads its input through :func:`proteomics.stages.load_dataset`."""
+verify-signature and stratify.
+
+Each turns its options into a :class:`~proteomics.config.RunConfig` (:func:`command_config`; an option not given
+takes the config's default, so a command computes exactly what ``run`` computes with the same settings) and goes
+through the stages ``run`` uses (:mod:`proteomics.stages`): one read-and-quantify path, one preprocessing chain,
+one DE loop.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from ._files import canonical_json, write_text
+from .config import RunConfig, command_config_from_dict, config_from_dict
 from .dataset import Dataset
 from .errors import InputError
 from .io.write import write_tsv as _write_tsv
-from .stages import check_contrast_groups, load_dataset
-from .stages import safe_name as _safe_name
+from .panel import build_panel, score, score_multi, validate, write_panel_outputs
+from .panel.multispecimen import join_for_signature, join_specimens
+from .signature import Signature
+from .stages import (
+    Progress,
+    check_contrast_groups,
+    load_dataset,
+    panel_settings,
+    preprocess,
+    quantify_inputs,
+    read_inputs,
+    run_de,
+    scoring_quant_method,
+    stratify_settings,
+    write_de,
+)
 from .staging import staged_output_dir
+from .stratify import assign, stratify, write_stratify_outputs
 
-__all__ = ["quantify_file", "de_command", "panel_command", "parse_also", "validate_command", "score_command",
-           "verify_command", "stratify_command"]
-
-
-def quantify_file(input, sheet, *, format="auto", method="maxlfq", fasta=None, scale="auto", specimen=None,
-                  n_jobs=1, engine="local", progress=None) -> Dataset:
-    """``proteomics quantify``: input file → protein Dataset (log2)."""
-    return load_dataset(input, sheet, format=format, method=method, fasta=fasta, scale=scale, specimen=specimen,
-                        n_jobs=n_jobs, engine=engine, progress=progress)
+__all__ = ["command_config", "quantify_file", "de_command", "panel_command", "parse_also", "validate_command",
+           "score_command", "verify_command", "stratify_command"]
 
 
-def de_command(input, sheet, *, contrasts, output, group="condition", covariates=(), block=None, trend=False,
-               robust=False, legacy=False, normalize="median", impute="none", keep_contaminants=False, min_valid=0,
-               fdr="bh", format="auto", scale="auto", specimen=None, seed=0, progress=None) -> list:
+def command_config(input, sheet=None, *, specimen: str | None = None, seed: int | None = None,
+                   n_jobs: int | None = None, engine: str | None = None, format: str | None = None,
+                   scale: str | None = None, fasta=None, **sections: Mapping[str, Any] | None) -> RunConfig:
+    """The run configuration of a single command: ``input``/``sheet`` as ``inputs.data``/``inputs.sheet`` and
+    every option given (not None) at its config key; ``sections`` are config sections (``quantify={...}``,
+    ``de={...}`` …). Options left out take the config's defaults. Paths are kept as given."""
+    def given(d: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {k: v for k, v in (d or {}).items() if v is not None}
+
+    data: dict[str, Any] = given({"specimen": specimen, "seed": seed, "n_jobs": n_jobs, "engine": engine})
+    data["inputs"] = given({"data": str(input), "sheet": None if sheet is None else str(sheet), "format": format,
+                            "scale": scale, "fasta": None if fasta is None else str(fasta)})
+    for name, section in sections.items():
+        if isinstance(section, Mapping):
+            section = {k: (given(v) if isinstance(v, Mapping) else v) for k, v in given(section).items()}
+        if section:
+            data[name] = section
+    return command_config_from_dict(data)
+
+
+def quantify_file(input, sheet, *, format=None, method=None, fasta=None, scale=None, specimen=None,
+                  n_jobs=None, engine=None, min_ratio_count=None, progress: Progress | None = None) -> Dataset:
+    """``proteomics quantify``: input file → protein Dataset (samples × proteins, log2), quantified as ``run``
+    quantifies (protein groups without any value dropped)."""
+    cfg = command_config(input, sheet, format=format, scale=scale, fasta=fasta, specimen=specimen, n_jobs=n_jobs,
+                         engine=engine, quantify={"method": method, "min_ratio_count": min_ratio_count})
+    return load_dataset(cfg, progress=progress)
+
+
+def de_command(input, sheet, *, contrasts, output, group=None, covariates=None, block=None, trend=None,
+               robust=None, legacy=None, normalize=None, impute=None, keep_contaminants=None, min_valid=None,
+               fdr=None, format=None, scale=None, specimen=None, seed=None, method=None,
+               progress: Progress | None = None) -> list:
     """``proteomics de``: moderated t for one or more contrasts; writes ``output`` (one contrast) or one file
-    per contrast plus the long table at ``output`` (several)."""
-    from .preprocess import STEPS
-    from .stats import moderated_t
-    from .stats.results import de_long_table
-
-    ds = load_dataset(input, sheet, format=format, scale=scale, specimen=specimen,
-                      keep_contaminants=keep_contaminants, progress=progress)
-    for c in contrasts:
-        check_contrast_groups(ds, group, c, sheet)
-    y = ds.samples[group].astype(str).to_numpy()
-    steps = []
-    if not keep_contaminants:
-        steps.append(STEPS["filter_contaminants"]())
-    if min_valid > 0:
-        steps.append(STEPS["filter_min_valid"](min_fraction=min(1.0, min_valid / max(1, ds.n_samples)),
-                                               per_group=False))
-    if normalize != "none":
-        if f"normalize_{normalize}" not in STEPS:
-            raise InputError(f"unknown --normalize {normalize!r}", hint="use median, quantile, vsn or none")
-        steps.append(STEPS[f"normalize_{normalize}"]())
-    if impute != "none":
-        if f"impute_{impute}" not in STEPS:
-            raise InputError(f"unknown --impute {impute!r}", hint="use downshift, minprob, knn or none")
-        steps.append(STEPS[f"impute_{impute}"](**({"seed": seed} if impute in ("downshift", "minprob") else {})))
-    for step in steps:
-        ds = step.fit_transform(ds, y)
-    results = []
+    per contrast plus the long table at ``output`` (several). The preprocessing is ``run``'s chain with the
+    config's defaults; ``min_valid`` (a count over all samples) replaces the valid-fraction rule when given."""
+    cfg = command_config(
+        input, sheet, format=format, scale=scale, specimen=specimen, seed=seed, quantify={"method": method},
+        read={"keep_contaminants": keep_contaminants},
+        preprocess={"remove_contaminants": None if keep_contaminants is None else not keep_contaminants,
+                    "normalize": {"method": normalize}, "impute": {"method": impute}},
+        de={"contrasts": list(contrasts), "group": group, "covariates": None if covariates is None else list(covariates),
+            "block": block, "trend": trend, "robust": robust, "legacy": legacy, "fdr": fdr})
+    ds = load_dataset(cfg, progress=progress)
+    for c in cfg.de.contrasts:
+        check_contrast_groups(ds, cfg.de.group, c, sheet)
+    if min_valid is not None:
+        pre = cfg.preprocess.model_copy(update={"min_valid_fraction": min(1.0, min_valid / max(1, ds.n_samples)),
+                                                "min_valid_per_group": False})
+        cfg = cfg.model_copy(update={"preprocess": pre})
+    results = run_de(cfg, preprocess(cfg, ds, progress=progress).clean, progress=progress)
     output = Path(output)
-    for i, c in enumerate(contrasts):
-        if progress:
-            progress("differential abundance", i, len(contrasts))
-        results.append(moderated_t(ds, c, group=group, covariates=tuple(covariates), block=block, trend=trend,
-                                   robust=robust, legacy=True if legacy else None, fdr=fdr))
     if len(results) == 1:
-        results[0].to_tsv(output)
+        write_de(results, lambda name: output, None)
     else:
-        for r in results:
-            r.to_tsv(output.with_name(f"{output.stem}.{_safe_name(r.contrast)}{output.suffix or '.tsv'}"))
-        _write_tsv(de_long_table(results), output)
+        write_de(results, lambda name: output.with_name(f"{output.stem}.{name}{output.suffix or '.tsv'}"), output)
     return results
 
 
 def _panel_settings_from_yaml(path) -> dict:
     """Read a panel YAML (keys of the config's ``panel`` section) and validate it."""
-    import yaml
-
-    from .config import PanelConfig
-
     if path is None:
-        return PanelConfig().model_dump()
-    from .config import config_from_dict
-
+        return {}
     text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
     if text is None:
         raise InputError("panel config not found", path=path, hint="check the --config path")
@@ -91,41 +116,49 @@ def _panel_settings_from_yaml(path) -> dict:
     data = data.get("panel", data)
     cfg = config_from_dict({"inputs": {"data": ".", "sheet": "."}, "panel": data}, path=Path(path),
                            check_files=False, text=text)
-    return cfg.panel.model_dump()
+    return cfg.panel.model_dump(exclude_unset=True)
 
 
-def panel_command(input, sheet, *, label, positive, output, config=None, permutations=0, seed=0, format="auto",
-                  scale="auto", specimen=None, n_jobs=1, force=False, progress=None, also=()):
-    """``proteomics panel``: nested CV + locked signature into folder ``output``.
+def panel_command(input, sheet, *, label, positive, output, config=None, permutations=None, seed=None,
+                  format=None, scale=None, specimen=None, n_jobs=None, force=False, progress: Progress | None = None,
+                  also=()):
+    """``proteomics panel``: nested CV + locked signature into folder ``output``, with ``run``'s preprocessing
+    chain and the panel settings of ``config`` (a panel YAML) or the config's defaults.
 
     ``also``: more specimens of the same subjects as ``"SPECIMEN=PATH"`` strings (or a mapping); the inputs are
     joined by the sheet's ``subject`` into one multi-specimen panel (``specimen:protein`` features)."""
-    from .panel import build_panel, write_panel_outputs
-
-    settings = _panel_settings_from_yaml(config)
-    settings.pop("enabled", None)
-    method = settings.pop("quant_method")
-    ds = load_dataset(input, sheet, format=format, scale=scale, specimen=specimen, method=method, progress=progress)
+    section = _panel_settings_from_yaml(config)
+    section.update(label=label, positive=positive)
+    if permutations is not None:
+        section["permutations"] = permutations
+    cfg = command_config(input, sheet, format=format, scale=scale, specimen=specimen, seed=seed, n_jobs=n_jobs,
+                         panel=section)
+    method = cfg.panel.quant_method
+    ds = load_dataset(cfg, method=method, progress=progress)
     if label not in ds.samples.columns:
         raise InputError(f"--label column {label!r} is not in the sample sheet", path=sheet,
                          hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
+    settings = panel_settings(cfg)
     settings["specimen"] = specimen or _single_specimen(ds)
     if also:
         ds = _join_also(ds, settings["specimen"], also, check=(label,),
-                        load=lambda path, spec: load_dataset(path, sheet, format=format, scale=scale, specimen=spec,
-                                                             method=method, progress=progress))
+                        load=lambda path, spec: load_dataset(_for_input(cfg, path, spec), method=method,
+                                                             progress=progress))
         settings["specimen"] = None  # build_panel names the joined specimen ("BAL+plasma")
-    for k in ("label", "positive", "permutations"):
-        settings.pop(k, None)
     cb = (lambda d, t: progress("panel nested CV", d, t)) if progress else None
-    res = build_panel(ds, label, positive, settings=settings, seed=seed, n_permutations=permutations,
-                      n_jobs=n_jobs, progress=cb)
+    res = build_panel(ds, label, positive, settings=settings, seed=cfg.seed, n_permutations=cfg.panel.permutations,
+                      n_jobs=cfg.n_jobs, progress=cb)
     with staged_output_dir(Path(output), force=force) as tmp:
         write_panel_outputs(res, tmp)
-        from .report.build import panel_figures
+        from .report.build import panel_figures  # matplotlib: imported only when figures are drawn
 
         panel_figures(res, tmp)
     return res
+
+
+def _for_input(cfg: RunConfig, path, specimen: str | None) -> RunConfig:
+    """``cfg`` for another input file of the same sheet (``--also``), restricted to ``specimen``."""
+    return cfg.model_copy(update={"inputs": cfg.inputs.model_copy(update={"data": Path(path)}), "specimen": specimen})
 
 
 def parse_also(also) -> dict[str, str]:
@@ -156,8 +189,6 @@ def _specimen_inputs(ds: Dataset, specimen: str | None, also, load) -> dict[str,
 
 
 def _join_also(ds: Dataset, specimen: str | None, also, *, load, check=None) -> Dataset:
-    from .panel.multispecimen import join_specimens
-
     return join_specimens(_specimen_inputs(ds, specimen, also, load), check=check)
 
 
@@ -169,25 +200,27 @@ def _single_specimen(ds: Dataset) -> str | None:
     return None
 
 
-def validate_command(input, signature, sheet, *, label, positive, output, format="auto", scale="auto",
-                     force=False, progress=None, specimen=None, also=()) -> dict:
+def _scoring_dataset(cfg: RunConfig, signature: Signature, progress: Progress | None = None) -> Dataset:
+    """New samples quantified with the roll-up ``signature`` was trained with (every protein kept, so a panel
+    protein missing from a sample is a per-sample QC matter, not an absent protein)."""
+    inputs = read_inputs(cfg, allow_unused_sheet_rows=True, progress=progress)
+    method = scoring_quant_method(signature, inputs.table, cfg.inputs.data) if inputs.table is not None else None
+    return quantify_inputs(cfg, inputs, method=method, drop_empty=False, progress=progress)
+
+
+def validate_command(input, signature, sheet, *, label, positive, output, format=None, scale=None,
+                     force=False, progress: Progress | None = None, specimen=None, also=()) -> dict:
     """``proteomics validate``: metrics of a locked signature on an independent labelled cohort.
 
     A multi-specimen signature needs one input per specimen: ``input`` (specimen ``specimen`` or the sheet's)
     and ``also`` (``"SPECIMEN=PATH"`` strings), joined by the sheet's ``subject``."""
-    from .panel import validate
-    from .signature import Signature
-
     sig = Signature.load(signature)
-    ds = load_dataset(input, sheet, format=format, scale=scale, signature=sig, allow_unused_sheet_rows=True,
-                      progress=progress)
+    cfg = command_config(input, sheet, format=format, scale=scale)
+    ds = _scoring_dataset(cfg, sig, progress)
     if sig.kind == "panel" and (also or getattr(sig, "specimens", ())):
-        from .panel.multispecimen import join_for_signature
-
-        datasets = _specimen_inputs(
-            ds, specimen or _single_specimen(ds), also,
-            load=lambda path, spec: load_dataset(path, sheet, format=format, scale=scale, specimen=spec,
-                                                 signature=sig, allow_unused_sheet_rows=True, progress=progress))
+        datasets = _specimen_inputs(ds, specimen or _single_specimen(ds), also,
+                                    load=lambda path, spec: _scoring_dataset(_for_input(cfg, path, spec), sig,
+                                                                             progress))
         ds = join_for_signature(sig, datasets, check=(label,))
     metrics = validate(sig, ds, label, positive)
     with staged_output_dir(Path(output), force=force) as tmp:
@@ -195,39 +228,31 @@ def validate_command(input, signature, sheet, *, label, positive, output, format
     return metrics
 
 
-def score_command(input, signature, output, *, sheet=None, specimen=None, format="auto", scale="auto", also=()):
+def score_command(input, signature, output, *, sheet=None, specimen=None, format=None, scale=None, also=()):
     """``proteomics score``: score (or refuse) each sample; writes the TSV and a printable patient report.
 
     A multi-specimen signature needs one input per specimen: ``input`` (specimen ``specimen`` or the sheet's)
     and ``also`` (``"SPECIMEN=PATH"`` strings), joined by the sheet's ``subject``; one row per subject."""
-    from .report.html import render_patient_report
-    from .signature import Signature
+    from .report.html import render_patient_report  # jinja2: imported only when a report is written
 
     sig = Signature.load(signature)
     if sheet is None and specimen is None:
         raise InputError("the specimen of the samples is unknown", hint="give --sheet SHEET or --specimen TYPE")
-    ds = load_dataset(input, sheet, format=format, scale=scale, signature=sig, allow_unused_sheet_rows=True)
+    cfg = command_config(input, sheet, format=format, scale=scale)
+    ds = _scoring_dataset(cfg, sig)
     if specimen is not None:
         s = ds.samples
         s["specimen"] = specimen
         ds = ds.with_samples(s)
     if sig.kind == "stratifier":
-        from .stratify import assign
-
         table = assign(sig, ds)
     elif also or getattr(sig, "specimens", ()):
-        from .panel import score_multi
-
         if sheet is None:
             raise InputError("scoring several specimens needs --sheet (its 'subject' column joins them)")
-        datasets = _specimen_inputs(
-            ds, specimen or _single_specimen(ds), also,
-            load=lambda path, spec: load_dataset(path, sheet, format=format, scale=scale, specimen=spec,
-                                                 signature=sig, allow_unused_sheet_rows=True))
+        datasets = _specimen_inputs(ds, specimen or _single_specimen(ds), also,
+                                    load=lambda path, spec: _scoring_dataset(_for_input(cfg, path, spec), sig))
         table = score_multi(sig, datasets).table
     else:
-        from .panel import score
-
         table = score(sig, ds).table
     output = Path(output)
     report = output.with_suffix(".html")
@@ -239,31 +264,29 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
 
 def verify_command(path) -> dict:
     """``proteomics verify-signature``: checksum + schema check; returns the summary to print."""
-    from .signature import Signature
-
     return Signature.verify(path)
 
 
-def stratify_command(input, sheet, *, output, k_max=6, config=None, seed=0, format="auto", scale="auto",
-                     specimen=None, n_jobs=1, force=False, progress=None):
-    """``proteomics stratify``: consensus clustering into folder ``output``."""
-    import yaml
-
-    from .stratify import stratify, write_stratify_outputs
-
-    settings = {}
+def stratify_command(input, sheet, *, output, k_max=None, config=None, seed=None, format=None, scale=None,
+                     specimen=None, n_jobs=None, force=False, progress: Progress | None = None):
+    """``proteomics stratify``: consensus clustering into folder ``output`` with ``run``'s preprocessing chain
+    (unless the stratify YAML ``config`` lists its own ``preprocess``)."""
+    extra = {}
     if config is not None:
         try:
-            settings = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
+            extra = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise InputError(f"cannot read stratify config ({exc})", path=config) from None
-        settings = settings.get("stratify", settings)
-    ds = load_dataset(input, sheet, format=format, scale=scale, specimen=specimen, progress=progress)
+        extra = extra.get("stratify", extra)
+    cfg = command_config(input, sheet, format=format, scale=scale, specimen=specimen, seed=seed, n_jobs=n_jobs,
+                         stratify={"k_max": k_max})
+    ds = load_dataset(cfg, progress=progress)
+    settings = stratify_settings(cfg) | dict(extra)
     cb = (lambda d, t: progress("consensus clustering", d, t)) if progress else None
-    res = stratify(ds, k_max=k_max, settings=settings, seed=seed, n_jobs=n_jobs, progress=cb)
+    res = stratify(ds, k_max=cfg.stratify.k_max, settings=settings, seed=cfg.seed, n_jobs=cfg.n_jobs, progress=cb)
     with staged_output_dir(Path(output), force=force) as tmp:
         write_stratify_outputs(res, tmp)
-        from .report.build import stratify_figures
+        from .report.build import stratify_figures  # matplotlib: imported only when figures are drawn
 
         stratify_figures(res, tmp)
     return res

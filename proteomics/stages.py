@@ -4,27 +4,47 @@ quantifying an input, the preprocessing chain, contrast checks. No maths here; t
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from . import io as pio
+from ._version import __version__
 from .config import RunConfig
-from .dataset import Dataset
+from .dataset import Dataset, Step
 from .errors import InputError
+from .io.write import write_tsv
+from .preprocess import STEPS
+from .quant import quantify
+from .samples import SampleSheet, run_basename, run_stem
+from .stats import DEResult, moderated_t
+from .stats.design import parse_contrast
+from .stats.results import de_long_table
 
-__all__ = ["Progress", "load_dataset", "scoring_quant_method", "SINGLE_SAMPLE_QUANT", "preprocess_steps",
-           "check_contrast_groups", "safe_name"]
+__all__ = ["Progress", "Inputs", "read_inputs", "quantify_inputs", "load_dataset", "read_options",
+           "scoring_quant_method", "SINGLE_SAMPLE_QUANT", "preprocess_steps", "check_contrast_groups", "safe_name",
+           "sidecar_path", "write_protein_sidecar", "annotate_proteins", "Preprocessed", "preprocess", "run_de",
+           "write_de", "panel_settings", "stratify_settings"]
+
+log = logging.getLogger("proteomics")
 
 #: progress(stage, done, total): the CLI turns these calls into progress bars; library code never prints.
 Progress = Callable[[str, int, int], None]
 
 
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
 def preprocess_steps(cfg: RunConfig, *, impute: bool = True) -> list[tuple[str, Any]]:
     """The configured preprocessing transformers, in order (filters, normalisation, batch, imputation)."""
-    from .preprocess import STEPS
 
     p = cfg.preprocess
     steps: list[tuple[str, Any]] = []
@@ -53,9 +73,82 @@ def preprocess_steps(cfg: RunConfig, *, impute: bool = True) -> list[tuple[str, 
     return steps
 
 
+@dataclass(frozen=True)
+class Preprocessed:
+    """The preprocessing chain's results: ``clean`` (every step), ``normalised`` (before imputation) and each
+    intermediate Dataset by step name (``quantified`` first); all samples × proteins, log2."""
+
+    clean: Dataset
+    normalised: Dataset
+    stages: dict
+
+
+def preprocess(cfg: RunConfig, raw: Dataset, *, progress: Progress | None = None) -> Preprocessed:
+    """Fit and apply :func:`preprocess_steps` to ``raw`` (groups from ``cfg.de.group`` when the sheet has it)."""
+    (progress or _no_progress)("filtering, normalising, imputing", 0, 1)
+    y = raw.samples[cfg.de.group].astype(str).to_numpy() if cfg.de.group in raw.samples else None
+    clean = normalised = raw
+    stages = {"quantified": raw}
+    for name, step in preprocess_steps(cfg):
+        clean = step.fit_transform(clean, y)
+        stages[name] = clean
+        if not name.startswith("impute_"):
+            normalised = clean
+    return Preprocessed(clean, normalised, stages)
+
+
+def run_de(cfg: RunConfig, ds: Dataset, *, progress: Progress | None = None) -> list[DEResult]:
+    """Moderated t for every contrast of ``cfg.de`` on ``ds`` (samples × proteins, log2). Each result's table
+    has ``gene`` and ``description`` after ``protein_group`` and is sorted by p-value (untestable rows last)."""
+    progress = progress or _no_progress
+    d = cfg.de
+    results = []
+    for i, contrast in enumerate(d.contrasts):
+        progress(f"differential abundance: {contrast}", i, len(d.contrasts))
+        check_contrast_groups(ds, d.group, contrast, cfg.inputs.sheet)
+        res = moderated_t(ds, contrast, group=d.group, covariates=tuple(d.covariates), block=d.block,
+                          trend=d.trend, robust=d.robust, legacy=True if d.legacy else None, fdr=d.fdr)
+        results.append(_annotated(res, ds))
+    return results
+
+
+def _annotated(res: DEResult, ds: Dataset) -> DEResult:
+    t = res.table.copy()
+    prot = ds.proteins
+    desc = prot["description"].reindex(t["protein_group"]) if "description" in prot.columns else None
+    t.insert(t.columns.get_loc("gene") + 1, "description",
+             "" if desc is None else desc.astype(object).where(desc.notna(), "").to_numpy())
+    t = t.sort_values("p_value", kind="mergesort", na_position="last").reset_index(drop=True)
+    return dataclasses.replace(res, table=t)
+
+
+def write_de(results: list[DEResult], per_contrast: Callable[[str], Path], long: Path | None) -> None:
+    """Write one table per contrast (``per_contrast(safe name)``) and the long table (``long``, if given)."""
+    for r in results:
+        r.to_tsv(per_contrast(safe_name(r.contrast)))
+    if long is not None:
+        write_tsv(de_long_table(results), long)
+
+
+def panel_settings(cfg: RunConfig) -> dict[str, Any]:
+    """``build_panel`` settings of ``cfg``: the ``panel`` section and the preprocessing chain (refitted in every
+    training fold)."""
+    settings = cfg.panel.model_dump(exclude={"enabled", "label", "positive", "permutations", "quant_method"})
+    settings["preprocess"] = [(name, step.get_params()) for name, step in preprocess_steps(cfg)]
+    settings["specimen"] = cfg.specimen
+    return settings
+
+
+def stratify_settings(cfg: RunConfig) -> dict[str, Any]:
+    """``stratify`` settings of ``cfg``: the ``stratify`` section and the preprocessing chain."""
+    s = cfg.stratify
+    return {"n_features": s.n_features, "repeats": s.repeats, "null_permutations": s.null_permutations,
+            "specimen": cfg.specimen,
+            "preprocess": [[name, step.get_params()] for name, step in preprocess_steps(cfg)]}
+
+
 def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, min_per_group: int = 2) -> None:
     """Refuse a contrast whose groups are absent or have fewer than ``min_per_group`` samples."""
-    from .stats.design import parse_contrast
 
     if group not in ds.samples.columns:
         raise InputError(f"group column {group!r} is not in the sample sheet", path=source,
@@ -84,44 +177,134 @@ def safe_name(contrast: str) -> str:
     return keep.replace("-", "_vs_", 1) if contrast.count("-") == 1 and "(" not in contrast else keep
 
 
-def load_dataset(input: str | os.PathLike, sheet: str | os.PathLike | None, *, format: str = "auto",
-                 method: str = "maxlfq", scale: str = "auto", specimen: str | None = None, fasta=None,
-                 n_jobs: int = 1, engine: str = "local", fdr: float = 0.01, keep_contaminants: bool = False,
-                 allow_unused_sheet_rows: bool = False, signature=None,
-                 progress: Progress | None = None) -> Dataset:
-    """Read any supported file (protein matrix, precursor report …) and return a protein Dataset
-    (samples × proteins, log2) annotated by the sample sheet (rows restricted to ``specimen`` if given).
+@dataclass(frozen=True)
+class Inputs:
+    """What was read: the sample sheet (restricted to the configured specimen; None without a sheet) and the
+    search-engine table (None with ``engine: dask``, whose workers read the file themselves)."""
 
-    With a locked ``signature`` the roll-up is the one the signature was trained with (see
-    :func:`scoring_quant_method`), so a new patient is quantified exactly as the training samples were."""
-    from . import io as pio
-    from .quant import quantify
-    from .samples import SampleSheet
+    sheet: Any
+    table: Any
+    data: Path
 
-    progress = progress or (lambda stage, done, total: None)
-    sh = None
-    if sheet is not None:
-        sh = SampleSheet.read(sheet)
-        if specimen:
-            sh = sh.subset(specimen=specimen)
-    progress("reading input", 0, 1)
-    opts: dict[str, Any] = {"fdr": fdr, "keep_contaminants": keep_contaminants}
-    if scale != "auto":
-        opts["scale"] = scale
-    if engine == "dask":
-        from .quant.distributed import quantify_dask
 
-        progress(f"reading and quantifying on dask ({method})", 0, 1)
-        return quantify_dask(input, sh, format=format, method=method, read_options=opts, fasta=fasta)
-    table = pio.read(input, format, **opts)
-    if signature is not None:
-        method = scoring_quant_method(signature, table, input)
-    if sh is not None:
-        table = _runs_named_by_sample(table, sh)
-        if allow_unused_sheet_rows:  # e.g. scoring a few new patients listed in a larger sheet
-            sh = _rows_for_runs(sh, table.runs)
+def read_options(cfg: RunConfig) -> dict[str, Any]:
+    """Reader options of ``cfg`` (q-value cut-off, contaminants, scale)."""
+    opts: dict[str, Any] = {"fdr": cfg.read.fdr, "keep_contaminants": cfg.read.keep_contaminants}
+    if cfg.inputs.scale != "auto":
+        opts["scale"] = cfg.inputs.scale
+    return opts
+
+
+def read_inputs(cfg: RunConfig, *, allow_unused_sheet_rows: bool = False,
+                progress: Progress | None = None) -> Inputs:
+    """Read the sheet (``cfg.inputs.sheet``, rows of ``cfg.specimen``) and the data file (``cfg.inputs.data``).
+
+    Everything that can fail on bad input fails here, before any output exists. A matrix we wrote ourselves
+    (columns named by the sheet's ``sample``) is mapped back to the sheet's runs. ``allow_unused_sheet_rows``
+    keeps only the sheet rows whose run is in the file (scoring a few patients listed in a larger sheet)."""
+    progress = progress or _no_progress
+    sheet = None
+    if cfg.inputs.sheet is not None:
+        progress("reading sample sheet", 0, 1)
+        sheet = SampleSheet.read(cfg.inputs.sheet)
+        if cfg.specimen:
+            sheet = sheet.subset(specimen=cfg.specimen)
+    progress("reading search-engine output", 0, 1)
+    table = None
+    if cfg.engine == "local":
+        table = pio.read(cfg.inputs.data, cfg.inputs.format, **read_options(cfg))
+        if sheet is not None:
+            table = _runs_named_by_sample(table, sheet)
+            if allow_unused_sheet_rows:
+                sheet = _rows_for_runs(sheet, table.runs)
+    elif cfg.inputs.format == "auto":
+        pio.detect(cfg.inputs.data)  # fail early on an unknown format
+    return Inputs(sheet, table, Path(cfg.inputs.data))
+
+
+def quantify_inputs(cfg: RunConfig, inputs: Inputs, *, method: str | None = None, drop_empty: bool = True,
+                    progress: Progress | None = None) -> Dataset:
+    """Roll ``inputs`` up to a protein Dataset (samples × proteins, log2) with ``cfg.quantify`` (or ``method``).
+
+    Protein groups without a value in any sample are dropped unless ``drop_empty`` is false (scoring keeps
+    them: a panel protein missing from a sample is a per-sample QC matter); the count is logged and recorded;
+    gene names and descriptions of a matrix's sidecar (``MATRIX.proteins.tsv``) or of ``inputs.fasta`` are
+    added to ``Dataset.proteins``. No protein at all is an InputError."""
+    progress = progress or _no_progress
+    method = method or cfg.quantify.method
     progress(f"quantifying proteins ({method})", 0, 1)
-    return quantify(table, sh, method=method, fasta=fasta, n_jobs=n_jobs)
+    qkw = {"min_ratio_count": cfg.quantify.min_ratio_count, "top_n": cfg.quantify.top_n,
+           "fasta": cfg.inputs.fasta}
+    if inputs.table is None:
+        from .quant.distributed import quantify_dask  # optional dependency (dask)
+
+        raw = quantify_dask(inputs.data, inputs.sheet, format=cfg.inputs.format, method=method,
+                            scheduler=cfg.scheduler, read_options=read_options(cfg), **qkw)
+    else:
+        raw = quantify(inputs.table, inputs.sheet, method=method, n_jobs=cfg.n_jobs, **qkw)
+    quantified = ~np.isnan(raw.X).all(axis=0)
+    if drop_empty and not quantified.all():
+        log.info("%d protein groups have no value in any sample and are dropped", int((~quantified).sum()))
+        raw = raw.subset(proteins=quantified).with_step(
+            Step("drop_unquantified", {"n_dropped": int((~quantified).sum())}, __version__, raw.checksum()))
+    if raw.n_proteins == 0:
+        raise InputError("no protein was quantified in any sample", path=cfg.inputs.data,
+                         hint="check the FDR cut-off (read.fdr) and that the sheet's runs match the file")
+    return annotate_proteins(raw, inputs.data, cfg.inputs.fasta)
+
+
+def load_dataset(cfg: RunConfig, *, method: str | None = None, allow_unused_sheet_rows: bool = False,
+                 progress: Progress | None = None) -> Dataset:
+    """:func:`read_inputs` then :func:`quantify_inputs`: any supported file (protein matrix, precursor report …)
+    → protein Dataset (samples × proteins, log2) annotated by the sample sheet."""
+    inputs = read_inputs(cfg, allow_unused_sheet_rows=allow_unused_sheet_rows, progress=progress)
+    return quantify_inputs(cfg, inputs, method=method, progress=progress)
+
+
+def sidecar_path(matrix: str | os.PathLike) -> Path:
+    """``MATRIX.tsv`` (any suffix, optionally ``.gz``) → ``MATRIX.proteins.tsv``: the protein annotation beside
+    a matrix (``protein_group`` then gene, description … one row per protein)."""
+    p = Path(matrix)
+    name = p.name[:-3] if p.name.endswith(".gz") else p.name
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return p.with_name(f"{stem}.proteins.tsv")
+
+
+def write_protein_sidecar(ds: Dataset, matrix: str | os.PathLike) -> Path:
+    """Write ``ds.proteins`` (gene, description …) to :func:`sidecar_path` of ``matrix``; returns the path."""
+    path = sidecar_path(matrix)
+    write_tsv(ds.proteins.reset_index(), path)
+    return path
+
+
+def annotate_proteins(ds: Dataset, data: str | os.PathLike | None, fasta: str | os.PathLike | None) -> Dataset:
+    """Add the columns of ``data``'s sidecar (when the file exists) and, from ``fasta``, ``description`` (and a
+    missing ``gene``) by each group's first accession. Existing non-empty annotations are kept."""
+    prot = ds.proteins
+    extra = []
+    side = sidecar_path(data) if data is not None else None
+    if side is not None and side.is_file() and side != Path(data):
+        t = pd.read_csv(side, sep="\t", dtype={"protein_group": str})
+        t = t.apply(lambda c: c.fillna("") if c.dtype == object else c)
+        if t.columns[:1].tolist() == ["protein_group"]:
+            extra.append(t.drop_duplicates("protein_group").set_index("protein_group"))
+    if fasta is not None:
+        from .io.fasta import read_fasta
+
+        db = read_fasta(fasta).drop_duplicates("accession").set_index("accession")[["gene", "description"]]
+        first = [str(g).split(";")[0].strip() for g in prot.index]
+        extra.append(db.reindex(first).set_axis(prot.index))
+    if not extra:
+        return ds
+    for t in extra:
+        t = t.reindex(prot.index)
+        for col in t.columns:
+            if col not in prot.columns:
+                prot[col] = t[col]
+            elif prot[col].dtype == object:
+                empty = prot[col].isna() | (prot[col].astype(str) == "")
+                prot.loc[empty, col] = t.loc[empty, col]
+    return ds.with_values(ds.X, proteins=prot)
 
 
 #: roll-ups whose value for one run does not depend on the other runs quantified with it
@@ -164,8 +347,6 @@ def _runs_named_by_sample(table, sheet):
 
 def _rows_for_runs(sheet, runs):
     """The sheet restricted to rows whose run matches one of ``runs`` (unmatched data runs still fail later)."""
-    from .samples import SampleSheet, run_basename, run_stem
-
     keys = set(runs) | {run_basename(r) for r in runs} | {run_stem(r) for r in runs}
     t = sheet.table
     keep = [r in keys or run_basename(r) in keys or run_stem(r) in keys for r in t["run"].astype(str)]

@@ -151,3 +151,40 @@ def test_run_with_stratification(tmp_path):
     # the bundled cohort has no planted subgroups: the honest answer is "no stable clustering"
     assert metrics["k"] == 1 and not metrics["stable"]
     assert "Patient subgroups" in (out / "report.html").read_text()
+
+
+def test_single_commands_find_what_run_finds(two_runs, tmp_path, monkeypatch, caplog):
+    """#17: the README tour's `quantify` then `de` (no option beyond the tour's) give run's DE table: same
+    proteins, same numbers; the matrix keeps DESIGN's layout with the gene annotation in a sidecar."""
+    import logging
+
+    monkeypatch.chdir(SAMPLE.parent)
+    matrix, de = tmp_path / "plasma.tsv", tmp_path / "de.tsv"
+    with caplog.at_level(logging.INFO, logger="proteomics"):
+        res = invoke("quantify", "sample_data/plasma/report.tsv.gz", "--sheet", "sample_data/sheet.csv",
+                     "--specimen", "plasma", "-o", matrix)
+    assert res.exit_code == 0, (res.stderr, res.exception)
+    dropped = [r.getMessage() for r in caplog.records if "no value in any sample" in r.getMessage()]
+    assert dropped and int(dropped[0].split()[0]) > 0
+    m = pd.read_csv(matrix, sep="\t")
+    sheet = pd.read_csv(SAMPLE / "sheet.csv")
+    assert m.columns.tolist() == ["protein_group", *sheet.loc[sheet["specimen"] == "plasma", "sample"]]
+    assert m.iloc[:, 1:].notna().any(axis=1).all()  # proteins without any value are dropped
+    side = pd.read_csv(tmp_path / "plasma.proteins.tsv", sep="\t")
+    assert side["protein_group"].tolist() == m["protein_group"].tolist() and side["gene"].notna().all()
+
+    res = invoke("--quiet", "de", matrix, "--sheet", "sample_data/sheet.csv", "--specimen", "plasma",
+                 "--contrast", "cancer-control", "--covariate", "batch", "-o", de)
+    assert res.exit_code == 0, (res.stderr, res.exception)
+    ours = pd.read_csv(de, sep="\t", keep_default_na=False, na_values=[""])
+    theirs = pd.read_csv(two_runs[0] / "de" / "cancer_vs_control.tsv", sep="\t", keep_default_na=False,
+                         na_values=[""])
+    assert ours.columns[:3].tolist() == ["protein_group", "gene", "description"]
+    assert sorted(ours["protein_group"]) == sorted(theirs["protein_group"])
+    p = ours["p_value"].to_numpy(float)
+    assert (np.diff(p[~np.isnan(p)]) >= 0).all() and not np.isnan(p[: (~np.isnan(p)).sum()]).any()
+    ours, theirs = ours.set_index("protein_group"), theirs.set_index("protein_group").loc[ours["protein_group"]]
+    assert (ours["gene"] == theirs["gene"]).all()
+    for col in ("log2fc", "t", "p_value", "q_value", "df_total"):
+        np.testing.assert_allclose(ours[col].to_numpy(float), theirs[col].to_numpy(float), rtol=1e-12, err_msg=col)
+    assert (ours["q_value"] < 0.05).sum() == (theirs["q_value"] < 0.05).sum() >= 20
