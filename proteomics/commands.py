@@ -40,7 +40,7 @@ from .staging import staged_output_dir
 from .stratify import assign, stratify, write_stratify_outputs
 
 __all__ = ["command_config", "quantify_file", "de_command", "panel_command", "parse_also", "validate_command",
-           "score_command", "verify_command", "stratify_command"]
+           "score_command", "scoring_dataset", "verify_command", "stratify_command"]
 
 
 def command_config(input, sheet=None, *, specimen: str | None = None, seed: int | None = None,
@@ -198,6 +198,13 @@ def _single_specimen(ds: Dataset) -> str | None:
         if len(vals) == 1:
             return str(vals[0])
     return None
+
+
+def scoring_dataset(input, signature: Signature, *, sheet=None, format=None, scale=None,
+                    progress: Progress | None = None) -> Dataset:
+    """New samples of ``input`` (samples × proteins, log2) quantified as ``signature`` needs (see
+    :func:`proteomics.stages.scoring_quant_method`); the sheet's rows without a run in the file are ignored."""
+    return _scoring_dataset(command_config(input, sheet, format=format, scale=scale), signature, progress)
 
 
 def _scoring_dataset(cfg: RunConfig, signature: Signature, progress: Progress | None = None) -> Dataset:

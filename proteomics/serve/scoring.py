@@ -22,7 +22,7 @@ __all__ = ["score_file", "make_pool", "run_in_pool", "panel_values"]
 
 def _score_command():
     """The function ``proteomics score`` calls (one engine for the CLI and the service)."""
-    from ..workflow import score_command
+    from ..commands import score_command
 
     return score_command
 
@@ -45,8 +45,8 @@ def _num(x) -> float | None:
 def panel_values(sig, input_path: str, specimen: str) -> list[dict[str, Any]]:
     """Each panel protein's value for the (first) sample after the signature's stored preprocessing (log2),
     beside its training mean, SD, minimum and maximum (from the signature), for the result page's plots."""
+    from ..commands import scoring_dataset
     from ..panel.signature import restore_steps
-    from ..workflow import load_dataset
 
     model, qc = dict(sig.model), dict(sig.qc)
     mean = list(model.get("scale", {}).get("mean", []))
@@ -54,7 +54,7 @@ def panel_values(sig, input_path: str, specimen: str) -> list[dict[str, Any]]:
     lo, hi = list(qc.get("training_min", [])), list(qc.get("training_max", []))
     values: list[float | None] = [None] * len(sig.proteins)
     try:
-        ds = load_dataset(input_path, None, specimen=None, signature=sig, allow_unused_sheet_rows=True)
+        ds = scoring_dataset(input_path, sig)
         frame = ds.to_frame()
         steps = restore_steps(sig.steps)
         if steps:
