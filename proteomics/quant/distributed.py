@@ -11,12 +11,19 @@ bit, but runs the reading and the roll-up on a Dask cluster:
    workers in slices (these files are small: protein or peptide tables).
 2. **Read + FDR filter on the workers.** Each worker reads its Parquet part with the DIA-NN reader (q-value
    pushdown, contaminants and decoys dropped), giving a QuantTable slice with the rows in file order.
-3. **Shuffle by protein group.** Each slice is split into ``n_partitions`` buckets by a fixed hash of the
-   ``protein_group`` string; bucket *j* of every slice is gathered, in file order, on one worker.
-4. **Quantify each bucket** with the local engine's own code (``rollup.prepare`` and ``METHODS``) on the
-   run → sample mapping and sample order computed for the whole file. Every protein's numbers depend only on
-   its own rows, in the same order, so the result equals the local engine's.
-5. **Gather** the buckets into one Dataset, proteins sorted as the local engine sorts them.
+3. **Shuffle by protein group, on disk.** Each slice is split into ``n_partitions`` buckets by a fixed hash
+   of the ``protein_group`` string and each piece is written under the job folder (``buckets/bJJJJJ/``), so
+   nothing accumulates in worker memory (out of core).
+4. **Quantify each bucket** (one task reads the pieces of bucket *j* in file order) with the local engine's
+   own code (``rollup.prepare`` and ``METHODS``) on the run → sample mapping and sample order computed for
+   the whole file, and writes its result files. Every protein's numbers depend only on its own rows, in the
+   same order, so the result equals the local engine's.
+5. **Gather** the bucket results into one Dataset, proteins sorted as the local engine sorts them.
+
+Memory per worker: one read task holds one part (``rows_per_part`` report rows, default 1,000,000) and one
+quantification task one bucket (about ``total filtered rows / n_partitions`` rows, default ≤ ~2,000,000, plus
+its entity × sample matrix); the client holds the final matrices (proteins × samples). Every step leaves a
+done-marker (see :mod:`._dask_tasks`): with ``workdir`` set, an interrupted job resumes where it stopped.
 
 ``scheduler`` is the address of an existing cluster (``"tcp://host:8786"``) or a ``distributed.Client``;
 ``None`` starts a ``LocalCluster`` of ``n_workers`` processes bound to 127.0.0.1 and closes it afterwards.
@@ -29,11 +36,12 @@ Dask is an optional extra (``pip install 'proteomics[dask]'``); it is imported o
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -46,14 +54,16 @@ from .._version import __version__
 from ..dataset import Dataset, Step
 from ..errors import InputError
 from ..io.table import QuantTable
+from . import _dask_tasks as tasks
 
 __all__ = ["quantify_dask"]
 
 log = logging.getLogger(__name__)
 
 _QUANT_KWARGS = ("min_ratio_count", "top_n", "fasta", "n_jobs")
-_HASH_COLS = ("run", "entity_id", "protein_group", "intensity")  # as rollup._table_sha
 _ROWS_PER_PART = 1_000_000
+#: rows per protein-group bucket aimed at when the number of partitions is chosen automatically
+_BUCKET_ROWS = 2_000_000
 
 
 def _distributed():
@@ -163,121 +173,11 @@ def _diann_parts(path, folder: Path, quantity: str, rows: int) -> list[str]:
     return writer.parts
 
 
-# -- steps 2–4: worker tasks (module-level so they pickle by reference) ----------------------------------------
-def _error(exc: InputError) -> dict:
-    return {"error": exc.message, "line": exc.line, "column": exc.column, "hint": exc.hint}
-
-
-def _raise(err: dict, path) -> None:
-    raise InputError(err["error"], path=path, line=err["line"], column=err["column"], hint=err["hint"])
-
-
-def _buckets(pg: pd.Series, n: int) -> np.ndarray:
-    """Bucket of every row: a fixed (seedless, platform-independent) hash of the protein-group string mod n."""
-    if isinstance(pg.dtype, pd.CategoricalDtype):
-        cats = np.asarray(pg.cat.categories.astype(str), dtype=object)
-        per = (pd.util.hash_array(cats) % np.uint64(n)).astype(np.int64)
-        return per[pg.cat.codes.to_numpy()]
-    vals = np.asarray(pg.astype(str), dtype=object)
-    return (pd.util.hash_array(vals) % np.uint64(n)).astype(np.int64)
-
-
-def _read_split(source, fmt: str, read_options: dict, n_buckets: int) -> dict:
-    """Read one slice (a Parquet part path, or a DataFrame of canonical rows) and split it by protein group.
-
-    Returns ``{"runs", "level", "n_rows", "hashes", "buckets"}`` or ``{"error": …}``; ``hashes`` are the
-    per-row hashes ``rollup._table_sha`` feeds to sha256, ``buckets`` a list of ``n_buckets`` DataFrames."""
-    try:
-        if isinstance(source, pd.DataFrame):
-            data = source
-        else:
-            from ..io import read
-
-            data = read(source, fmt, **read_options).data
-    except InputError as exc:
-        if exc.message.startswith("no rows pass"):  # this part only: other parts may have passing rows
-            return {**_error(exc), "empty": True}
-        return _error(exc)
-    cols = [c for c in _HASH_COLS if c in data.columns]
-    hashes = pd.util.hash_pandas_object(data[cols].astype({"run": str}), index=False).to_numpy()
-    runs = [str(r) for r in pd.unique(data["run"].astype(str))]
-    level = str(data["level"].iloc[0]) if len(data) else None
-    b = _buckets(data["protein_group"], n_buckets)
-    order = np.argsort(b, kind="stable")  # rows of one bucket keep their file order
-    bounds = np.searchsorted(b[order], np.arange(n_buckets + 1))
-    buckets = [data.iloc[order[bounds[j]:bounds[j + 1]]] for j in range(n_buckets)]
-    return {"runs": runs, "level": level, "n_rows": len(data), "hashes": hashes, "buckets": buckets}
-
-
-def _info(result: dict) -> dict:
-    return {k: v for k, v in result.items() if k not in ("hashes", "buckets")}
-
-
-def _field(result: dict, key: str):
-    return result.get(key) if "error" not in result else np.zeros(0, dtype=np.uint64)
-
-
-def _bucket(result: dict, j: int):
-    return None if "error" in result else result["buckets"][j]
-
-
-def _blas_threads() -> dict:
-    """Thread counts of this process's BLAS/OpenMP pools (threadpoolctl user_api → num_threads)."""
-    from threadpoolctl import threadpool_info
-
-    out: dict[str, int] = {}
-    for info in threadpool_info():
-        out[info["user_api"]] = max(out.get(info["user_api"], 1), int(info["num_threads"]))
-    return out
-
-
-def _quantify_bucket(pieces: list, fmt: str, path: str, level: str, mapping: dict, samples: list,
-                     method: str, kw: dict, threads: dict | None = None) -> dict | None:
-    """Roll up one bucket (all rows of its protein groups, in file order) with the local engine's code;
-    returns proteins, X (proteins × samples, log2), the ``n_peptides`` counts and genes, or None if empty.
-
-    ``threads``: BLAS thread counts to use (the client's): OpenBLAS solves and matrix products give results
-    that differ in the last bits with the thread count, and Dask workers start with one thread."""
-    pieces = [p for p in pieces if p is not None and len(p)]
-    if not pieces:
-        return None
-    if threads:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=threads):
-            return _quantify_pieces(pieces, fmt, path, level, mapping, samples, method, kw)
-    return _quantify_pieces(pieces, fmt, path, level, mapping, samples, method, kw)
-
-
-def _quantify_pieces(pieces, fmt, path, level, mapping, samples, method, kw) -> dict:
-    from ..io._tabular import concat_frames
-    from .rollup import METHODS, _genes, prepare
-
-    try:
-        table = QuantTable(concat_frames(pieces), format=fmt, path=path)
-        prep = prepare(table, mapping, samples)
-        out: dict[str, Any] = {"proteins": prep.proteins}
-        if level == "protein":
-            out["X"] = METHODS["sum"](prep, n_jobs=1)
-        else:
-            out["X"] = METHODS[method](prep, **kw, n_jobs=1)
-            n_pep = np.zeros((len(prep.proteins), len(samples)))
-            np.add.at(n_pep, prep.entity_protein, np.isfinite(prep.values).astype(float))
-            out["n_pep"] = n_pep
-            out["n_total"] = np.bincount(prep.entity_protein,
-                                         weights=np.isfinite(prep.values).any(axis=1).astype(float),
-                                         minlength=len(prep.proteins)).astype(int)
-        out["genes"] = _genes(table, prep.proteins).to_numpy()
-    except InputError as exc:
-        return _error(exc)
-    return out
-
-
 # -- the engine ------------------------------------------------------------------------------------------------
 def quantify_dask(path, sheet=None, *, format: str = "auto", method: str = "auto", scheduler=None,
                   n_workers: int = 2, read_options: dict | None = None, n_partitions: int | None = None,
                   rows_per_part: int = _ROWS_PER_PART, workdir: str | os.PathLike | None = None,
-                  **quant_kwargs) -> Dataset:
+                  progress: Callable[[str, int, int], None] | None = None, **quant_kwargs) -> Dataset:
     """Read and quantify on dask.distributed; the result equals ``quantify(io.read(path, format,
     **read_options), sheet, method, **quant_kwargs)`` exactly (X, layers, samples, proteins, history).
 
@@ -286,15 +186,19 @@ def quantify_dask(path, sheet=None, *, format: str = "auto", method: str = "auto
     path : a search-engine file (any format ``proteomics.io.read`` takes), or an already read QuantTable.
     sheet : :class:`proteomics.samples.SampleSheet` or None (samples = runs in first-seen order).
     format : reader name or ``"auto"``.
-    method : one of ``proteomics.quant.METHODS``.
+    method : one of ``proteomics.quant.METHODS`` (default ``auto``, as ``quantify``).
     scheduler : address of an existing Dask scheduler (``"tcp://host:8786"``), a ``distributed.Client``, or
         None for a LocalCluster of ``n_workers`` single-threaded worker processes on 127.0.0.1 (closed at the end).
     read_options : reader options (``fdr``, ``keep_contaminants`` …).
-    n_partitions : number of protein-group buckets (default: 2 × the number of workers); results do not
-        depend on it.
+    n_partitions : number of protein-group buckets (default: at least 2 × the workers and enough for about
+        2,000,000 filtered rows per bucket); results do not depend on it.
     rows_per_part : rows per Parquet part when a DIA-NN report is partitioned (memory per read task).
-    workdir : folder for the temporary Parquet parts (default: the system temp folder); must be visible to
-        the workers under the same path when the cluster is remote. Removed at the end.
+    workdir : folder for the job's files (Parquet parts, buckets, per-bucket results). None: a temporary folder,
+        removed at the end. Given: the job folder ``workdir/job-<key>`` (key = input file, size, modification
+        time, options, sheet) is kept until the job succeeds, so a job that was interrupted **resumes** from
+        its finished parts and buckets when run again with the same inputs. Must be visible to the workers
+        under the same path when the cluster is remote.
+    progress : ``progress(stage, done, total)`` called as parts and buckets finish (the CLI draws bars).
     quant_kwargs : ``min_ratio_count``, ``top_n``, ``fasta`` (as ``quantify``); ``n_jobs`` is accepted and
         ignored (parallelism comes from the workers).
 
@@ -302,7 +206,7 @@ def quantify_dask(path, sheet=None, *, format: str = "auto", method: str = "auto
     -------
     Dataset (samples × proteins, log2, NaN = missing) with ``layers['n_peptides']`` as the local engine.
     """
-    from .rollup import METHODS, MIN_RATIO_COUNT, _run_to_sample
+    from .rollup import METHODS, MIN_RATIO_COUNT
 
     if method not in METHODS:
         raise InputError(f"unknown quantification method {method!r}", hint=f"use one of {', '.join(METHODS)}")
@@ -311,24 +215,47 @@ def quantify_dask(path, sheet=None, *, format: str = "auto", method: str = "auto
         raise InputError(f"unknown quantification option(s) {', '.join(bad)}",
                          hint=f"allowed: {', '.join(_QUANT_KWARGS)}")
     kw = {"min_ratio_count": quant_kwargs.get("min_ratio_count", MIN_RATIO_COUNT),
-          "top_n": quant_kwargs.get("top_n", 3),
-          "fasta": quant_kwargs.get("fasta")}
+          "top_n": quant_kwargs.get("top_n", 3), "fasta": quant_kwargs.get("fasta")}
     read_options = dict(read_options or {})
+    progress = progress or (lambda stage, done, total: None)
     _distributed()
-    tmp = Path(tempfile.mkdtemp(prefix="proteomics-dask-", dir=workdir))
+    temporary = workdir is None or isinstance(path, QuantTable)
+    if temporary:
+        job = Path(tempfile.mkdtemp(prefix="proteomics-dask-", dir=workdir))
+    else:
+        job = Path(workdir) / f"job-{_job_key(path, format, method, kw, read_options, rows_per_part, sheet)}"
+        if job.exists():
+            log.info("resuming the Dask job in %s", job)
+        job.mkdir(parents=True, exist_ok=True)
     try:
         with _client(scheduler, n_workers) as client:
-            sources, fmt, shown = _sources(client, path, format, read_options, tmp, rows_per_part)
-            if n_partitions is None:
-                n_partitions = 2 * max(1, len(client.scheduler_info().get("workers", {})))
-            n_partitions = max(1, int(n_partitions))
-            return _run(client, sources, fmt, shown, read_options, n_partitions, sheet, method, kw,
-                        METHODS, _run_to_sample)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            sources, fmt, shown = _sources(client, path, format, read_options, job, rows_per_part, progress)
+            n_workers_now = max(1, len(client.scheduler_info().get("workers", {})))
+            ds = _run(client, sources, fmt, shown, read_options, job, n_partitions, n_workers_now, sheet, method,
+                      kw, progress)
+    except BaseException:
+        if temporary:  # a kept job folder stays for resuming
+            shutil.rmtree(job, ignore_errors=True)
+        raise
+    shutil.rmtree(job, ignore_errors=True)
+    return ds
 
 
-def _sources(client, path, format, read_options, tmp: Path, rows: int):
+def _job_key(path, format, method, kw, read_options, rows_per_part, sheet) -> str:
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", path=path, hint="check the path")
+    st = p.stat()
+    ident = {"path": str(p.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "format": format,
+             "method": method, "kw": {k: str(v) for k, v in kw.items()}, "read": {k: str(v) for k, v in
+                                                                                   sorted(read_options.items())},
+             "rows_per_part": int(rows_per_part), "version": __version__,
+             "sheet": None if sheet is None else hashlib.sha256(
+                 pd.util.hash_pandas_object(sheet.table.astype(str), index=True).to_numpy().tobytes()).hexdigest()}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _sources(client, path, format, read_options, job: Path, rows: int, progress):
     """Parquet part paths (DIA-NN reports: read on the workers) or scattered slices of a table read here."""
     from .. import io as pio
 
@@ -340,8 +267,15 @@ def _sources(client, path, format, read_options, tmp: Path, rows: int):
         fmt = pio.detect(path) if format in (None, "auto") else format
         quantity = read_options.get("quantity", "precursor")
         if fmt == "diann_report" and quantity in ("precursor", "precursor_raw"):
-            parts = _diann_parts(path, tmp, quantity, rows)
-            log.info("%s: %d Parquet parts in %s", path, len(parts), tmp)
+            done = tasks.read_json(job / "parts" / "DONE.json")
+            if done is None:
+                progress("partitioning the report into Parquet parts", 0, 1)
+                (job / "parts").mkdir(parents=True, exist_ok=True)
+                parts = _diann_parts(path, job / "parts", quantity, rows)
+                tasks.write_json(job / "parts" / "DONE.json", {"parts": [Path(x).name for x in parts]})
+            else:
+                parts = [str(job / "parts" / name) for name in done["parts"]]
+            log.info("%s: %d Parquet parts in %s", path, len(parts), job)
             return parts, fmt, str(path)
         table = pio.read(path, fmt, **read_options)
     if len(table.data) == 0:
@@ -352,36 +286,75 @@ def _sources(client, path, format, read_options, tmp: Path, rows: int):
     return client.scatter(slices), table.format, table.path
 
 
-def _run(client, sources, fmt, shown, read_options, P, sheet, method, kw, METHODS, _run_to_sample) -> Dataset:
-    read = [client.submit(_read_split, s, fmt, read_options, P, pure=False) for s in sources]
-    infos = client.gather([client.submit(_info, r, pure=False) for r in read])
+def _partitions(job: Path, n_partitions, n_workers: int, n_rows: int) -> int:
+    """The number of buckets, fixed for the job at its first run (stored in ``job/partitions.json``)."""
+    saved = tasks.read_json(job / "partitions.json")
+    if saved is not None:
+        return int(saved["P"])
+    if n_partitions is None:
+        n_partitions = max(2 * n_workers, -(-n_rows // _BUCKET_ROWS))
+    P = max(1, int(n_partitions))
+    tasks.write_json(job / "partitions.json", {"P": P})
+    return P
+
+
+def _gather(client, futures, stage: str, progress) -> list:
+    """Results of ``futures`` in their order, calling ``progress`` as each finishes."""
+    from distributed import as_completed
+
+    total = len(futures)
+    progress(stage, 0, total)
+    for done, _ in enumerate(as_completed(futures), start=1):
+        progress(stage, done, total)
+    return client.gather(futures)
+
+
+def _run(client, sources, fmt, shown, read_options, job: Path, n_partitions, n_workers, sheet, method, kw,
+         progress) -> Dataset:
+    from .rollup import _run_to_sample, resolve_method
+
+    if isinstance(sources, list) and sources and isinstance(sources[0], str):
+        import pyarrow.parquet as pq
+
+        n_rows = sum(pq.ParquetFile(s).metadata.num_rows for s in sources)
+    else:
+        n_rows = _BUCKET_ROWS  # tables read on the client are small
+    P = _partitions(job, n_partitions, n_workers, n_rows)
+    futs = [client.submit(tasks.split_part, s, i, fmt, read_options, P, str(job), pure=False)
+            for i, s in enumerate(sources)]
+    infos = _gather(client, futs, "reading and splitting by protein group", progress)
+    del futs
     failed = [info for info in infos if "error" in info and not info.get("empty")]
     if failed:
         _raise(failed[0], shown)
     if all(info.get("empty") for info in infos):
         _raise(infos[0], shown)  # nothing passes anywhere: the local reader's own error
-    infos = [info for info in infos if "error" not in info]
-    runs = list(dict.fromkeys(r for info in infos for r in info["runs"]))
-    levels = [info["level"] for info in infos if info["level"] is not None]
+    ok = [i for i, info in enumerate(infos) if "error" not in info]
+    runs = list(dict.fromkeys(r for i in ok for r in infos[i]["runs"]))
+    levels = [infos[i]["level"] for i in ok if infos[i]["level"] is not None]
     if not levels:
         raise InputError("the table is empty: nothing to quantify", path=shown or None)
     level = levels[0]
     h = hashlib.sha256()
-    for i in range(0, len(read), 16):  # row hashes of 16 parts at a time, in file order
-        for hashes in client.gather([client.submit(_field, r, "hashes", pure=False) for r in read[i:i + 16]]):
-            h.update(hashes.tobytes())
+    for i in ok:  # row hashes in file order
+        h.update(np.load(job / "split" / f"p{i:06d}.hashes.npy", allow_pickle=False).tobytes())
     mapping, samples, sample_table = _run_to_sample(SimpleNamespace(runs=runs), sheet)
-    threads = _blas_threads()
-    jobs = []
-    for j in range(P):
-        pieces = [client.submit(_bucket, r, j, pure=False) for r in read]
-        jobs.append(client.submit(_quantify_bucket, pieces, fmt, shown, level, mapping, samples, method, kw,
-                                  threads, pure=False))
-    results = [res for res in client.gather(jobs) if res is not None]
-    del read, jobs
-    for res in results:
+    threads = tasks.blas_threads()
+    futs = [client.submit(tasks.quantify_bucket, str(job), j, fmt, shown, level, mapping, samples, method, kw,
+                          threads, pure=False) for j in range(P)]
+    summaries = _gather(client, futs, f"quantifying protein groups ({resolve_method(method, len(samples))})",
+                        progress)
+    del futs
+    for res in summaries:
         if "error" in res:
             _raise(res, shown)
+    return _assemble(job, P, samples, sample_table, level, fmt, method, kw, h.hexdigest())
+
+
+def _assemble(job: Path, P: int, samples, sample_table, level, fmt, method, kw, sha: str) -> Dataset:
+    from .rollup import resolve_method
+
+    results = [r for r in (tasks.load_result(str(job), j) for j in range(P)) if r is not None]
     proteins = sorted(p for res in results for p in res["proteins"])
     pos = pd.Index(proteins)
     S = len(samples)
@@ -402,12 +375,14 @@ def _run(client, sources, fmt, shown, read_options, P, sheet, method, kw, METHOD
     if n_pep is not None:
         layers = {"n_peptides": n_pep.T}
         prot["n_peptides_total"] = n_total
-        from .rollup import resolve_method
-
         params.update({"rollup": resolve_method(method, S), "min_ratio_count": kw["min_ratio_count"],
                        "top_n": kw["top_n"]})
-    step = Step("quantify", params=params, version=__version__, input_sha256=h.hexdigest())
+    step = Step("quantify", params=params, version=__version__, input_sha256=sha)
     ds = Dataset(X.T, sample_table, prot, layers=layers, history=(step,))
     log.info("quantified %d protein groups in %d samples on dask (%s, %s level, %d partitions)", ds.n_proteins,
              ds.n_samples, method, level, P)
     return ds
+
+
+def _raise(err: dict, path) -> None:
+    raise InputError(err["error"], path=path, line=err["line"], column=err["column"], hint=err["hint"])

@@ -179,7 +179,7 @@ def test_missing_dask_is_input_error(files, monkeypatch):
 def _worker_threads(limits):
     from threadpoolctl import threadpool_limits
 
-    from proteomics.quant.distributed import _blas_threads
+    from proteomics.quant._dask_tasks import blas_threads as _blas_threads
 
     before = _blas_threads()
     with threadpool_limits(limits=limits):
@@ -191,7 +191,7 @@ def test_workers_use_the_clients_blas_threads(client):
     """OpenBLAS results differ in the last bits with the thread count (measured: 153 of 238,300 MaxLFQ values
     of a 100-run report, ≤ 7e-15), and Dask workers start with one BLAS thread: buckets are quantified with
     the client's thread counts, so the engines agree bit for bit."""
-    from proteomics.quant.distributed import _blas_threads
+    from proteomics.quant._dask_tasks import blas_threads as _blas_threads
 
     mine = _blas_threads()
     before, inside = client.submit(_worker_threads, mine, pure=False).result()
@@ -201,3 +201,52 @@ def test_workers_use_the_clients_blas_threads(client):
     assert {k: inside[k] for k in shared} == {k: mine[k] for k in shared}
     if mine["blas"] > 1:
         assert before.get("blas") != mine["blas"]  # the workers really started with other settings
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_interrupted_job_resumes_from_finished_buckets(client, files, tmp_path):
+    """With ``workdir`` the job folder survives an interruption; run again, the finished parts and buckets are
+    reused (proved by tampering with one finished result: the tampered values come back) and a clean resume
+    equals the local engine."""
+    import shutil
+
+    table = pio.read(files["parquet"])
+    local = quantify(table, method="trace")
+
+    def stop_after_first_bucket(stage, done, total):
+        if stage.startswith("quantifying") and done >= 1:
+            raise _Stop
+
+    work = tmp_path / "work"
+    with pytest.raises(_Stop):
+        quantify_dask(files["parquet"], method="trace", scheduler=client, rows_per_part=2500, n_partitions=4,
+                      workdir=work, progress=stop_after_first_bucket)
+    (job,) = list(work.glob("job-*"))
+    assert len(list((job / "split").glob("p*.json"))) == len(list((job / "parts").glob("part-*.parquet"))) > 1
+    client.run(lambda: None)  # let the workers finish what they were running
+    finished = sorted((job / "results").glob("b*.X.npy"))
+    assert finished
+    tampered = tmp_path / "tampered"
+    shutil.copytree(work, tampered)
+    X0 = np.load(tampered / job.name / "results" / finished[0].name)
+    np.save(tampered / job.name / "results" / finished[0].name, X0 + 1.0)
+    dk = quantify_dask(files["parquet"], method="trace", scheduler=client, rows_per_part=2500, n_partitions=4,
+                       workdir=tampered)
+    d = (dk.X - local.X)[np.isfinite(local.X)]
+    shifted = np.abs(d - 1.0) < 1e-9
+    assert shifted.any() and np.all(shifted | (d == 0))  # the finished bucket was not recomputed
+    assert not list(tampered.glob("job-*"))  # removed after success
+    assert_identical(local, quantify_dask(files["parquet"], method="trace", scheduler=client, rows_per_part=2500,
+                                          n_partitions=4, workdir=work))
+    assert not list(work.glob("job-*"))
+
+
+def test_trace_and_auto_identical_on_dask(client, files):
+    table = pio.read(files["tsv"])
+    for method in ("trace", "auto"):
+        assert_identical(quantify(table, method=method),
+                         quantify_dask(files["tsv"], method=method, scheduler=client, rows_per_part=3000,
+                                       n_partitions=3))
