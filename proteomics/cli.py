@@ -229,9 +229,11 @@ def quantify(
 ):
     """Roll precursors/peptides up to proteins and write a samples-by-protein log2 matrix (TSV)."""
     from .commands import quantify_file
-    from .stages import write_protein_sidecar
+    from .guard import check_outputs
+    from .stages import sidecar_path, write_protein_sidecar
 
     with _errors(), _progress() as cb:
+        check_outputs(inputs=[input, sheet, fasta, sidecar_path(input)], outputs=[output, sidecar_path(output)])
         ds = quantify_file(input, sheet, format=format, method=method.value, fasta=fasta, scale=scale.value,
                            specimen=specimen, n_jobs=n_jobs, engine=engine, progress=cb)
         ds.to_tsv(output)
@@ -309,6 +311,9 @@ def panel(
     also: Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
                                                    help="Another specimen of the same subjects (repeatable); "
                                                         "INPUT is then the --specimen one.")] = None,
+    sign_key: Annotated[str | None, typer.Option("--sign-key", help="Private key (PEM file or key id from "
+                                                                    "'proteomics keys list') that signs the "
+                                                                    "signature; default: your key.")] = None,
 ):
     """Build a biomarker panel with nested cross-validation and lock it into a signature."""
     from .commands import panel_command
@@ -316,7 +321,8 @@ def panel(
     with _errors(), _progress() as cb:
         res = panel_command(input, sheet, label=label, positive=positive, output=output, config=config,
                             permutations=permutations, seed=seed, format=format, scale=scale.value,
-                            specimen=specimen, n_jobs=n_jobs, force=force, progress=cb, also=also or ())
+                            specimen=specimen, n_jobs=n_jobs, force=force, progress=cb, also=also or (),
+                            sign_key=sign_key)
         if not _state["quiet"]:
             m = res.metrics
             out_console.print(f"nested-CV AUC {m['auc']:.3f} (95% CI {m.get('auc_ci_low', float('nan')):.3f}–"
@@ -346,6 +352,9 @@ def validate(
     also: Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
                                                    help="Input of another specimen of the same subjects "
                                                         "(repeatable; multi-specimen signatures).")] = None,
+    allow_unsigned: Annotated[bool, typer.Option("--allow-unsigned", help="Accept a signature without a "
+                                                                        "signing block (old files); every output "
+                                                                        "then carries a warning.")] = False,
 ):
     """External validation: score a labelled cohort with a locked signature, report metrics at its thresholds."""
     from .commands import validate_command
@@ -353,7 +362,7 @@ def validate(
     with _errors(), _progress() as cb:
         metrics = validate_command(input, signature, sheet, label=label, positive=positive, output=output,
                                    format=format, scale=scale.value, force=force, progress=cb,
-                                   specimen=specimen, also=also or ())
+                                   specimen=specimen, also=also or (), allow_unsigned=allow_unsigned)
         if not _state["quiet"]:
             out_console.print(f"external AUC {metrics.get('auc', float('nan')):.3f}; wrote {output}")
 
@@ -377,13 +386,16 @@ def score(
     also: Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
                                                    help="Input of another specimen of the same subjects "
                                                         "(repeatable; multi-specimen signatures).")] = None,
+    allow_unsigned: Annotated[bool, typer.Option("--allow-unsigned", help="Accept a signature without a "
+                                                                        "signing block (old files); every output "
+                                                                        "then carries a warning.")] = False,
 ):
     """Score new patients with a locked signature, or refuse with every reason."""
     from .commands import score_command
 
     with _errors():
         table, report = score_command(input, signature, output, sheet=sheet, specimen=specimen, format=format,
-                                      scale=scale.value, also=also or ())
+                                      scale=scale.value, also=also or (), allow_unsigned=allow_unsigned)
         if not _state["quiet"]:
             for rec in table.to_dict("records"):
                 what = rec.get("cluster") if "cluster" in rec else rec.get("category")
@@ -391,18 +403,22 @@ def score(
                 extra = f" p={prob:.3f}" if isinstance(prob, float) and prob == prob else ""
                 out_console.print(f"{rec['sample']}: {what}{extra}"
                                   + (f" ({rec['reasons']})" if rec.get("reasons") else ""))
+            if "warning" in table.columns:
+                out_console.print(f"[yellow]warning[/yellow]: {table['warning'].iloc[0]}")
             out_console.print(f"wrote {output} and {report}")
 
 
 @app.command("verify-signature", epilog="Example: proteomics verify-signature results/example_plasma/panel/"
                                         "signature.json")
 def verify_signature(signature: Annotated[Path, typer.Argument(help="Signature JSON file.")]):
-    """Check a signature's checksum and schema; print its intended use and performance."""
+    """Check a signature's checksum, schema, content and Ed25519 signature by a trusted key; print its intended
+    use and performance."""
     from .commands import verify_command
 
     with _errors():
         info = verify_command(signature)
-        out_console.print(f"[green]OK[/green] {signature}: checksum and schema verified")
+        out_console.print(f"[green]OK[/green] {signature}: checksum, schema, content and signature verified "
+                          f"(signed by trusted key {info.get('signed_by')})")
         for k, v in info.items():
             out_console.print(f"  {k}: {v}")
 
@@ -422,13 +438,17 @@ def stratify(
     specimen: Annotated[str | None, typer.Option("--specimen")] = None,
     n_jobs: Annotated[int, typer.Option("--n-jobs")] = 1,
     force: Annotated[bool, typer.Option("--force")] = False,
+    sign_key: Annotated[str | None, typer.Option("--sign-key", help="Private key (PEM file or key id from "
+                                                                    "'proteomics keys list') that signs the "
+                                                                    "signature; default: your key.")] = None,
 ):
     """Discover patient subgroups by consensus clustering, check them against null and batch, lock a stratifier."""
     from .commands import stratify_command
 
     with _errors(), _progress() as cb:
         res = stratify_command(input, sheet, output=output, k_max=k_max, config=config, seed=seed, format=format,
-                               scale=scale.value, specimen=specimen, n_jobs=n_jobs, force=force, progress=cb)
+                               scale=scale.value, specimen=specimen, n_jobs=n_jobs, force=force, progress=cb,
+                               sign_key=sign_key)
         if not _state["quiet"]:
             out_console.print(f"k = {res.metrics.get('k')}; wrote {output}")
 

@@ -10,19 +10,21 @@ one DE loop.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ._files import canonical_json, write_text
 from .config import RunConfig, command_config_from_dict, config_from_dict
 from .dataset import Dataset
 from .errors import InputError
+from .guard import check_outputs
 from .io.write import write_tsv as _write_tsv
+from .limits import read_config_text, read_yaml
 from .panel import build_panel, score, score_multi, validate, write_panel_outputs
 from .panel.multispecimen import join_for_signature, join_specimens
-from .signature import Signature
+from .signature import UNSIGNED_WARNING, Signature
+from .signing import load_signing_key, sign_signature
 from .stages import (
     Progress,
     check_contrast_groups,
@@ -32,7 +34,9 @@ from .stages import (
     quantify_inputs,
     read_inputs,
     run_de,
+    safe_name,
     scoring_quant_method,
+    sidecar_path,
     stratify_settings,
     write_de,
 )
@@ -86,6 +90,9 @@ def de_command(input, sheet, *, contrasts, output, group=None, covariates=None, 
                     "normalize": {"method": normalize}, "impute": {"method": impute}},
         de={"contrasts": list(contrasts), "group": group, "covariates": None if covariates is None else list(covariates),
             "block": block, "trend": trend, "robust": robust, "legacy": legacy, "fdr": fdr})
+    output = Path(output)
+    side = [_contrast_path(output, safe_name(c)) for c in contrasts] if len(contrasts) > 1 else []
+    check_outputs(inputs=_inputs(input, sheet), outputs=[output, *side])
     ds = load_dataset(cfg, progress=progress)
     for c in cfg.de.contrasts:
         check_contrast_groups(ds, cfg.de.group, c, sheet)
@@ -94,25 +101,33 @@ def de_command(input, sheet, *, contrasts, output, group=None, covariates=None, 
                                                 "min_valid_per_group": False})
         cfg = cfg.model_copy(update={"preprocess": pre})
     results = run_de(cfg, preprocess(cfg, ds, progress=progress).clean, progress=progress)
-    output = Path(output)
     if len(results) == 1:
         write_de(results, lambda name: output, None)
     else:
-        write_de(results, lambda name: output.with_name(f"{output.stem}.{name}{output.suffix or '.tsv'}"), output)
+        write_de(results, lambda name: _contrast_path(output, name), output)
     return results
+
+
+def _contrast_path(output: Path, name: str) -> Path:
+    return output.with_name(f"{output.stem}.{name}{output.suffix or '.tsv'}")
+
+
+def _inputs(*paths) -> list:
+    """The paths a command reads: the given ones plus the protein sidecar a matrix input brings along."""
+    out = [p for p in paths if p is not None]
+    if paths and paths[0] is not None and sidecar_path(paths[0]).exists():
+        out.append(sidecar_path(paths[0]))
+    return out
 
 
 def _panel_settings_from_yaml(path) -> dict:
     """Read a panel YAML (keys of the config's ``panel`` section) and validate it."""
     if path is None:
         return {}
-    text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
-    if text is None:
-        raise InputError("panel config not found", path=path, hint="check the --config path")
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML ({exc})", path=path) from None
+    data = read_yaml(path, what="panel config") or {}
+    text = read_config_text(path, what="panel config")
+    if not isinstance(data, dict):
+        raise InputError("panel config must be a YAML mapping of keys to values", path=path, line=1)
     data = data.get("panel", data)
     cfg = config_from_dict({"inputs": {"data": ".", "sheet": "."}, "panel": data}, path=Path(path),
                            check_files=False, text=text)
@@ -121,12 +136,15 @@ def _panel_settings_from_yaml(path) -> dict:
 
 def panel_command(input, sheet, *, label, positive, output, config=None, permutations=None, seed=None,
                   format=None, scale=None, specimen=None, n_jobs=None, force=False, progress: Progress | None = None,
-                  also=()):
+                  also=(), sign_key=None):
     """``proteomics panel``: nested CV + locked signature into folder ``output``, with ``run``'s preprocessing
     chain and the panel settings of ``config`` (a panel YAML) or the config's defaults.
 
     ``also``: more specimens of the same subjects as ``"SPECIMEN=PATH"`` strings (or a mapping); the inputs are
-    joined by the sheet's ``subject`` into one multi-specimen panel (``specimen:protein`` features)."""
+    joined by the sheet's ``subject`` into one multi-specimen panel (``specimen:protein`` features).
+    ``sign_key``: private key (PEM path or own key id) that signs the signature; None = the user's default."""
+    check_outputs(inputs=[*_inputs(input, sheet, config), *parse_also(also).values()], folders=[output], force=force)
+    key = load_signing_key(sign_key)
     section = _panel_settings_from_yaml(config)
     section.update(label=label, positive=positive)
     if permutations is not None:
@@ -148,6 +166,7 @@ def panel_command(input, sheet, *, label, positive, output, config=None, permuta
     cb = (lambda d, t: progress("panel nested CV", d, t)) if progress else None
     res = build_panel(ds, label, positive, settings=settings, seed=cfg.seed, n_permutations=cfg.panel.permutations,
                       n_jobs=cfg.n_jobs, progress=cb)
+    res = replace(res, signature=sign_signature(res.signature, key=key))
     with staged_output_dir(Path(output), force=force) as tmp:
         write_panel_outputs(res, tmp)
         from .report.build import panel_figures  # matplotlib: imported only when figures are drawn
@@ -216,12 +235,15 @@ def _scoring_dataset(cfg: RunConfig, signature: Signature, progress: Progress | 
 
 
 def validate_command(input, signature, sheet, *, label, positive, output, format=None, scale=None,
-                     force=False, progress: Progress | None = None, specimen=None, also=()) -> dict:
+                     force=False, progress: Progress | None = None, specimen=None, also=(),
+                     allow_unsigned=False) -> dict:
     """``proteomics validate``: metrics of a locked signature on an independent labelled cohort.
 
     A multi-specimen signature needs one input per specimen: ``input`` (specimen ``specimen`` or the sheet's)
     and ``also`` (``"SPECIMEN=PATH"`` strings), joined by the sheet's ``subject``."""
-    sig = Signature.load(signature)
+    check_outputs(inputs=[*_inputs(input, signature, sheet), *parse_also(also).values()], folders=[output],
+                  force=force)
+    sig = Signature.load_trusted(signature, allow_unsigned=allow_unsigned)
     cfg = command_config(input, sheet, format=format, scale=scale)
     ds = _scoring_dataset(cfg, sig, progress)
     if sig.kind == "panel" and (also or getattr(sig, "specimens", ())):
@@ -230,19 +252,27 @@ def validate_command(input, signature, sheet, *, label, positive, output, format
                                                                              progress))
         ds = join_for_signature(sig, datasets, check=(label,))
     metrics = validate(sig, ds, label, positive)
+    if not sig.signing:
+        metrics["warning"] = UNSIGNED_WARNING
     with staged_output_dir(Path(output), force=force) as tmp:
         write_text(tmp / "validation_metrics.json", canonical_json(metrics))
     return metrics
 
 
-def score_command(input, signature, output, *, sheet=None, specimen=None, format=None, scale=None, also=()):
+def score_command(input, signature, output, *, sheet=None, specimen=None, format=None, scale=None, also=(),
+                  allow_unsigned=False, trusted_keys=None):
     """``proteomics score``: score (or refuse) each sample; writes the TSV and a printable patient report.
 
     A multi-specimen signature needs one input per specimen: ``input`` (specimen ``specimen`` or the sheet's)
-    and ``also`` (``"SPECIMEN=PATH"`` strings), joined by the sheet's ``subject``; one row per subject."""
+    and ``also`` (``"SPECIMEN=PATH"`` strings), joined by the sheet's ``subject``; one row per subject.
+    The signature must be signed by a trusted key (``trusted_keys``: a folder of trusted keys, default the
+    user's); ``allow_unsigned`` accepts an unsigned one and writes a warning into every output."""
     from .report.html import render_patient_report  # jinja2: imported only when a report is written
 
-    sig = Signature.load(signature)
+    output = Path(output)
+    report = output.with_suffix(".html")
+    check_outputs(inputs=[*_inputs(input, signature, sheet), *parse_also(also).values()], outputs=[output, report])
+    sig = Signature.load_trusted(signature, allow_unsigned=allow_unsigned, trusted_keys=trusted_keys)
     if sheet is None and specimen is None:
         raise InputError("the specimen of the samples is unknown", hint="give --sheet SHEET or --specimen TYPE")
     cfg = command_config(input, sheet, format=format, scale=scale)
@@ -261,29 +291,34 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
         table = score_multi(sig, datasets).table
     else:
         table = score(sig, ds).table
-    output = Path(output)
-    report = output.with_suffix(".html")
-    html = render_patient_report(table.to_dict("records"), sig.summary())
+    summary = sig.summary()
+    if not sig.signing:
+        table["warning"] = UNSIGNED_WARNING
+        summary["warning"] = UNSIGNED_WARNING
+    html = render_patient_report(table.to_dict("records"), summary)
     _write_tsv(table, output)
     write_text(report, html)
     return table, report
 
 
-def verify_command(path) -> dict:
-    """``proteomics verify-signature``: checksum + schema check; returns the summary to print."""
-    return Signature.verify(path)
+def verify_command(path, *, trusted_keys=None) -> dict:
+    """``proteomics verify-signature``: checksum, schema, content and the Ed25519 signature of a trusted key;
+    returns the summary to print."""
+    return Signature.load_trusted(path, trusted_keys=trusted_keys).summary()
 
 
 def stratify_command(input, sheet, *, output, k_max=None, config=None, seed=None, format=None, scale=None,
-                     specimen=None, n_jobs=None, force=False, progress: Progress | None = None):
+                     specimen=None, n_jobs=None, force=False, progress: Progress | None = None, sign_key=None):
     """``proteomics stratify``: consensus clustering into folder ``output`` with ``run``'s preprocessing chain
-    (unless the stratify YAML ``config`` lists its own ``preprocess``)."""
+    (unless the stratify YAML ``config`` lists its own ``preprocess``); the stratifier is signed with ``sign_key``
+    (PEM path or own key id; None = the user's default key)."""
+    check_outputs(inputs=_inputs(input, sheet, config), folders=[output], force=force)
+    key = load_signing_key(sign_key)
     extra = {}
     if config is not None:
-        try:
-            extra = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(f"cannot read stratify config ({exc})", path=config) from None
+        extra = read_yaml(config, what="stratify config") or {}
+        if not isinstance(extra, dict):
+            raise InputError("stratify config must be a YAML mapping of keys to values", path=config, line=1)
         extra = extra.get("stratify", extra)
     cfg = command_config(input, sheet, format=format, scale=scale, specimen=specimen, seed=seed, n_jobs=n_jobs,
                          stratify={"k_max": k_max})
@@ -291,6 +326,7 @@ def stratify_command(input, sheet, *, output, k_max=None, config=None, seed=None
     settings = stratify_settings(cfg) | dict(extra)
     cb = (lambda d, t: progress("consensus clustering", d, t)) if progress else None
     res = stratify(ds, k_max=cfg.stratify.k_max, settings=settings, seed=cfg.seed, n_jobs=cfg.n_jobs, progress=cb)
+    res = replace(res, stratifier=sign_signature(res.stratifier, key=key))
     with staged_output_dir(Path(output), force=force) as tmp:
         write_stratify_outputs(res, tmp)
         from .report.build import stratify_figures  # matplotlib: imported only when figures are drawn

@@ -27,11 +27,15 @@ from .errors import InputError, SignatureError
 from .limits import MAX_SIGNATURE_BYTES, loads_json, read_limited
 from .signature_checks import check_content
 
-__all__ = ["Signature", "SIGNATURE_SCHEMA", "SIGNATURE_SCHEMA_VERSION", "KINDS", "step_states", "restore_steps"]
+__all__ = ["Signature", "SIGNATURE_SCHEMA", "SIGNATURE_SCHEMA_VERSION", "KINDS", "step_states", "restore_steps",
+           "UNSIGNED_WARNING"]
 
 SIGNATURE_SCHEMA = "proteomics.signature"
 SIGNATURE_SCHEMA_VERSION = 1
 KINDS = ("panel", "stratifier")
+#: written into every output scored with an unsigned signature (``--allow-unsigned``)
+UNSIGNED_WARNING = ("UNSIGNED signature: its authenticity was not verified (scored with --allow-unsigned); do not "
+                    "use for patient care")
 _SHA_RE = re.compile(rb'\n  "sha256": "([0-9a-f]*)"')
 
 
@@ -166,6 +170,26 @@ class Signature:
         except InputError as exc:
             raise SignatureError(exc.message, path=path, hint=exc.hint) from None
         return cls.from_bytes(data, path=path)
+
+    @classmethod
+    def load_trusted(cls, path: str | os.PathLike, *, allow_unsigned: bool = False,
+                     trusted_keys: str | os.PathLike | None = None) -> Signature:
+        """:meth:`load` plus authenticity: the Ed25519 signature must match and its key be trusted and not
+        revoked (``trusted_keys``: a folder of trusted keys; None = the user's). ``allow_unsigned`` accepts a
+        file without a signing block (never a bad or untrusted one); the caller must then mark its outputs
+        with :data:`UNSIGNED_WARNING`."""
+        from .signing import verify_signed
+
+        try:
+            data = read_limited(path, MAX_SIGNATURE_BYTES, what="signature")
+        except SignatureError:
+            raise
+        except InputError as exc:
+            raise SignatureError(exc.message, path=path, hint=exc.hint) from None
+        sig = cls.from_bytes(data, path=path)
+        if not (allow_unsigned and not sig.signing):
+            verify_signed(data, trusted_keys=trusted_keys, path=path)
+        return sig
 
     @classmethod
     def verify(cls, path: str | os.PathLike) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import logging
 import os
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -26,8 +26,10 @@ from ._files import canonical_json, sha256_file, write_text
 from ._version import __version__
 from .config import RunConfig
 from .dataset import Dataset
+from .guard import check_outputs
 from .io.write import write_tsv as _write_tsv
 from .panel import build_panel, write_panel_outputs
+from .signing import load_signing_key, sign_signature
 from .stages import (
     Inputs,
     Progress,
@@ -101,6 +103,9 @@ def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = F
     results folder exists."""
     progress = progress or (lambda stage, done, total: None)
     out = Path(out) if out is not None else (cfg.output.dir or Path("results") / cfg.name)
+    check_outputs(inputs=[cfg.inputs.data, cfg.inputs.sheet, cfg.inputs.fasta, cfg.source], folders=[out],
+                  force=force)
+    load_signing_key()  # signatures are signed with the user's default key: fail now if it is unusable
     timer = _Timer()
     started = time.time()
     np.random.seed(cfg.seed % (2**32))  # belt and braces: every step also takes its own seed
@@ -252,6 +257,7 @@ def _run_panel(cfg: RunConfig, ds: Dataset, tmp: Path, progress: Progress):
     result = build_panel(ds, p.label, p.positive, settings=panel_settings(cfg), seed=cfg.seed,
                          n_permutations=p.permutations, n_jobs=cfg.n_jobs,
                          progress=lambda done, total: progress("panel nested CV", done, total))
+    result = replace(result, signature=sign_signature(result.signature))
     write_panel_outputs(result, tmp / "panel")
     return result
 
@@ -263,6 +269,7 @@ def _run_stratify(cfg: RunConfig, ds: Dataset, tmp: Path, progress: Progress):
     result = stratify(ds, k_max=s.k_max, settings=settings,
                       seed=cfg.seed, n_jobs=cfg.n_jobs,
                       progress=lambda done, total: progress("consensus clustering", done, total))
+    result = replace(result, stratifier=sign_signature(result.stratifier))
     write_stratify_outputs(result, tmp / "stratify")
     return result
 

@@ -157,7 +157,11 @@ def test_maxlfq_signature_refuses_precursor_input(flow, tmp_path):
     ds = quantify(read(REPORT), sheet, method="maxlfq")
     res = build_panel(ds, "condition", "cancer", settings={"outer_folds": 3, "outer_repeats": 1,
                                                            "inner_folds": 2, "specimen": "plasma"})
-    write_panel_outputs(res, tmp_path / "p")
+    from dataclasses import replace
+
+    from proteomics.signing import sign_signature
+
+    write_panel_outputs(replace(res, signature=sign_signature(res.signature)), tmp_path / "p")
     out = invoke("score", SAMPLE / "new_patients" / "report.tsv.gz", "--signature", tmp_path / "p" / "signature.json",
                  "--sheet", SAMPLE / "new_patients" / "sheet.csv", "-o", tmp_path / "s.tsv")
     assert out.exit_code == 2 and "depend on the other runs" in out.stderr

@@ -87,7 +87,7 @@ def render_patient_report(rows: Sequence[Mapping[str, Any]], signature: Mapping[
         reasons = [x for x in str(r.get("reasons", "") or "").split(";") if x.strip()]
         out_rows = []
         for key, label in (("score", "Score"), ("probability", "Probability"), ("cluster", "Subgroup"),
-                           ("confidence", "Confidence"), ("qc_flags", "QC flags")):
+                           ("confidence", "Confidence"), ("qc_flags", "QC flags"), ("warning", "Warning")):
             if key in r and r[key] is not None and str(r[key]) not in ("", "nan"):
                 v = r[key]
                 if key == "probability" and "prob_low" in r and r.get("prob_low") is not None:
