@@ -5,38 +5,16 @@ from __future__ import annotations
 import csv
 import io
 
+from .._text import decode_text, sniff_delimiter
 from ..errors import InputError
 
-__all__ = ["decode_sheet", "sniff_delimiter", "parse_rows"]
+__all__ = ["decode_sheet", "parse_rows"]
+
 
 def decode_sheet(data: bytes, path: str) -> str:
-    """Text of a sheet: UTF-8 (with or without BOM) or UTF-16 (BOM, or NUL-byte pattern); else InputError."""
-    hint = "save the sheet as UTF-8 (e.g. 'CSV UTF-8' in Excel)"
-    if data.startswith(b"\xef\xbb\xbf"):
-        data, enc = data[3:], "utf-8"
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        enc = "utf-16"
-    elif len(data) >= 4 and data[1:2] == b"\x00" and data[3:4] == b"\x00":
-        enc = "utf-16-le"
-    elif len(data) >= 4 and data[0:1] == b"\x00" and data[2:3] == b"\x00":
-        enc = "utf-16-be"
-    else:
-        enc = "utf-8"
-    try:
-        text = data.decode(enc)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1 if enc == "utf-8" else None
-        raise InputError(f"the file is not valid {enc.upper()} text (undecodable byte at offset {exc.start})",
-                         path=path, line=line, hint=hint) from None
-    if "\x00" in text:
-        raise InputError("the file holds NUL characters (binary or unsupported encoding)", path=path, hint=hint)
-    return text.lstrip("\ufeff")
-
-
-def sniff_delimiter(header: str) -> str:
-    counts = {d: header.count(d) for d in ("\t", ",", ";")}
-    best = max(counts, key=lambda d: (counts[d], d == "\t"))
-    return best if counts[best] else ","
+    """Text of a sheet: UTF-8 (with or without BOM) or UTF-16 (BOM, or NUL-byte pattern); else InputError
+    (one rule for every text file: :func:`proteomics._text.decode_text`)."""
+    return decode_text(data, path, hint="save the sheet as UTF-8 (e.g. 'CSV UTF-8' in Excel)")
 
 
 def parse_rows(text: str, path: str) -> tuple[list[str], list[list[str]], list[int]]:

@@ -1,4 +1,10 @@
-"""Run names: basename and stem of a run as a search engine writes it (DESIGN.md, "Run names")."""
+"""Run names: basename and stem of a run as a search engine writes it (DESIGN.md, "Run names"), and the
+matching of data runs onto sheet rows.
+
+One rule for every place that turns a file location into a run name (sample sheets, mzIdentML/pepXML/mzTab run
+locations): :func:`run_stem` drops the path (POSIX or Windows separators, URLs too) and then, repeatedly, the known
+raw/peak-list/archive extensions below; an unknown extension (``sample.01``) is kept as part of the name.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,16 @@ from collections.abc import Callable, Sequence
 
 __all__ = ["run_basename", "run_stem", "match_runs"]
 
-# file extensions dropped (repeatedly, case-insensitively) to get a run's stem
+# file extensions dropped (repeatedly, case-insensitively) to get a run's stem: raw files, open formats, peak lists
+# (.apl = MaxQuant/Andromeda), archives
 _RUN_EXTENSIONS = frozenset({".raw", ".d", ".mzml", ".mzxml", ".mzdata", ".mgf", ".wiff", ".wiff2", ".scan",
-                             ".dia", ".gz", ".bz2", ".zip", ".tdf", ".baf", ".lcd", ".mz5", ".ms2", ".tar"})
+                             ".dia", ".gz", ".bz2", ".zip", ".tdf", ".baf", ".lcd", ".mz5", ".ms2", ".tar",
+                             ".apl", ".ms1", ".pkl", ".dta"})
 
 
 def run_basename(name: str) -> str:
     """The last path component of a run name, with Windows or POSIX separators."""
-    return re.split(r"[\\/]", str(name).rstrip("\\/"))[-1]
+    return re.split(r"[\\/]", str(name).strip().rstrip("\\/"))[-1]
 
 
 def run_stem(name: str) -> str:
