@@ -188,7 +188,7 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ):
     """Detect a file's format and summarise it (level, runs, proteins). Never modifies the file."""
-    from .io.write import inspect as inspect_file
+    from .io import inspect as inspect_file
 
     with _errors():
         info = inspect_file(path, format=format)
@@ -205,7 +205,7 @@ def inspect(
 @app.command(epilog="Example: proteomics formats")
 def formats():
     """List every reader and the files it takes."""
-    from .io.write import formats as list_formats
+    from .io import formats as list_formats
 
     with _errors():
         for f in list_formats():

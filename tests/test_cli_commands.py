@@ -43,9 +43,8 @@ def test_inspect_json_contract():
 
 
 def test_formats_lists_every_reader():
-    from proteomics.io import FALLBACK, READERS, _load_readers
+    from proteomics.io import FALLBACK, READERS
 
-    _load_readers()
     res = invoke("formats")
     for name in list(READERS) + list(FALLBACK):
         assert name in res.stdout

@@ -31,27 +31,28 @@ accepted PSM, ``intensity`` 1.0, its razor group, ``sequence``, ``charge`` and P
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import logging
-import re
 import warnings
 
 import numpy as np
 import pandas as pd
 
+from .._text import decode_text
 from ..errors import InputError
 from ._inference import infer_protein_groups
-from ._values import check_fdr
+from ._values import check_fdr, contaminant_mask, finish
+from .base import peek
 from .table import QuantTable
 
-__all__ = ["DECOY_PREFIXES", "psms_to_quant", "run_stem", "PSM_COLUMNS", "read_bytes", "read_text", "scan_xml",
-           "warnings_to_log", "check_fdr", "check_options", "contaminant_mask", "finish"]
+__all__ = ["DECOY_PREFIXES", "psms_to_quant", "PSM_COLUMNS", "read_bytes", "read_text", "scan_xml",
+           "warnings_to_log"]
 
 log = logging.getLogger(__name__)
 
 DECOY_PREFIXES = ("DECOY_", "REV_", "rev_", "XXX_")
 PSM_COLUMNS = ("run", "psm", "sequence", "charge", "accession", "score", "decoy", "passed")
-_GZ = re.compile(r"\.gz$", re.IGNORECASE)
 
 
 @contextlib.contextmanager
@@ -67,10 +68,6 @@ def warnings_to_log(path):
 
 def read_bytes(path) -> bytes:
     """Whole file as bytes, un-gzipped, with InputErrors for missing, empty, or broken gzip files."""
-    import gzip
-
-    from .registry import peek
-
     p = peek(path)  # raises the standard errors (not found, directory, empty, bad gzip, .gz not gzip)
     try:
         if p.gzipped:
@@ -84,24 +81,9 @@ def read_bytes(path) -> bytes:
 
 
 def read_text(path) -> str:
-    """Whole file as text (UTF-8, BOM dropped; Latin-1 when not UTF-8)."""
-    raw = read_bytes(path)
-    if b"\x00" in raw[:4096]:
-        raise InputError("file holds NUL bytes (binary, not text)", path=path, line=1,
-                         hint="give the text export")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def run_stem(location: str) -> str:
-    """Run name from a file location: the last path component (POSIX or Windows separators, URLs too),
-    without ``.gz`` and without its last extension. ``file://c:/x/run_01.mzML`` → ``run_01``."""
-    name = re.split(r"[\\/]", str(location).strip().rstrip("\\/"))[-1]
-    name = _GZ.sub("", name)
-    stem, dot, ext = name.rpartition(".")
-    return stem if dot and stem and ext and " " not in ext else name
+    """Whole file as text (:func:`proteomics._text.decode_text`: UTF-8 or UTF-16, byte-order mark dropped;
+    Latin-1 when not UTF-8)."""
+    return decode_text(read_bytes(path), path, latin1=True, hint="give the text export")
 
 
 def _strip_prefix(acc: str, prefixes) -> str:
@@ -307,46 +289,3 @@ def scan_xml(path, root: str, fmt: str, *, collect: str | None = None, count: st
     if not seen_root:
         raise InputError("no XML elements found", path=path, line=1, hint=f"give a {fmt} file")
     return data, [tuple(r) for r in runs]
-
-
-# --- small helpers shared by the PSI readers (kept here so these readers do not depend on the tabular ones) ---
-_CONTAM_RE = re.compile(r"\s*(?:CON__|contam_|contaminant_|cRAP|Cont_|CONTAM)", re.IGNORECASE)
-_CANON_ORDER = ("run", "level", "entity_id", "protein_group", "intensity", "sequence", "charge", "q_value",
-                "gene", "n_psm", "contaminant", "decoy")
-
-
-def check_options(path, options: dict) -> None:
-    """Options every reader accepts but these formats do not use: ``scale`` (auto/linear only: PSI files hold
-    linear abundances or counts). Anything else unknown is an InputError."""
-    bad = sorted(set(options) - {"scale"})
-    if bad:
-        raise InputError(f"unknown reader option(s) {', '.join(bad)}", path=path,
-                         hint="see the reader's docstring for its options (fdr, level, keep_contaminants …)")
-    if options.get("scale", "auto") not in ("auto", "linear"):
-        raise InputError(f"scale={options['scale']!r} does not apply: this format holds linear values", path=path,
-                         hint="use scale=auto (or linear)")
-
-
-def contaminant_mask(groups) -> np.ndarray:
-    """True where every ``;``-separated accession of the group string is a contaminant (``CON__``,
-    ``contam_``, ``contaminant_``, ``cRAP``, ``Cont_``); computed once per distinct group."""
-    codes, uniques = pd.factorize(pd.Series(groups).astype(object), use_na_sentinel=True)
-    flags = np.fromiter((all(_CONTAM_RE.match(a.strip() or "x") for a in str(u).split(";")) for u in uniques),
-                        dtype=bool, count=len(uniques))
-    out = np.zeros(len(codes), dtype=bool)
-    out[codes >= 0] = flags[codes[codes >= 0]]
-    return out
-
-
-def finish(df: pd.DataFrame, *, level: str, fmt: str, path, meta: dict | None = None) -> QuantTable:
-    """Canonical column order, ``run``/``protein_group`` as categoricals in first-seen order, float64
-    intensities with 0 → NaN, then the validated QuantTable."""
-    df = df.copy()
-    df["level"] = level
-    inten = df["intensity"].to_numpy(dtype="float64")
-    df["intensity"] = np.where(inten == 0, np.nan, inten)
-    for c in ("run", "protein_group"):
-        codes, uniques = pd.factorize(df[c].astype(object), use_na_sentinel=True)
-        df[c] = pd.Categorical.from_codes(codes, categories=pd.Index([str(u) for u in uniques], dtype=object))
-    order = [c for c in _CANON_ORDER if c in df.columns] + sorted(c for c in df.columns if c.startswith("src_"))
-    return QuantTable(df[order].reset_index(drop=True), format=fmt, path=str(path), meta=dict(meta or {}))

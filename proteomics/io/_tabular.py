@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .._text import sniff_delimiter, sniff_encoding
 from ..errors import InputError
 from ._values import (
     MISSING_TOKENS,
@@ -33,6 +34,7 @@ from ._values import (
     check_fdr,
     check_integral,
     check_options,
+    concat_frames,
     contaminant_mask,
     decoy_mask,
     finish,
@@ -41,14 +43,14 @@ from ._values import (
     to_float,
     wide_columns,
 )
-from .registry import peek
+from .base import peek
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Source", "open_source", "read_frame", "require", "concat_frames", "BLOCK_SIZE",
+__all__ = ["Source", "open_source", "read_frame", "require", "BLOCK_SIZE",
            # re-exported from _values
-           "MISSING_TOKENS", "blank_to_missing", "check_fdr", "check_integral", "check_options", "contaminant_mask",
-           "decoy_mask", "finish", "int_str", "melt_wide", "to_float", "wide_columns"]
+           "MISSING_TOKENS", "blank_to_missing", "check_fdr", "check_integral", "check_options", "concat_frames",
+           "contaminant_mask", "decoy_mask", "finish", "int_str", "melt_wide", "to_float", "wide_columns"]
 
 BLOCK_SIZE = 1 << 22  # 4 MiB of text per batch (peak memory of a 1 GB report ≈ 0.4 GiB)
 
@@ -93,13 +95,9 @@ def open_source(path: str | os.PathLike, *, sep: str | None = None) -> Source:
     and duplicated column names. The header may be of any length (thousands of run columns)."""
     p = peek(path)  # not found, directory, empty, corrupt gzip, NUL bytes
     path = Path(path)
-    raw = _raw_head(path, p.gzipped, 4)
-    if raw.startswith(b"\xef\xbb\xbf"):
-        encoding, text_encoding = "utf-8", "utf-8-sig"  # the BOM is stripped from the first column name
-    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = text_encoding = "utf-16"
-    else:
-        encoding = text_encoding = "utf-8"
+    text_encoding = sniff_encoding(_raw_head(path, p.gzipped, 4))  # one rule for every text file (_text.py)
+    # the streaming parser reads UTF-8 bytes (a UTF-8 BOM only needs stripping from the first column name)
+    encoding = "utf-8" if text_encoding == "utf-8-sig" else text_encoding
     try:
         header, data_lines = _head_lines(path, p.gzipped, text_encoding)
     except UnicodeDecodeError:
@@ -112,7 +110,7 @@ def open_source(path: str | os.PathLike, *, sep: str | None = None) -> Source:
         raise InputError("first line is empty; expected a header line", path=path, line=1,
                          hint="remove leading blank lines")
     if sep is None:
-        sep = "\t" if "\t" in header else ("," if "," in header else (";" if ";" in header else "\t"))
+        sep = sniff_delimiter(header)
     cols = _split_header(header, sep)
     if not data_lines:
         raise InputError("header without data rows", path=path, line=2,
@@ -175,7 +173,7 @@ def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = 
     for i, c in enumerate(src.columns):
         first.setdefault(c, i)
     idx = [first[c] for c in usecols]
-    if src.encoding != "utf-16":
+    if not src.encoding.startswith("utf-16"):
         try:
             return _stream(src, _native(src), usecols, idx, numeric, nonneg, transform, block_size, None,
                            categorical, integer)
@@ -269,21 +267,6 @@ def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padde
     return concat_frames(frames)
 
 
-def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate batches; categorical columns are united (``union_categoricals``) instead of falling back
-    to Python objects."""
-    if len(frames) == 1:
-        return frames[0].reset_index(drop=True)
-    out = {}
-    for c in frames[0].columns:
-        parts = [f[c] for f in frames]
-        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
-            out[c] = pd.Series(pd.api.types.union_categoricals(parts))
-        else:
-            out[c] = pd.concat(parts, ignore_index=True)
-    return pd.DataFrame(out)
-
-
 class _Padded(io.RawIOBase):
     """A UTF-8 byte stream of ``src`` in which short rows get their missing trailing fields (empty).
 
@@ -313,8 +296,8 @@ class _Padded(io.RawIOBase):
         return n
 
     def _lines(self):
-        if self.src.encoding == "utf-16":
-            with _binary(self.src) as raw, io.TextIOWrapper(raw, encoding="utf-16", newline="") as fh:
+        if self.src.encoding.startswith("utf-16"):
+            with _binary(self.src) as raw, io.TextIOWrapper(raw, encoding=self.src.encoding, newline="") as fh:
                 for line in fh:
                     yield line.encode("utf-8")
         else:

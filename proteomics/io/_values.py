@@ -11,8 +11,9 @@ missing tokens, charges, contaminant/decoy flags, wide → long reshaping and th
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -20,9 +21,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
+from .table import QuantTable
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._tabular import Source
+
+class HasColumns(Protocol):
+    """What :func:`wide_columns` needs of an opened table: its header and its path."""
+
+    columns: tuple[str, ...]
+    path: object
+
 
 MISSING_TOKENS = ("", "NA", "NaN", "nan", "NAN", "N/A", "n/a", "#N/A", "null", "NULL", "None", "Filtered",
                   "#NUM!", "#VALUE!")
@@ -77,6 +84,17 @@ def _fast_float(values: pd.Series, state: dict) -> np.ndarray | None:
     return out
 
 
+def _exact_float(text: pd.Series) -> np.ndarray:
+    """Correctly rounded float64 of number strings ('' → NaN, anything else unparsable → NaN): Arrow's cast
+    (pandas' own parser may be 1 ulp off, so a decimal-comma file would not read to the same numbers)."""
+    arr = pa.array(text.to_numpy(dtype=object), type=pa.large_string())
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.large_string()), arr)
+    try:
+        return np.asarray(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.to_numeric(text, errors="coerce").astype("float64").to_numpy()
+
+
 def to_float(values: pd.Series, *, path, column: str, first_line: int = 2, state: dict | None = None,
              nonneg: bool = False) -> pd.Series:
     """Strings → float64. Missing tokens → NaN; Inf refused; decimal commas accepted when consistent
@@ -110,8 +128,7 @@ def to_float(values: pd.Series, *, path, column: str, first_line: int = 2, state
             pos = int(np.flatnonzero(s.str.match(_DOT_DEC).to_numpy())[0])
             raise InputError("mixed decimal marks (both '1,5' and '1.5' style numbers)", path=path,
                              line=first_line + pos, column=column, hint="export with one decimal mark")
-    out = pd.to_numeric(s.where(~missing, ""), errors="coerce").astype("float64")
-    arr = out.to_numpy()
+    arr = _exact_float(s.where(~missing, ""))
     bad = np.isnan(arr) & ~missing
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
@@ -187,15 +204,14 @@ def decoy_mask(groups: pd.Series) -> np.ndarray:
     return _per_group(groups, _DECOY_RE)
 
 
-def wide_columns(src: Source, prefix: str = "", suffix: str = "") -> dict[str, str]:
-    """{header column → run name} for columns named ``prefix + run + suffix`` (exact affixes)."""
+def wide_columns(src: HasColumns, prefix: str = "", suffix: str = "") -> dict[str, str]:
+    """{header column → run name} for columns named ``prefix + run + suffix`` (exact affixes) of a table's
+    header (``src``: a :class:`~proteomics.io._tabular.Source`)."""
     out = {}
     for c in src.columns:
         if c.startswith(prefix) and c.endswith(suffix) and len(c) > len(prefix) + len(suffix):
             run = c[len(prefix): len(c) - len(suffix)] if suffix else c[len(prefix):]
             out[c] = run.strip()
-    from collections import Counter
-
     dup = {r for r, n in Counter(out.values()).items() if n > 1}
     if dup:
         r = sorted(dup)[0]
@@ -232,6 +248,21 @@ def melt_wide(df: pd.DataFrame, runcols: dict[str, str], id_cols: Sequence[str],
     return pd.DataFrame(out)
 
 
+def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate batches; categorical columns are united (``union_categoricals``) instead of falling back
+    to Python objects."""
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    out = {}
+    for c in frames[0].columns:
+        parts = [f[c] for f in frames]
+        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
+            out[c] = pd.Series(pd.api.types.union_categoricals(parts))
+        else:
+            out[c] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(out)
+
+
 _CANON_ORDER = ("run", "level", "entity_id", "protein_group", "intensity", "sequence", "charge", "q_value",
                 "gene", "n_psm", "contaminant", "decoy")
 
@@ -239,8 +270,6 @@ _CANON_ORDER = ("run", "level", "entity_id", "protein_group", "intensity", "sequ
 def finish(df: pd.DataFrame, *, level: str, fmt: str, path, meta: dict | None = None):
     """Order columns canonically, make ``run``/``protein_group`` categoricals (first-seen order), make
     ``intensity`` float64 with zeros → NaN, and build the validated :class:`QuantTable`."""
-    from .table import QuantTable
-
     df["level"] = level
     inten = df["intensity"].to_numpy(dtype="float64")
     df["intensity"] = np.where(inten == 0, np.nan, inten)

@@ -17,8 +17,11 @@ import pandas as pd
 
 from ..errors import InputError
 from . import _tabular as T
-from .registry import Peek, Reader, register
+from .base import Peek
 from .table import QuantTable
+
+__all__ = ["read_diann_report", "sniff_diann_report", "read_diann_pg_matrix", "sniff_diann_pg_matrix",
+           "read_diann_pr_matrix", "sniff_diann_pr_matrix"]
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,7 @@ _MATRIX_ID_COLS = ("Protein.Group", "Protein.Ids", "Protein.Names", "Genes", "Fi
                    "N.Sequences", "N.Proteotypic.Sequences")
 
 
-def _sniff_report(p: Peek) -> float:
+def sniff_diann_report(p: Peek) -> float:
     cols = set(p.columns())
     if "Protein.Group" in cols and "Q.Value" in cols and (cols & set(_RUN_COLS)) and (
             "Precursor.Id" in cols or {"Modified.Sequence", "Precursor.Charge"} <= cols):
@@ -38,7 +41,7 @@ def _sniff_report(p: Peek) -> float:
     return 0.0
 
 
-def _sniff_pg(p: Peek) -> float:
+def sniff_diann_pg_matrix(p: Peek) -> float:
     cols = p.columns()
     if cols[:1] == ["Protein.Group"] and "Precursor.Id" not in cols and "Q.Value" not in cols \
             and ("Protein.Names" in cols or "Genes" in cols or "Protein.Ids" in cols):
@@ -46,14 +49,14 @@ def _sniff_pg(p: Peek) -> float:
     return 0.0
 
 
-def _sniff_pr(p: Peek) -> float:
+def sniff_diann_pr_matrix(p: Peek) -> float:
     cols = p.columns()
     if cols[:1] == ["Protein.Group"] and "Precursor.Id" in cols and "Q.Value" not in cols:
         return 0.9
     return 0.0
 
 
-def read_report(path: str | os.PathLike, *, fdr: float = 0.01, keep_contaminants: bool = False,
+def read_diann_report(path: str | os.PathLike, *, fdr: float = 0.01, keep_contaminants: bool = False,
                 quantity: str = "precursor", **options) -> QuantTable:
     """Read a DIA-NN main report (TSV or Parquet, optionally gzipped TSV).
 
@@ -250,7 +253,7 @@ def _read_parquet(path, usecols: list[str], filters: list[str], fdr: float) -> p
     return df
 
 
-def read_matrix(path: str | os.PathLike, *, level: str, fmt: str, keep_contaminants: bool = False,
+def _read_matrix(path: str | os.PathLike, *, level: str, fmt: str, keep_contaminants: bool = False,
                 **options) -> QuantTable:
     """A DIA-NN wide matrix → long table (level ``protein`` for pg_matrix, ``precursor`` for pr_matrix).
     Run names are the run column headers verbatim; values linear, empty/0 = missing (NaN rows kept)."""
@@ -279,16 +282,11 @@ def read_matrix(path: str | os.PathLike, *, level: str, fmt: str, keep_contamina
     return T.finish(out, level=level, fmt=fmt, path=path, meta={"wide_runs": list(runcols.values())})
 
 
-def read_pg_matrix(path, **options):
+def read_diann_pg_matrix(path, **options):
     """DIA-NN ``pg_matrix.tsv`` (protein groups × runs, linear) → protein-level QuantTable."""
-    return read_matrix(path, level="protein", fmt="diann_pg_matrix", **options)
+    return _read_matrix(path, level="protein", fmt="diann_pg_matrix", **options)
 
 
-def read_pr_matrix(path, **options):
+def read_diann_pr_matrix(path, **options):
     """DIA-NN ``pr_matrix.tsv`` (precursors × runs, linear) → precursor-level QuantTable."""
-    return read_matrix(path, level="precursor", fmt="diann_pr_matrix", **options)
-
-
-register(Reader("diann_report", "report.tsv report.parquet", _sniff_report, read_report, "precursor"))
-register(Reader("diann_pg_matrix", "pg_matrix.tsv", _sniff_pg, read_pg_matrix, "protein"))
-register(Reader("diann_pr_matrix", "pr_matrix.tsv", _sniff_pr, read_pr_matrix, "precursor"))
+    return _read_matrix(path, level="precursor", fmt="diann_pr_matrix", **options)

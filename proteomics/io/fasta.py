@@ -21,7 +21,8 @@ import re
 import pandas as pd
 
 from ..errors import InputError
-from .registry import Peek
+from ._psm import read_text
+from .base import Peek
 
 __all__ = ["read_fasta", "parse_header", "count_observable_peptides", "sniff_fasta", "FASTA_COLUMNS"]
 
@@ -76,7 +77,6 @@ def read_fasta(path) -> pd.DataFrame:
     (a warning is logged); ``;`` lines are old-style headers, joined into the description as pyteomics does."""
     from pyteomics import fasta
 
-    from ._psm import read_text
 
     text = read_text(path)
     _check(text, path)

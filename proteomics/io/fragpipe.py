@@ -18,8 +18,12 @@ import pandas as pd
 
 from ..errors import InputError
 from . import _tabular as T
-from .registry import Peek, Reader, register
+from .base import Peek
 from .table import QuantTable
+
+__all__ = ["read_fragpipe_combined_protein", "sniff_fragpipe_combined_protein", "read_fragpipe_combined_ion",
+           "sniff_fragpipe_combined_ion", "read_fragpipe_combined_peptide", "sniff_fragpipe_combined_peptide",
+           "read_fragpipe_psm", "sniff_fragpipe_psm", "read_msstats", "sniff_msstats"]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +78,7 @@ def _choose(src: T.Source, quantity: str) -> tuple[str, dict[str, str]]:
     return quantity, cols
 
 
-def _sniff_protein(p: Peek) -> float:
+def sniff_fragpipe_combined_protein(p: Peek) -> float:
     cols = p.columns()
     s = set(cols)
     if {"Protein", "Protein ID"} <= s and "Peptide Sequence" not in s and "Spectrum" not in s and \
@@ -83,28 +87,28 @@ def _sniff_protein(p: Peek) -> float:
     return 0.0
 
 
-def _sniff_ion(p: Peek) -> float:
+def sniff_fragpipe_combined_ion(p: Peek) -> float:
     s = set(p.columns())
     if {"Peptide Sequence", "Modified Sequence", "Charge", "Protein", "Protein ID"} <= s:
         return 0.9
     return 0.0
 
 
-def _sniff_peptide(p: Peek) -> float:
+def sniff_fragpipe_combined_peptide(p: Peek) -> float:
     s = set(p.columns())
     if {"Peptide Sequence", "Protein", "Protein ID"} <= s and "Charge" not in s and "Modified Sequence" not in s:
         return 0.85
     return 0.0
 
 
-def _sniff_psm(p: Peek) -> float:
+def sniff_fragpipe_psm(p: Peek) -> float:
     s = set(p.columns())
     if {"Spectrum", "Peptide", "Protein", "Charge"} <= s and ("Spectrum File" in s or "Intensity" in s):
         return 0.9
     return 0.0
 
 
-def _sniff_msstats(p: Peek) -> float:
+def sniff_msstats(p: Peek) -> float:
     s = set(p.columns())
     if {"ProteinName", "PeptideSequence", "PrecursorCharge", "Run", "Intensity"} <= s:
         return 0.8
@@ -156,7 +160,7 @@ def _read_wide(path, *, level: str, fmt: str, entity: list[str], quantity: str, 
     return T.finish(out, level=level, fmt=fmt, path=path, meta={"quantity": kind})
 
 
-def read_combined_protein(path: str | os.PathLike, *, quantity: str = "auto", keep_contaminants: bool = False,
+def read_fragpipe_combined_protein(path: str | os.PathLike, *, quantity: str = "auto", keep_contaminants: bool = False,
                           **options) -> QuantTable:
     """FragPipe ``combined_protein.tsv`` → protein-level QuantTable (linear). ``quantity``: ``auto``
     (``MaxLFQ Intensity``, else ``Intensity``, else ``Razor Intensity``, else ``Spectral Count``) or one of
@@ -166,7 +170,7 @@ def read_combined_protein(path: str | os.PathLike, *, quantity: str = "auto", ke
                       quantity=quantity, keep_contaminants=keep_contaminants, options=options)
 
 
-def read_combined_ion(path: str | os.PathLike, *, quantity: str = "auto", keep_contaminants: bool = False,
+def read_fragpipe_combined_ion(path: str | os.PathLike, *, quantity: str = "auto", keep_contaminants: bool = False,
                       **options) -> QuantTable:
     """FragPipe ``combined_ion.tsv`` → precursor-level QuantTable (entity = ``Modified Sequence`` (else
     ``Peptide Sequence``) + ``Charge``; linear ``<run> MaxLFQ Intensity`` or ``<run> Intensity``)."""
@@ -175,7 +179,7 @@ def read_combined_ion(path: str | os.PathLike, *, quantity: str = "auto", keep_c
                       keep_contaminants=keep_contaminants, options=options)
 
 
-def read_combined_peptide(path: str | os.PathLike, *, quantity: str = "auto", keep_contaminants: bool = False,
+def read_fragpipe_combined_peptide(path: str | os.PathLike, *, quantity: str = "auto", keep_contaminants: bool = False,
                           **options) -> QuantTable:
     """FragPipe ``combined_peptide.tsv`` → peptide-level QuantTable (entity = ``Peptide Sequence``)."""
     return _read_wide(path, level="peptide", fmt="fragpipe_combined_peptide", entity=["Peptide Sequence"],
@@ -185,7 +189,7 @@ def read_combined_peptide(path: str | os.PathLike, *, quantity: str = "auto", ke
 _SPECTRUM_RE = re.compile(r"^(?P<run>.+)\.\d+\.\d+\.\d+$")
 
 
-def read_psm(path: str | os.PathLike, *, keep_contaminants: bool = False, **options) -> QuantTable:
+def read_fragpipe_psm(path: str | os.PathLike, *, keep_contaminants: bool = False, **options) -> QuantTable:
     """FragPipe ``psm.tsv`` → PSM-level QuantTable: one row per PSM (entity = ``Spectrum``), ``intensity`` =
     the PSM's linear MS1 ``Intensity`` (0 → NaN), ``n_psm`` = 1 (spectral counting sums these). Run = the
     ``Spectrum`` name without ``.scan.scan.charge``. Philosopher has already filtered PSMs at its FDR;
@@ -261,12 +265,3 @@ def read_msstats(path: str | os.PathLike, *, keep_contaminants: bool = False, **
     if "rep" in agg:
         out["src_bioreplicate"] = agg["rep"].astype(str)
     return T.finish(out, level="precursor", fmt="msstats", path=path)
-
-
-register(Reader("fragpipe_combined_protein", "combined_protein.tsv", _sniff_protein, read_combined_protein,
-                "protein"))
-register(Reader("fragpipe_combined_ion", "combined_ion.tsv", _sniff_ion, read_combined_ion, "precursor"))
-register(Reader("fragpipe_combined_peptide", "combined_peptide.tsv", _sniff_peptide, read_combined_peptide,
-                "peptide"))
-register(Reader("fragpipe_psm", "psm.tsv", _sniff_psm, read_psm, "psm"))
-register(Reader("msstats", "MSstats.csv msstats_in.csv", _sniff_msstats, read_msstats, "precursor"))

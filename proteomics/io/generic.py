@@ -24,8 +24,10 @@ import pandas as pd
 
 from ..errors import InputError
 from . import _tabular as T
-from .registry import Peek, Reader, register
+from .base import Peek
 from .table import QuantTable
+
+__all__ = ["read_generic", "sniff_generic"]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ def _layout(header: list[str], rows: list[list[str]]) -> int:
     return n_id
 
 
-def _sniff(p: Peek) -> float:
+def sniff_generic(p: Peek) -> float:
     try:  # the full header (a wide matrix of many runs can have a header longer than the peek)
         src = T.open_source(p.path)
     except InputError:
@@ -163,6 +165,3 @@ def read_generic(path: str | os.PathLike, *, scale: str = "auto", keep_contamina
         out = out.loc[~out["contaminant"].to_numpy()]
     meta = {"scale": used, "scale_option": scale, "max_value": mx, "id_columns": ids}
     return T.finish(out, level=level, fmt="generic", path=path, meta=meta)
-
-
-register(Reader("generic", "wide matrix .tsv .csv", _sniff, read_generic, "protein"), fallback=True)

@@ -17,8 +17,11 @@ import pandas as pd
 
 from ..errors import InputError
 from . import _tabular as T
-from .registry import Peek, Reader, register
+from .base import Peek
 from .table import QuantTable
+
+__all__ = ["read_maxquant_proteingroups", "sniff_maxquant_proteingroups", "read_maxquant_evidence",
+           "sniff_maxquant_evidence", "read_maxquant_peptides", "sniff_maxquant_peptides"]
 
 log = logging.getLogger(__name__)
 
@@ -27,21 +30,21 @@ _PEP_QUANT = {"lfq": "LFQ intensity ", "intensity": "Intensity "}
 _CONTAM_COLS = ("Potential contaminant", "Contaminant")
 
 
-def _sniff_pg(p: Peek) -> float:
+def sniff_maxquant_proteingroups(p: Peek) -> float:
     cols = set(p.columns())
     if {"Protein IDs", "Majority protein IDs"} <= cols:
         return 0.9
     return 0.0
 
 
-def _sniff_evidence(p: Peek) -> float:
+def sniff_maxquant_evidence(p: Peek) -> float:
     cols = set(p.columns())
     if {"Raw file", "Modified sequence", "Charge", "Proteins"} <= cols and "Intensity" in cols:
         return 0.9
     return 0.0
 
 
-def _sniff_peptides(p: Peek) -> float:
+def sniff_maxquant_peptides(p: Peek) -> float:
     cols = p.columns()
     s = set(cols)
     if {"Sequence", "Proteins", "Leading razor protein"} <= s and "Raw file" not in s \
@@ -84,7 +87,7 @@ def _choose(src: T.Source, quantity: str, table: dict[str, str], path) -> tuple[
     return quantity, runcols
 
 
-def read_protein_groups(path: str | os.PathLike, *, quantity: str = "auto", keep_contaminants: bool = False,
+def read_maxquant_proteingroups(path: str | os.PathLike, *, quantity: str = "auto", keep_contaminants: bool = False,
                         fdr: float = 0.01, **options) -> QuantTable:
     """MaxQuant ``proteinGroups.txt`` → protein-level QuantTable (runs × protein groups, linear).
 
@@ -142,7 +145,7 @@ def read_protein_groups(path: str | os.PathLike, *, quantity: str = "auto", keep
     return T.finish(out, level="protein", fmt="maxquant_proteingroups", path=path, meta=meta)
 
 
-def read_evidence(path: str | os.PathLike, *, keep_contaminants: bool = False, fdr: float = 0.01,
+def read_maxquant_evidence(path: str | os.PathLike, *, keep_contaminants: bool = False, fdr: float = 0.01,
                   **options) -> QuantTable:
     """MaxQuant ``evidence.txt`` → precursor-level QuantTable (long, linear ``Intensity``).
 
@@ -195,7 +198,7 @@ def read_evidence(path: str | os.PathLike, *, keep_contaminants: bool = False, f
     return T.finish(out, level="precursor", fmt="maxquant_evidence", path=path, meta=meta)
 
 
-def read_peptides(path: str | os.PathLike, *, quantity: str = "auto", keep_contaminants: bool = False,
+def read_maxquant_peptides(path: str | os.PathLike, *, quantity: str = "auto", keep_contaminants: bool = False,
                   fdr: float = 0.01, **options) -> QuantTable:
     """MaxQuant ``peptides.txt`` (wide) → peptide-level QuantTable (long, linear).
 
@@ -237,8 +240,3 @@ def read_peptides(path: str | os.PathLike, *, quantity: str = "auto", keep_conta
     out["contaminant"] = long["__c"].to_numpy(dtype=bool)
     out["decoy"] = long["__d"].to_numpy(dtype=bool)
     return T.finish(out, level="peptide", fmt="maxquant_peptides", path=path, meta={"quantity": kind})
-
-
-register(Reader("maxquant_proteingroups", "proteinGroups.txt", _sniff_pg, read_protein_groups, "protein"))
-register(Reader("maxquant_evidence", "evidence.txt", _sniff_evidence, read_evidence, "precursor"))
-register(Reader("maxquant_peptides", "peptides.txt", _sniff_peptides, read_peptides, "peptide"))

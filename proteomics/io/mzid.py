@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..samples.runs import run_stem
 from . import _psm
-from ._psm import check_fdr, check_options
-from .registry import Peek, Reader, register
+from ._values import check_fdr, check_options
+from .base import Peek
 from .table import QuantTable
 
 __all__ = ["read_mzid", "sniff_mzid", "KNOWN_SCORES"]
@@ -93,7 +94,7 @@ def read_mzid(path, *, fdr: float = 0.01, score: str | None = None, higher_bette
             with open_reader() as reader:
                 for sir in reader.iterfind("SpectrumIdentificationResult"):
                     ref = sir.get("spectraData_ref")
-                    run = _psm.run_stem(spectra.get(ref) or ref or "run")
+                    run = run_stem(spectra.get(ref) or ref or "run")
                     spec = str(sir.get("spectrumID", sir.get("id", "")))
                     for sii in sir.get("SpectrumIdentificationItem", []) or []:
                         if int(sii.get("rank", 1) or 1) != 1:
@@ -162,7 +163,3 @@ def _choose_score(score_dicts: list[dict], score: str | None, higher_better: boo
     if higher_better is None:
         higher_better = KNOWN_SCORES.get(key, not _LOW_IS_GOOD.search(key))
     return key, bool(higher_better)
-
-
-register(Reader(name="mzid", files=".mzid .mzidentml (mzIdentML 1.1/1.2)",
-                sniff=sniff_mzid, read=read_mzid, level="protein"))

@@ -29,9 +29,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..samples.runs import run_stem
 from . import _psm
-from ._psm import check_fdr, check_options, finish, read_text
-from .registry import Peek, Reader, register
+from ._psm import read_text
+from ._values import check_fdr, check_options, contaminant_mask, finish
+from .base import Peek
 from .table import QuantTable
 
 __all__ = ["read_mztab", "sniff_mztab"]
@@ -141,7 +143,7 @@ def _validate(text: str, path) -> dict[str, int]:
 
 def _run_location_stem(md: dict, k: str | int) -> str | None:
     loc = md.get(f"ms_run[{k}]-location")
-    return _psm.run_stem(loc) if loc else None
+    return run_stem(loc) if loc else None
 
 
 def _abundance_table(table, kind: str, md: dict, abundance: str, path, decoy_prefixes=_psm.DECOY_PREFIXES,
@@ -158,7 +160,7 @@ def _abundance_table(table, kind: str, md: dict, abundance: str, path, decoy_pre
         dcols = [c for c in df.columns if str(c).startswith("opt_") and str(c).endswith("decoy_peptide")]
         if dcols:
             decoy = decoy | (pd.to_numeric(df[dcols[0]], errors="coerce").fillna(0) > 0).to_numpy()
-        contam = _psm.contaminant_mask(acc)
+        contam = contaminant_mask(acc)
         df = df[~decoy] if keep_contaminants else df[~decoy & ~contam]
         if df.empty:
             return None
@@ -205,7 +207,7 @@ def _abundance_table(table, kind: str, md: dict, abundance: str, path, decoy_pre
     out = pd.concat(parts, ignore_index=True)
     out.loc[out["intensity"] == 0, "intensity"] = np.nan  # zero = not quantified
     if keep_contaminants:
-        out["contaminant"] = _psm.contaminant_mask(out["protein_group"])
+        out["contaminant"] = contaminant_mask(out["protein_group"])
     return finish(out, level=kind, fmt="mztab", path=path,
                   meta={"section": kind, "abundance_columns": list(cols.values())})
 
@@ -269,7 +271,3 @@ def _psm_table(tab, md: dict, path, *, fdr, score, level, decoy_prefixes, keep_c
     return _psm.psms_to_quant(psms, path=path, fmt="mztab", fdr=fdr, higher_better=higher, score_name=score_name,
                               decoy_prefixes=decoy_prefixes, level=level, keep_contaminants=keep_contaminants,
                               meta={"section": "psm"})
-
-
-register(Reader(name="mztab", files=".mztab (mzTab 1.0)",
-                sniff=sniff_mztab, read=read_mztab, level="protein"))

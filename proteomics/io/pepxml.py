@@ -25,8 +25,8 @@ import pandas as pd
 
 from ..errors import InputError
 from . import _psm
-from ._psm import check_fdr, check_options
-from .registry import Peek, Reader, register
+from ._values import check_fdr, check_options
+from .base import Peek
 from .table import QuantTable
 
 __all__ = ["read_pepxml", "sniff_pepxml"]
@@ -129,7 +129,3 @@ def _choose(rows, score, higher_better, path):
         if name in present:
             return name, hb if higher_better is None else bool(higher_better)
     return None, True
-
-
-register(Reader(name="pepxml", files=".pep.xml .pepxml (pepXML)",
-                sniff=sniff_pepxml, read=read_pepxml, level="protein"))

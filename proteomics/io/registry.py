@@ -1,126 +1,67 @@
-"""The reader registry: a plain dict ``READERS`` of frozen :class:`Reader` records, and format detection.
+"""The reader registry: ``READERS``, a plain dict written out below (no registration by import side effect), the
+generic wide-matrix ``FALLBACK``, format detection, and :func:`read` / :func:`inspect` / :func:`formats`.
 
-A reader's ``sniff(peek)`` looks at the first bytes of a file (already un-gzipped and decoded) and returns
-a confidence in [0, 1] (0 = not mine). The file name only breaks ties. The generic wide matrix reader is the
+A reader's ``sniff(peek)`` looks at the first bytes of a file (already un-gzipped and decoded) and returns a
+confidence in [0, 1] (0 = not mine). The file name only breaks ties. The generic wide matrix reader is the
 fallback used when no tool format claims the file; it never competes as a candidate.
+
+Every reader module speaks one dialect: for a reader named ``NAME`` it defines ``read_NAME(path, **options)`` and
+``sniff_NAME(peek)``, both listed in its ``__all__``. Adding a reader = one module + one entry here + an example
+file in ``tests/io/examples.py`` (the contract suite fails without one).
 """
 
 from __future__ import annotations
 
-import gzip
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from ..errors import InputError
+from . import diann, fragpipe, generic, maxquant, mzid, mztab, pepxml, spectronaut
+from .base import Peek, Reader, peek
 from .table import QuantTable
+from .write import read_dataset
 
-__all__ = ["Reader", "Peek", "READERS", "FALLBACK", "register", "peek", "detect", "candidates"]
+__all__ = ["Reader", "Peek", "READERS", "FALLBACK", "peek", "detect", "candidates", "read", "inspect", "formats"]
 
-PEEK_BYTES = 1 << 16
+READERS: dict[str, Reader] = {
+    "diann_report": Reader("diann_report", "report.tsv report.parquet", diann.sniff_diann_report,
+                           diann.read_diann_report, "precursor"),
+    "diann_pg_matrix": Reader("diann_pg_matrix", "pg_matrix.tsv", diann.sniff_diann_pg_matrix,
+                              diann.read_diann_pg_matrix, "protein"),
+    "diann_pr_matrix": Reader("diann_pr_matrix", "pr_matrix.tsv", diann.sniff_diann_pr_matrix,
+                              diann.read_diann_pr_matrix, "precursor"),
+    "maxquant_proteingroups": Reader("maxquant_proteingroups", "proteinGroups.txt",
+                                     maxquant.sniff_maxquant_proteingroups, maxquant.read_maxquant_proteingroups,
+                                     "protein"),
+    "maxquant_evidence": Reader("maxquant_evidence", "evidence.txt", maxquant.sniff_maxquant_evidence,
+                                maxquant.read_maxquant_evidence, "precursor"),
+    "maxquant_peptides": Reader("maxquant_peptides", "peptides.txt", maxquant.sniff_maxquant_peptides,
+                                maxquant.read_maxquant_peptides, "peptide"),
+    "fragpipe_combined_protein": Reader("fragpipe_combined_protein", "combined_protein.tsv",
+                                        fragpipe.sniff_fragpipe_combined_protein,
+                                        fragpipe.read_fragpipe_combined_protein, "protein"),
+    "fragpipe_combined_ion": Reader("fragpipe_combined_ion", "combined_ion.tsv",
+                                    fragpipe.sniff_fragpipe_combined_ion, fragpipe.read_fragpipe_combined_ion,
+                                    "precursor"),
+    "fragpipe_combined_peptide": Reader("fragpipe_combined_peptide", "combined_peptide.tsv",
+                                        fragpipe.sniff_fragpipe_combined_peptide,
+                                        fragpipe.read_fragpipe_combined_peptide, "peptide"),
+    "fragpipe_psm": Reader("fragpipe_psm", "psm.tsv", fragpipe.sniff_fragpipe_psm, fragpipe.read_fragpipe_psm,
+                           "psm"),
+    "msstats": Reader("msstats", "MSstats.csv msstats_in.csv", fragpipe.sniff_msstats, fragpipe.read_msstats,
+                      "precursor"),
+    "spectronaut": Reader("spectronaut", "Report.tsv (Spectronaut normal report)", spectronaut.sniff_spectronaut,
+                          spectronaut.read_spectronaut, "precursor"),
+    "mzid": Reader("mzid", ".mzid .mzidentml (mzIdentML 1.1/1.2)", mzid.sniff_mzid, mzid.read_mzid, "protein"),
+    "mztab": Reader("mztab", ".mztab (mzTab 1.0)", mztab.sniff_mztab, mztab.read_mztab, "protein"),
+    "pepxml": Reader("pepxml", ".pep.xml .pepxml (pepXML)", pepxml.sniff_pepxml, pepxml.read_pepxml, "protein"),
+}
 
-
-@dataclass(frozen=True)
-class Peek:
-    """The start of a file: ``text`` (decoded, ≤ 64 KiB), ``lines`` (first lines, no line ends), ``name``."""
-
-    path: Path
-    name: str
-    text: str
-    lines: tuple[str, ...]
-    gzipped: bool
-
-    @property
-    def header(self) -> str:
-        return self.lines[0] if self.lines else ""
-
-    def columns(self, sep: str | None = None) -> list[str]:
-        """Header fields split on ``sep`` (default: tab if present, else comma, else semicolon)."""
-        h = self.header.lstrip("\ufeff")
-        if sep is None:
-            sep = "\t" if "\t" in h else ("," if "," in h else (";" if ";" in h else "\t"))
-        return [c.strip().strip('"') for c in h.split(sep)]
-
-
-@dataclass(frozen=True)
-class Reader:
-    """A format: ``name``, what files it takes (``files``), ``sniff(peek) -> float``, ``read(path, **opts)``."""
-
-    name: str
-    files: str
-    sniff: Callable[[Peek], float]
-    read: Callable[..., QuantTable]
-    level: str = "precursor"
-
-
-READERS: dict[str, Reader] = {}
-FALLBACK: dict[str, Reader] = {}
-
-
-def register(reader: Reader, *, fallback: bool = False) -> Reader:
-    (FALLBACK if fallback else READERS)[reader.name] = reader
-    return reader
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    if b"\x00" in raw[:4096] and not (raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff")):
-        raise InputError("file holds NUL bytes (binary, not a text table)", path=path, line=1,
-                         hint="give the text export of your search engine")
-    for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if raw.startswith(bom):
-            return raw.decode(enc, errors="replace")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(raw) - 4:  # cut inside a multi-byte char at the peek boundary
-            return raw[: exc.start].decode("utf-8")
-        return raw.decode("latin-1")
-
-
-def peek(path: str | os.PathLike) -> Peek:
-    """Read and decode the first bytes of ``path`` (gzip-aware), with clear errors for unusable files."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", path=path, hint="check the path (relative paths are from the working "
-                                                           "directory or the config file's folder)")
-    if path.is_dir():
-        raise InputError("is a directory, not a file", path=path, hint="give the file inside it")
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(PEEK_BYTES)
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror})", path=path, hint="check permissions") from None
-    if raw[:4] == b"PAR1":  # Parquet: the "header" is the schema's column names, tab-separated
-        return _peek_parquet(path)
-    gz = raw[:2] == b"\x1f\x8b"
-    if gz:
-        try:
-            with gzip.open(path, "rb") as fh:
-                raw = fh.read(PEEK_BYTES)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"corrupt gzip file ({exc})", path=path, hint="re-export or re-compress it") from None
-    elif path.suffix == ".gz":
-        raise InputError("file name ends in .gz but it is not gzip", path=path,
-                         hint="rename it without .gz or compress it with gzip")
-    if not raw.strip():
-        raise InputError("file is empty", path=path, line=1, hint="give a non-empty export")
-    text = _decode(raw, path)
-    lines = tuple(text.splitlines()[:50])
-    name = path.name[:-3] if gz and path.name.endswith(".gz") else path.name
-    return Peek(path=path, name=name, text=text, lines=lines, gzipped=gz)
-
-
-def _peek_parquet(path: Path) -> Peek:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        names = pq.read_schema(path).names
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"corrupt Parquet file ({exc})", path=path, hint="re-export it") from None
-    header = "\t".join(names)
-    return Peek(path=path, name=path.name, text=header, lines=(header,), gzipped=False)
+FALLBACK: dict[str, Reader] = {
+    "generic": Reader("generic", "wide matrix .tsv .csv", generic.sniff_generic, generic.read_generic, "protein"),
+}
 
 
 def _safe_sniff(reader: Reader, p: Peek) -> float:
@@ -165,3 +106,45 @@ def detect(path: str | os.PathLike) -> str:
 def _name_hint(reader: Reader, filename: str) -> bool:
     low = filename.lower()
     return any(tok and tok in low for tok in (t.strip().lower() for t in reader.files.replace(",", " ").split()))
+
+
+def read(path, format: str = "auto", **options):
+    """Read ``path`` (optionally gzipped) with the named reader, or the detected one when ``format='auto'``,
+    into a :class:`QuantTable` (long: run × entity, linear intensities).
+
+    Options are passed to the reader (e.g. ``fdr=0.01``, ``keep_contaminants=False``, ``scale='auto'``).
+    An AnnData file (``.h5ad``, as ``quantify -o x.h5ad`` or ``output: {anndata: true}`` write it) is already a
+    protein matrix: it is returned as a :class:`~proteomics.dataset.Dataset` (samples × proteins, log2).
+    """
+    if format in (None, "auto", "h5ad") and str(path).lower().endswith(".h5ad"):
+        return read_dataset(path)
+    name = detect(path) if format in (None, "auto") else format
+    reader = READERS.get(name) or FALLBACK.get(name)
+    if reader is None:
+        raise InputError(f"unknown format {name!r}", hint=f"choose one of {', '.join(sorted(READERS) + sorted(FALLBACK))}")
+    return reader.read(path, **options)
+
+
+def inspect(path: str | os.PathLike, format: str = "auto", **options) -> dict[str, Any]:
+    """Read ``path`` (never modifying it) and summarise it: ``format``, ``level``, ``n_runs``,
+    ``n_proteins``, ``runs``, ``n_rows``, ``n_entities``, ``missing_fraction`` (share of rows with NaN
+    intensity), ``candidates`` (every reader that claims the file, best first) and the reader's notes."""
+    cands = [name for _, name in candidates(peek(path))]
+    qt: QuantTable = read(path, format=format, **options)
+    out = qt.summary()
+    d = qt.data
+    out["path"] = str(path)
+    out["n_entities"] = int(d["entity_id"].nunique())
+    out["missing_fraction"] = float(np.isnan(d["intensity"].to_numpy(dtype="float64")).mean()) if len(d) else 0.0
+    out["candidates"] = cands
+    return out
+
+
+def formats() -> list[dict[str, Any]]:
+    """Every registered reader as ``{"name", "files", "level", "fallback"}``; tool formats sorted by name,
+    then the fallback(s)."""
+    rows = [{"name": r.name, "files": r.files, "level": r.level, "fallback": False}
+            for r in sorted(READERS.values(), key=lambda r: r.name)]
+    rows += [{"name": r.name, "files": r.files, "level": r.level, "fallback": True}
+             for r in sorted(FALLBACK.values(), key=lambda r: r.name)]
+    return rows

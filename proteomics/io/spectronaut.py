@@ -18,15 +18,17 @@ import pandas as pd
 
 from ..errors import InputError
 from . import _tabular as T
-from .registry import Peek, Reader, register
+from .base import Peek
 from .table import QuantTable
+
+__all__ = ["read_spectronaut", "sniff_spectronaut"]
 
 log = logging.getLogger(__name__)
 
 _QUANT = {"precursor": "FG.Quantity", "pg": "PG.Quantity"}
 
 
-def _sniff(p: Peek) -> float:
+def sniff_spectronaut(p: Peek) -> float:
     s = set(p.columns())
     if {"R.FileName", "PG.ProteinGroups"} <= s and ({"EG.PrecursorId", "FG.Quantity", "PG.Quantity"} & s):
         return 0.9
@@ -119,6 +121,3 @@ def read_spectronaut(path: str | os.PathLike, *, fdr: float = 0.01, keep_contami
 
 def _is_true(col: pd.Series) -> np.ndarray:
     return col.astype("str").str.strip().str.lower().isin(["true", "1"]).to_numpy()
-
-
-register(Reader("spectronaut", "Report.tsv (Spectronaut normal report)", _sniff, read_spectronaut, "precursor"))

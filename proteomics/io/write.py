@@ -1,5 +1,5 @@
-"""Writing tables atomically (TSV with shortest round-trip floats, Parquet), plus ``inspect`` and ``formats``
-(what ``proteomics inspect`` and ``proteomics formats`` print).
+"""Writing tables atomically (TSV with shortest round-trip floats, Parquet, ...), and reading back the protein
+matrices this package writes (``read_dataset``). ``inspect`` and ``formats`` are in :mod:`proteomics.io.registry`.
 
 Every writer goes through :func:`proteomics._files.atomic_path` (temporary file + rename), so a reader never
 sees a half-written file. TSV: UTF-8, tab separated, LF line ends, header row, no index, floats written with
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,7 @@ from .._files import atomic_path, write_text
 from ..errors import InputError
 
 __all__ = ["table_to_tsv_text", "write_tsv", "write_csv", "write_parquet", "write_xlsx", "write_table",
-           "write_dataset", "read_dataset", "output_suffix", "TABLE_WRITERS", "DATASET_SUFFIXES", "inspect", "formats"]
+           "write_dataset", "read_dataset", "output_suffix", "TABLE_WRITERS", "DATASET_SUFFIXES"]
 
 
 def _format_float_column(values: np.ndarray) -> np.ndarray:
@@ -274,36 +273,3 @@ def _read_xlsx_dataset(path: Path):
             and sheets["proteins"].columns[0] == "protein_group":
         proteins = sheets["proteins"].set_index("protein_group")
     return _dataset_from_matrix(sheets["matrix"], path, samples, proteins)
-
-
-def inspect(path: str | os.PathLike, format: str = "auto", **options) -> dict[str, Any]:
-    """Read ``path`` (never modifying it) and summarise it: ``format``, ``level``, ``n_runs``,
-    ``n_proteins``, ``runs``, ``n_rows``, ``n_entities``, ``missing_fraction`` (share of rows with NaN
-    intensity), ``candidates`` (every reader that claims the file, best first) and the reader's notes."""
-    from . import _load_readers, read
-    from .registry import candidates, peek
-
-    _load_readers()
-    cands = [name for _, name in candidates(peek(path))]
-    qt = read(path, format=format, **options)
-    out = qt.summary()
-    d = qt.data
-    out["path"] = str(path)
-    out["n_entities"] = int(d["entity_id"].nunique())
-    out["missing_fraction"] = float(np.isnan(d["intensity"].to_numpy(dtype="float64")).mean()) if len(d) else 0.0
-    out["candidates"] = cands
-    return out
-
-
-def formats() -> list[dict[str, Any]]:
-    """Every registered reader as ``{"name", "files", "level", "fallback"}``; tool formats sorted by name,
-    then the fallback(s)."""
-    from . import _load_readers
-    from .registry import FALLBACK, READERS
-
-    _load_readers()
-    rows = [{"name": r.name, "files": r.files, "level": r.level, "fallback": False}
-            for r in sorted(READERS.values(), key=lambda r: r.name)]
-    rows += [{"name": r.name, "files": r.files, "level": r.level, "fallback": True}
-             for r in sorted(FALLBACK.values(), key=lambda r: r.name)]
-    return rows

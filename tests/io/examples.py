@@ -90,7 +90,8 @@ SYNTHETIC: dict[str, Callable[[Path], Path]] = {
 
 
 def example(name: str, folder: Path) -> Path:
-    """The first example file of reader ``name`` (skips the test when it is absent)."""
+    """The first example file of reader ``name``: skips the test when ``../shared/data`` lacks it, fails when
+    the reader has no example registered here."""
     if name in EXAMPLES:
         path = SHARED_DATA / EXAMPLES[name][0]
         if not path.exists():
@@ -99,5 +100,5 @@ def example(name: str, folder: Path) -> Path:
     if name in SYNTHETIC:
         folder.mkdir(parents=True, exist_ok=True)
         return SYNTHETIC[name](folder)
-    pytest.skip(f"no example file registered for reader {name!r} in tests/io/examples.py")
-    raise AssertionError  # unreachable
+    pytest.fail(f"reader {name!r} is registered but has no example file: add one to EXAMPLES or SYNTHETIC in "
+                "tests/io/examples.py")

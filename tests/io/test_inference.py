@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proteomics.io._inference import infer_protein_groups
-from proteomics.io._psm import _qvalues, run_stem
+from proteomics.io._psm import _qvalues
+from proteomics.samples import run_stem
 
 
 def _infer(mapping: dict[str, str]):

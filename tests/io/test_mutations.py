@@ -12,13 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from proteomics.errors import InputError
-from proteomics.io import _load_readers, read
+from proteomics.io import read
 from proteomics.io.registry import FALLBACK, READERS
 from proteomics.io.table import QuantTable
 from tests.conftest import SHARED_DATA
 from tests.io.examples import EXAMPLES
 
-_load_readers()
 _PSI = {"mztab", "mzid", "pepxml"}  # the PSI developer's readers have their own mutation tests
 NAMES = [n for n in sorted(READERS) + sorted(FALLBACK) if n in EXAMPLES and n not in _PSI]
 _MAX_BYTES = 120_000  # mutate the head of big files only (keeps the budget small)

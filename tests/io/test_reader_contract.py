@@ -17,12 +17,11 @@ from pathlib import Path
 import pytest
 
 from proteomics.errors import InputError
-from proteomics.io import _load_readers, read
+from proteomics.io import read
 from proteomics.io.registry import FALLBACK, READERS, detect, peek
 from proteomics.io.table import QuantTable
 from tests.io.examples import COLUMNS, example
 
-_load_readers()
 ALL = sorted(READERS) + sorted(FALLBACK)
 TOOL = sorted(READERS)
 
@@ -47,6 +46,37 @@ def _sep(header: str) -> str:
 def _split(text: str) -> tuple[list[str], str]:
     nl = "\r\n" if "\r\n" in text[:10000] else "\n"
     return text.split(nl), nl
+
+
+def test_every_registered_reader_has_an_example():
+    """A reader without an example file would escape every contract test below: that is a failure, not a skip."""
+    from tests.io.examples import EXAMPLES, SYNTHETIC
+
+    missing = sorted(set(ALL) - set(EXAMPLES) - set(SYNTHETIC))
+    assert not missing, f"readers without an example in tests/io/examples.py: {missing}"
+    assert not set(EXAMPLES) - set(ALL), "examples.py names a reader that is not registered"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_reader_module_dialect(name):
+    """One dialect: reader NAME is ``read_NAME`` and ``sniff_NAME`` of its module, both in its ``__all__``."""
+    import sys
+
+    reader = _reader(name)
+    for kind, fn in (("read", reader.read), ("sniff", reader.sniff)):
+        assert fn.__name__ == f"{kind}_{name}", fn.__name__
+        module = sys.modules[fn.__module__]
+        assert getattr(module, fn.__name__) is fn and fn.__name__ in module.__all__
+
+
+def test_readers_are_written_out_before_any_read():
+    """READERS is a literal dict, complete on import (no registration by import side effect)."""
+    import subprocess
+    import sys
+
+    code = "from proteomics.io.registry import READERS, FALLBACK; print(len(READERS), len(FALLBACK))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert [int(x) for x in out] == [len(READERS), len(FALLBACK)] and len(READERS) >= 15
 
 
 @pytest.mark.parametrize("name", ALL)
