@@ -47,7 +47,7 @@ def test_tsv_round_trips_floats_exactly(tmp_path):
     res = moderated_t(_ds(), "B-A")
     path = tmp_path / "de.tsv"
     res.to_tsv(path)
-    back = pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])
+    back = pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""], float_precision="round_trip")
     for col in ("log2fc", "t", "p_value", "q_value", "df_total", "B", "ci_low"):
         np.testing.assert_array_equal(back[col].to_numpy(dtype=float), res.table[col].to_numpy(dtype=float))
     assert list(back["protein_group"]) == list(res.table["protein_group"])
