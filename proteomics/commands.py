@@ -21,7 +21,14 @@ from .errors import InputError
 from .guard import check_outputs
 from .io.write import write_tsv as _write_tsv
 from .limits import read_config_text, read_yaml
-from .panel import build_panel, score, score_multi, validate, write_panel_outputs
+from .panel import (
+    build_panel,
+    quant_method_for,
+    score_signature,
+    validate,
+    wants_specimen_inputs,
+    write_panel_outputs,
+)
 from .panel.multispecimen import join_for_signature, join_specimens
 from .signature import UNSIGNED_WARNING, Signature
 from .signing import load_signing_key, sign_signature
@@ -35,13 +42,12 @@ from .stages import (
     read_inputs,
     run_de,
     safe_name,
-    scoring_quant_method,
     sidecar_path,
     stratify_settings,
     write_de,
 )
 from .staging import staged_output_dir
-from .stratify import assign, stratify, write_stratify_outputs
+from .stratify import stratify, write_stratify_outputs
 
 __all__ = ["command_config", "quantify_file", "de_command", "panel_command", "parse_also", "validate_command",
            "score_command", "scoring_dataset", "verify_command", "stratify_command"]
@@ -222,15 +228,15 @@ def _single_specimen(ds: Dataset) -> str | None:
 def scoring_dataset(input, signature: Signature, *, sheet=None, format=None, scale=None,
                     progress: Progress | None = None) -> Dataset:
     """New samples of ``input`` (samples × proteins, log2) quantified as ``signature`` needs (see
-    :func:`proteomics.stages.scoring_quant_method`); the sheet's rows without a run in the file are ignored."""
+    :func:`proteomics.panel.quant_method_for`); the sheet's rows without a run in the file are ignored."""
     return _scoring_dataset(command_config(input, sheet, format=format, scale=scale), signature, progress)
 
 
 def _scoring_dataset(cfg: RunConfig, signature: Signature, progress: Progress | None = None) -> Dataset:
-    """New samples quantified with the roll-up ``signature`` was trained with (every protein kept, so a panel
-    protein missing from a sample is a per-sample QC matter, not an absent protein)."""
+    """New samples quantified with the roll-up ``signature`` needs (every protein kept, so a panel protein
+    missing from a sample is a per-sample QC matter, not an absent protein)."""
     inputs = read_inputs(cfg, allow_unused_sheet_rows=True, progress=progress)
-    method = scoring_quant_method(signature, inputs.table, cfg.inputs.data) if inputs.table is not None else None
+    method = quant_method_for(signature, inputs.table.level, cfg.inputs.data) if inputs.table is not None else None
     return quantify_inputs(cfg, inputs, method=method, drop_empty=False, progress=progress)
 
 
@@ -246,7 +252,7 @@ def validate_command(input, signature, sheet, *, label, positive, output, format
     sig = Signature.load_trusted(signature, allow_unsigned=allow_unsigned)
     cfg = command_config(input, sheet, format=format, scale=scale)
     ds = _scoring_dataset(cfg, sig, progress)
-    if sig.kind == "panel" and (also or getattr(sig, "specimens", ())):
+    if wants_specimen_inputs(sig, also):
         datasets = _specimen_inputs(ds, specimen or _single_specimen(ds), also,
                                     load=lambda path, spec: _scoring_dataset(_for_input(cfg, path, spec), sig,
                                                                              progress))
@@ -281,16 +287,14 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
         s = ds.samples
         s["specimen"] = specimen
         ds = ds.with_samples(s)
-    if sig.kind == "stratifier":
-        table = assign(sig, ds)
-    elif also or getattr(sig, "specimens", ()):
+    if wants_specimen_inputs(sig, also):
         if sheet is None:
             raise InputError("scoring several specimens needs --sheet (its 'subject' column joins them)")
-        datasets = _specimen_inputs(ds, specimen or _single_specimen(ds), also,
-                                    load=lambda path, spec: _scoring_dataset(_for_input(cfg, path, spec), sig))
-        table = score_multi(sig, datasets).table
+        table = score_signature(sig, _specimen_inputs(
+            ds, specimen or _single_specimen(ds), also,
+            load=lambda path, spec: _scoring_dataset(_for_input(cfg, path, spec), sig)))
     else:
-        table = score(sig, ds).table
+        table = score_signature(sig, ds)
     summary = sig.summary()
     if not sig.signing:
         table["warning"] = UNSIGNED_WARNING

@@ -29,7 +29,7 @@ from .stats.design import parse_contrast
 from .stats.results import de_long_table
 
 __all__ = ["Progress", "Inputs", "read_inputs", "quantify_inputs", "load_dataset", "read_options",
-           "scoring_quant_method", "SINGLE_SAMPLE_QUANT", "preprocess_steps", "check_contrast_groups", "safe_name",
+           "preprocess_steps", "check_contrast_groups", "safe_name",
            "sidecar_path", "write_protein_sidecar", "annotate_proteins", "Preprocessed", "preprocess", "run_de",
            "write_de", "panel_settings", "stratify_settings"]
 
@@ -305,34 +305,6 @@ def annotate_proteins(ds: Dataset, data: str | os.PathLike | None, fasta: str | 
                 empty = prot[col].isna() | (prot[col].astype(str) == "")
                 prot.loc[empty, col] = t.loc[empty, col]
     return ds.with_values(ds.X, proteins=prot)
-
-
-#: roll-ups whose value for one run does not depend on the other runs quantified with it
-SINGLE_SAMPLE_QUANT = ("top3", "top_n", "sum", "ibaq", "spectral_count")
-
-
-def scoring_quant_method(signature, table, path) -> str:
-    """The roll-up to apply to new samples for ``signature``, or ScoringRefused when it cannot be reproduced.
-
-    A signature trained on precursor-level input records its roll-up; only within-sample roll-ups (top-N, sum,
-    iBAQ, spectral counts) give one new run the same value alone as in a batch. A signature trained on
-    protein-level quantities needs protein-level input quantified the same way.
-    """
-    from .errors import ScoringRefused
-
-    if table.level == "protein":
-        return "sum"  # protein-level input: only pivoted
-    training = getattr(signature, "training", None) or {}
-    method = training.get("quant_method")
-    if method is None:
-        raise ScoringRefused([f"the signature was trained on protein-level quantities but {Path(path).name} is "
-                              f"{table.level}-level"], path=path,
-                             hint="give protein-level input quantified as the training data was")
-    if method not in SINGLE_SAMPLE_QUANT:
-        raise ScoringRefused([f"the signature was trained on {method} quantities, which depend on the other runs "
-                              f"quantified together, so one new run cannot be quantified the same way"], path=path,
-                             hint="rebuild the panel from precursor-level input with panel.quant_method top3")
-    return str(method)
 
 
 def _runs_named_by_sample(table, sheet):
