@@ -82,7 +82,7 @@ def signature_view(request: Request, sid: int, ctx: Ctx = Depends(reader)):
 
 
 def signature_page(request: Request, sid: int, ctx: Ctx, message: str = "", status: int = 200):
-    from ..panel.signature import Signature
+    from ..signature import Signature
 
     with request.app.state.db() as s:
         rec = s.get(SignatureRecord, sid)

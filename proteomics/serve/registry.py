@@ -34,19 +34,15 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def verify_bytes(data: bytes, trusted_keys: Path | None):
+def verify_bytes(data: bytes, trusted_keys: Path):
     """Checksum + schema + signing key of signature file bytes; returns (Signature, key_id) or SignatureError."""
-    from ..panel.signature import Signature
+    from ..signature import Signature
+    from ..signing import verify_signed
 
     if len(data) > MAX_SIGNATURE_BYTES:
         raise SignatureError(f"the file is larger than {MAX_SIGNATURE_BYTES // (1024 * 1024)} MB",
                              hint="upload the signature.json written by 'proteomics panel'")
     sig = Signature.from_bytes(data)
-    try:
-        from ..signing import verify_signed
-    except ImportError:  # pragma: no cover - only when the signing module is missing from the install
-        raise SignatureError("signature signing cannot be checked in this installation",
-                             hint="install the complete package") from None
     key_id = verify_signed(data, trusted_keys=trusted_keys)
     return sig, str(key_id)
 
@@ -116,7 +112,7 @@ def revoke(session: Session, rec_id: int, *, user_id: int, by: str, reason: str)
 
 def attach_validation(session: Session, rec_id: int, data: bytes, *, user_id: int, by: str) -> Validation:
     """Attach ``proteomics validate`` metrics (JSON whose ``signature_sha256`` is this signature's checksum)."""
-    from ..panel.signature import Signature
+    from ..signature import Signature
 
     rec = _get(session, rec_id)
     try:

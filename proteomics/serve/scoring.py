@@ -46,7 +46,7 @@ def panel_values(sig, input_path: str, specimen: str) -> list[dict[str, Any]]:
     """Each panel protein's value for the (first) sample after the signature's stored preprocessing (log2),
     beside its training mean, SD, minimum and maximum (from the signature), for the result page's plots."""
     from ..commands import scoring_dataset
-    from ..panel.signature import restore_steps
+    from ..signature import restore_steps
 
     model, qc = dict(sig.model), dict(sig.qc)
     mean = list(model.get("scale", {}).get("mean", []))
@@ -73,10 +73,19 @@ def panel_values(sig, input_path: str, specimen: str) -> list[dict[str, Any]]:
     return out
 
 
-def score_file(input_path: str, input_name: str, signature_bytes: bytes, specimen: str, work_dir: str) -> dict:
-    """Score one stored upload. Returns ``{"outcome": "ok"|"refused", "tsv", "rows", "reasons", "panel"}``."""
+def score_file(input_path: str, input_name: str, signature_bytes: bytes, specimen: str, work_dir: str,
+               trusted_keys: str | None = None) -> dict:
+    """Score one stored upload (the caller verified the signature: checksum, schema, signing key, approved
+    sha256). Returns ``{"outcome": "ok"|"refused", "tsv", "rows", "reasons", "panel"}``."""
+    import inspect
+
     from ..errors import InputError, ScoringRefused
-    from ..panel.signature import Signature
+    from ..signature import Signature
+
+    command = _score_command()
+    extra = {}
+    if trusted_keys is not None and "trusted_keys" in inspect.signature(command).parameters:
+        extra["trusted_keys"] = trusted_keys  # the command checks the signing key against the service's list
 
     names = {input_path: input_name, str(Path(input_path).parent): "", work_dir: ""}
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
@@ -85,7 +94,7 @@ def score_file(input_path: str, input_name: str, signature_bytes: bytes, specime
         out = Path(tmp) / "scores.tsv"
         names.update({str(sig_path): "signature.json", tmp: ""})
         try:
-            table, _report = _score_command()(input_path, sig_path, out, specimen=specimen)
+            table, _report = command(input_path, sig_path, out, specimen=specimen, **extra)
         except ScoringRefused as exc:
             return {"outcome": "refused", "tsv": "", "rows": [], "panel": [],
                     "reasons": [_clean(r, names) for r in exc.reasons]}

@@ -144,7 +144,8 @@ async def score(request: Request, ctx: Ctx = Depends(clinician)):
         return await run_in_threadpool(_form_page, request, ctx, [f"Signature refused: {why}"], 409, f)
     sig_id, sig_sha, content = got
     try:
-        out = await run_in_pool(pool(request), path, name, content, f["specimen"], str(st.settings.work_dir))
+        out = await run_in_pool(pool(request), path, name, content, f["specimen"], str(st.settings.work_dir),
+                                str(st.settings.keys_dir))
     except Exception as exc:  # noqa: BLE001 - recorded as failed, no trace on the page
         await run_in_threadpool(record, request, user=ctx.name, action="score", outcome="failed",
                                 input_sha256=sha, signature_sha256=sig_sha,
@@ -188,7 +189,7 @@ def _load(request: Request, rid: int, ctx: Ctx, action: str, fmt: str | None = N
 
 
 def _view(res: Result, sig: SignatureRecord, who: User) -> dict:
-    from ..panel.signature import Signature
+    from ..signature import Signature
 
     s = Signature.from_bytes(sig.content)
     panel = json.loads(res.panel_json)
@@ -248,7 +249,7 @@ def history(request: Request, rid: int, ctx: Ctx = Depends(clinician)):
         items = [{"id": r.id, "collected": r.collected_on, "reported": r.reported_at[:16], "version": g.version,
                   "category": r.category or r.outcome, "probability": r.probability, "prob_low": r.prob_low,
                   "prob_high": r.prob_high, "label": r.collected_on} for r, g in same]
-    from ..panel.signature import Signature
+    from ..signature import Signature
 
     thr = sorted({float(v["probability"]) for v in dict(Signature.from_bytes(sig.content).thresholds).values()
                   if isinstance(v, dict) and "probability" in v})

@@ -99,3 +99,135 @@ def csrf_of(html: str) -> str:
     m = re.search(r'name="csrf" value="([^"]+)"', html)
     assert m, "page holds no CSRF token"
     return m.group(1)
+
+
+# -- signatures and patients ------------------------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "sample_data"
+
+
+def _split_runs(report: Path, out: Path) -> dict[str, Path]:
+    """One file per run of a DIA-NN report (each new patient alone, as a lab would upload it)."""
+    import gzip
+
+    with gzip.open(report, "rt", encoding="utf-8") as fh:
+        header = fh.readline()
+        lines: dict[str, list[str]] = {}
+        for line in fh:
+            run = line.split("\t", 2)[1]
+            lines.setdefault(run, []).append(line)
+    files = {}
+    for run, rows in lines.items():
+        p = out / f"{run}.tsv"
+        p.write_text(header + "".join(rows), encoding="utf-8")
+        files[run] = p
+    return files
+
+
+@pytest.fixture(scope="session")
+def sigs(tmp_path_factory):
+    """The panel built from sample_data (as the README does, small CV), signed with a test key, plus an
+    unsigned copy, a copy signed by an untrusted key, a forged copy (coefficient edited, checksum recomputed)
+    and a signed version 2; ``pem`` is the trusted public key; ``patients`` one file per new patient run."""
+    from dataclasses import replace
+
+    import yaml
+
+    from proteomics import signing
+    from proteomics.signature import Signature
+    from tests.cli_helpers import invoke
+
+    d = tmp_path_factory.mktemp("serve-sigs")
+    (d / "panel.yaml").write_text(yaml.safe_dump({"panel": {"outer_folds": 3, "outer_repeats": 1,
+                                                            "inner_folds": 2, "max_proteins": 4}}))
+    old = os.environ.get(signing.CONFIG_ENV)
+    os.environ[signing.CONFIG_ENV] = str(d / "config")
+    try:
+        res = invoke("--quiet", "panel", SAMPLE / "plasma" / "report.tsv.gz", "--sheet", SAMPLE / "sheet.csv",
+                     "--specimen", "plasma", "--label", "condition", "--positive", "cancer", "--config",
+                     d / "panel.yaml", "--permutations", "2", "-o", d / "panel")
+        assert res.exit_code == 0, res.stderr
+        base = Signature.load(d / "panel" / "signature.json")
+        key = signing.generate_key()
+        other = signing.generate_key(make_default=False)
+    finally:
+        if old is None:
+            os.environ.pop(signing.CONFIG_ENV, None)
+        else:
+            os.environ[signing.CONFIG_ENV] = old
+    signed = signing.sign_signature(replace(base, signing={}), key=key)
+    coef = [list(map(float, row)) for row in signed.model["coef"]]
+    coef[0][0] += 1.0
+    forged = replace(signed, model={**dict(signed.model), "coef": coef}, sha256="").sealed()
+    v2 = signing.sign_signature(replace(base, signing={}, version="2"), key=key)
+    out = {"signed": signed.to_bytes(), "unsigned": replace(base, signing={}).sealed().to_bytes(),
+           "untrusted": signing.sign_signature(replace(base, signing={}), key=other).to_bytes(),
+           "forged": forged.to_bytes(), "v2": v2.to_bytes(), "pem": key.public_pem().encode()}
+    for k, v in out.items():
+        if k != "pem":
+            (d / f"{k}.json").write_bytes(v)
+    pats = d / "patients"
+    pats.mkdir()
+    out["patients"] = _split_runs(SAMPLE / "new_patients" / "report.tsv.gz", pats)
+    out["dir"] = d
+    return out
+
+
+def make_settings(data_dir, db_url=None, **kw):
+    from proteomics.serve.settings import ServeSettings
+
+    kw.setdefault("workers", 0)
+    return ServeSettings(data_dir=data_dir, db_url=db_url, **kw)
+
+
+def trust(settings, pem: bytes) -> None:
+    from proteomics import signing
+
+    signing.trust_key(pem, folder=settings.keys_dir)
+
+
+class Web:
+    """A TestClient wrapper that logs in through the real form and keeps the page's CSRF token."""
+
+    def __init__(self, app, https: bool = False):
+        from fastapi.testclient import TestClient
+
+        self.app = app
+        self.c = TestClient(app, follow_redirects=False,
+                            base_url="https://testserver" if https else "http://testserver")
+        self.csrf = ""
+
+    def login(self, name: str, password: str = PASSWORD):
+        page = self.c.get("/login")
+        r = self.c.post("/login", data={"name": name, "password": password, "csrf": csrf_of(page.text)})
+        if r.status_code == 303:
+            home = self.c.get("/", follow_redirects=True)
+            if 'name="csrf"' in home.text:
+                self.csrf = csrf_of(home.text)
+        return r
+
+    def get(self, url, **kw):
+        return self.c.get(url, **kw)
+
+    def post(self, url, data=None, files=None, csrf=True, **kw):
+        data = dict(data or {})
+        if csrf and "csrf" not in data:
+            data["csrf"] = self.csrf
+        return self.c.post(url, data=data, files=files, **kw)
+
+
+def users(app, *pairs) -> None:
+    from proteomics.serve import auth
+
+    with app.state.db() as s, s.begin():
+        for name, role in pairs:
+            auth.add_user(s, name, role, PASSWORD, by="test")
+
+
+def audit_rows(app) -> list:
+    from sqlalchemy import select
+
+    from proteomics.serve.db import AuditLog
+
+    with app.state.db() as s:
+        return [(r.user, r.action, r.outcome) for r in s.execute(select(AuditLog).order_by(AuditLog.seq)).scalars()]
