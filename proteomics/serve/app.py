@@ -3,7 +3,7 @@ password change, error pages. The pages live in :mod:`.views` (clinician) and :m
 administrator); both use the helpers here (:func:`require`, :func:`check_csrf`, :func:`render`).
 
 Every response carries ``Content-Security-Policy`` (no inline script, ``frame-ancestors 'none'``),
-``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer`` and
+``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``, ``Referrer-Policy: same-origin`` and
 ``Cache-Control: no-store``. Pages never show stack traces or internal paths. Request logs hold no patient
 identifiers (URLs carry only numeric result ids; uvicorn's access log is off).
 """
@@ -42,7 +42,7 @@ SECURITY_HEADERS = [
                                  b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
@@ -63,7 +63,8 @@ class Forbidden(Exception):
 
 class Guard:
     """ASGI middleware: security headers on every response; request bodies above the limit refused (413)
-    before and while streaming; cross-site POSTs (an ``Origin`` of another host) refused (403)."""
+    before and while streaming; cross-site POSTs (an ``Origin`` of another host) refused (403). A POST without
+    ``Origin`` (or with ``null``, sent by privacy settings) is judged by its CSRF token alone."""
 
     def __init__(self, app, max_body: int):
         self.app, self.max_body = app, max_body
@@ -88,7 +89,7 @@ class Guard:
         if scope["method"] == "POST":
             origin = headers.get(b"origin")
             host = headers.get(b"host", b"")
-            if origin and origin.split(b"://", 1)[-1] != host:
+            if origin and origin != b"null" and origin.split(b"://", 1)[-1] != host:
                 return await _plain(send_secure, 403, "Cross-site request refused.")
             try:
                 length = int(headers.get(b"content-length", b"0"))

@@ -231,3 +231,61 @@ def audit_rows(app) -> list:
 
     with app.state.db() as s:
         return [(r.user, r.action, r.outcome) for r in s.execute(select(AuditLog).order_by(AuditLog.seq)).scalars()]
+
+
+# -- a real server (uvicorn in a subprocess, loopback only) ------------------------------------------------------
+class LiveServer:
+    def __init__(self, url: str, proc, data_dir: Path, db_url: str | None):
+        self.url, self.proc, self.data_dir, self.db_url = url, proc, data_dir, db_url
+
+
+def start_server(data_dir: Path, db_url: str | None = None, workers: int = 2, extra=()) -> LiveServer:
+    """``python -m proteomics.cli serve`` on 127.0.0.1 and a free port; waits until the login page answers."""
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "proteomics.cli", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+           "--port", str(port), "--workers", str(workers), *extra] + (["--db", db_url] if db_url else [])
+    log = open(data_dir.parent / f"server-{port}.log", "wb")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {(data_dir.parent / f'server-{port}.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url + "/login", timeout=2) as r:
+                if r.status == 200:
+                    return LiveServer(url, proc, data_dir, db_url)
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("server did not answer within 120 s")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait(timeout=30)
+
+
+def prepare_site(data_dir: Path, sigs, db_url: str | None = None, people=()) -> None:
+    """A data folder with the trusted key and the given users (as ``proteomics users add`` would)."""
+    from sqlalchemy.orm import Session
+
+    from proteomics.serve import auth
+    from proteomics.serve.db import open_database
+
+    settings = make_settings(data_dir, db_url)
+    engine = open_database(settings)
+    with Session(engine) as s, s.begin():
+        for name, role in people:
+            auth.add_user(s, name, role, PASSWORD, by="cli")
+    engine.dispose()
+    trust(settings, sigs["pem"])
