@@ -55,7 +55,7 @@ def history_plot(points: list[dict[str, Any]], thresholds: list[float]) -> dict[
         return round(top + (h - top - bottom) * (1 - v), 1)
 
     def x(i):
-        return round(left + (w - left - 20) * (i / (n - 1)), 1)
+        return round(left + 10 + (w - left - 80) * (i / (n - 1)), 1)
 
     marks = []
     for i, p in enumerate(pts):

@@ -289,3 +289,25 @@ def prepare_site(data_dir: Path, sigs, db_url: str | None = None, people=()) -> 
             auth.add_user(s, name, role, PASSWORD, by="cli")
     engine.dispose()
     trust(settings, sigs["pem"])
+
+
+def cli_score(sigs, path: Path, out_dir: Path, specimen: str = "plasma") -> str:
+    """``proteomics score`` on ``path`` with the same signed signature bytes (the test key trusted, as the
+    author's own machine would); returns the TSV text."""
+    from proteomics import signing
+    from tests.cli_helpers import invoke
+
+    sig = out_dir / "sig.json"
+    sig.write_bytes(sigs["signed"])
+    out = out_dir / f"cli-{path.stem}.tsv"
+    old = os.environ.get(signing.CONFIG_ENV)
+    os.environ[signing.CONFIG_ENV] = str(sigs["dir"] / "config")
+    try:
+        res = invoke("--quiet", "score", path, "--signature", sig, "--specimen", specimen, "-o", out)
+    finally:
+        if old is None:
+            os.environ.pop(signing.CONFIG_ENV, None)
+        else:
+            os.environ[signing.CONFIG_ENV] = old
+    assert res.exit_code == 0, res.stderr
+    return out.read_text(encoding="utf-8")

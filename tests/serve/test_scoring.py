@@ -13,20 +13,8 @@ from sqlalchemy import select
 from proteomics.serve.app import create_app
 from proteomics.serve.db import AuditLog
 
-from .conftest import PASSWORD, Web, audit_rows, make_settings, trust, users
+from .conftest import PASSWORD, Web, audit_rows, cli_score, make_settings, trust, users
 from .test_app import ALL_USERS, approved, score
-
-
-def cli_scores(sigs, path, tmp_path, specimen="plasma") -> str:
-    """``proteomics score`` on the same file (signature: the same signed bytes), its TSV text."""
-    from tests.cli_helpers import invoke
-
-    sig = tmp_path / "sig.json"
-    sig.write_bytes(sigs["signed"])
-    out = tmp_path / "cli.tsv"
-    res = invoke("--quiet", "score", path, "--signature", sig, "--specimen", specimen, "-o", out)
-    assert res.exit_code == 0, res.stderr
-    return out.read_text(encoding="utf-8")
 
 
 def test_score_result_print_download_history_audit(backend, sigs, tmp_path, caplog):
@@ -44,7 +32,7 @@ def test_score_result_print_download_history_audit(backend, sigs, tmp_path, capl
     assert r.status_code == 303
     rid = int(r.headers["location"].rsplit("/", 1)[1])
     page = unescape(web.get(f"/results/{rid}").text)
-    expected = cli_scores(sigs, path, tmp_path)
+    expected = cli_score(sigs, path, tmp_path)
     row = dict(zip(*(ln.split("\t") for ln in expected.splitlines()[:2]), strict=True))
     assert f'id="category">{row["category"]}<' in page
     assert f'id="probability">{float(row["probability"]):.3f}<' in page
