@@ -77,15 +77,11 @@ def score_file(input_path: str, input_name: str, signature_bytes: bytes, specime
                trusted_keys: str | None = None) -> dict:
     """Score one stored upload (the caller verified the signature: checksum, schema, signing key, approved
     sha256). Returns ``{"outcome": "ok"|"refused", "tsv", "rows", "reasons", "panel"}``."""
-    import inspect
-
     from ..errors import InputError, ScoringRefused
     from ..signature import Signature
 
     command = _score_command()
-    extra = {}
-    if trusted_keys is not None and "trusted_keys" in inspect.signature(command).parameters:
-        extra["trusted_keys"] = trusted_keys  # the command checks the signing key against the service's list
+    extra = {"trusted_keys": trusted_keys}  # the command checks the signing key again, against the service's list
 
     names = {input_path: input_name, str(Path(input_path).parent): "", work_dir: ""}
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
