@@ -90,7 +90,12 @@ def preprocess(cfg: RunConfig, raw: Dataset, *, progress: Progress | None = None
     clean = normalised = raw
     stages = {"quantified": raw}
     for name, step in preprocess_steps(cfg):
+        n_in = clean.n_proteins
         clean = step.fit_transform(clean, y)
+        if clean.n_proteins == 0:
+            raise InputError(f"no protein is left after {name} ({n_in} protein(s) in, none kept)",
+                             path=cfg.inputs.data, hint="check the input holds enough proteins and samples, or "
+                                                        "relax preprocess.min_valid_fraction")
         stages[name] = clean
         if not name.startswith("impute_"):
             normalised = clean

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._text import decode_text, sniff_delimiter
+from ..limits import check_regular_file
 from ..errors import InputError
 from .table import QuantTable
 
@@ -59,6 +60,7 @@ def peek(path: str | os.PathLike) -> Peek:
                                                            "directory or the config file's folder)")
     if path.is_dir():
         raise InputError("is a directory, not a file", path=path, hint="give the file inside it")
+    check_regular_file(path)  # a FIFO or a device would block or never end: refused before opening
     try:
         with open(path, "rb") as fh:
             raw = fh.read(PEEK_BYTES)

@@ -18,6 +18,7 @@ import csv
 import logging
 import os
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -53,11 +54,18 @@ def _is_num(v: str) -> bool:
 
 
 def _layout(header: list[str], rows: list[list[str]]) -> int:
-    """Number of leading annotation columns: leading columns that are not all-numeric in ``rows``."""
+    """Number of leading annotation columns: the first column when it is not numeric, then every following
+    column holding text (or named like a protein/peptide/gene column); a column of only missing values is a run
+    whose values are all missing, not an annotation."""
     n_id = 0
     for j in range(len(header)):
         vals = [r[j] for r in rows if j < len(r)]
-        if vals and all(_is_num(v) for v in vals) and any(v.strip() not in T.MISSING_TOKENS for v in vals):
+        numeric = all(_is_num(v) for v in vals)
+        named = bool(_PEPTIDE_RE.search(header[j]) or _PROTEIN_RE.search(header[j]) or _GENE_RE.match(header[j]))
+        has_value = any(v.strip() not in T.MISSING_TOKENS for v in vals)
+        if j > 0 and numeric and not (named and not has_value):
+            break
+        if j == 0 and vals and numeric and has_value:
             break
         n_id = j + 1
     return n_id
@@ -128,10 +136,14 @@ def read_generic(path: str | os.PathLike, *, scale: str = "auto", keep_contamina
     else:
         level = "protein"
         prot = prot or ids[0]
-    df = T.read_frame(src, ids + runs, numeric=runs)
+    df = T.read_frame(src, ids + runs, numeric=runs, transform=_no_repeats(path, pep or prot))
     values = df[runs].to_numpy(dtype="float64")
     finite = values[np.isfinite(values)]
-    mx = float(finite.max()) if finite.size else 0.0
+    if not finite.size:
+        raise InputError(f"every value of the {len(runs)} run columns is missing (no intensity at all)", path=path,
+                         hint="check the export: the run columns of a matrix hold the intensities")
+    _check_one_scale(values, runs, path)
+    mx = float(finite.max())
     used = scale if scale != "auto" else ("linear" if mx > 100 else "log2")
     if used == "log2":
         if mx > 100:
@@ -165,3 +177,45 @@ def read_generic(path: str | os.PathLike, *, scale: str = "auto", keep_contamina
         out = out.loc[~out["contaminant"].to_numpy()]
     meta = {"scale": used, "scale_option": scale, "max_value": mx, "id_columns": ids}
     return T.finish(out, level=level, fmt="generic", path=path, meta=meta)
+
+
+def _no_repeats(path, key: str):
+    """A per-batch check (for :func:`_tabular.read_frame`) refusing the first repeated id, naming both lines, as
+    soon as the batch holding it is read (the rest of the file is not read)."""
+    seen: dict[str, int] = {}
+    state = {"rows": 0}
+
+    def check(df: pd.DataFrame) -> pd.DataFrame:
+        ids = df[key].astype(str).str.strip().to_numpy()
+        start = state["rows"] + 2
+        state["rows"] += len(ids)
+        s = pd.Series(ids)
+        bad = (s.duplicated() | s.isin(seen.keys())) & (s != "")
+        if bad.any():
+            i = int(np.argmax(bad.to_numpy()))
+            dup = ids[i]
+            first = seen.get(dup, start + int(np.argmax(ids == dup)))
+            raise InputError(f"{key} {dup!r} repeats line {first}; each row must be a different one", path=path,
+                             line=start + i, column=key, hint="remove or merge the repeated rows")
+        seen.update({v: start + k for k, v in enumerate(ids) if v})
+        return df
+
+    return check
+
+
+#: medians of log2 intensities lie near 15–35; of linear intensities near 1e4–1e9
+_LOG2_MEDIAN_MAX, _LINEAR_MEDIAN_MIN = 64.0, 1000.0
+
+
+def _check_one_scale(values: np.ndarray, runs: list[str], path) -> None:
+    """Refuse a matrix whose run columns mix log2 and linear values (judged per column by its median)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns have no median
+        med = np.nanmedian(np.where(np.isfinite(values) & (values != 0), values, np.nan), axis=0)
+    log2 = [r for r, m in zip(runs, med, strict=True) if np.isfinite(m) and m <= _LOG2_MEDIAN_MAX]
+    lin = [r for r, m in zip(runs, med, strict=True) if np.isfinite(m) and m >= _LINEAR_MEDIAN_MIN]
+    if log2 and lin:
+        raise InputError(f"run columns mix scales: {len(log2)} look log2 (e.g. {log2[0]!r}, median "
+                         f"{med[runs.index(log2[0])]:.3g}) and {len(lin)} look linear (e.g. {lin[0]!r}, median "
+                         f"{med[runs.index(lin[0])]:.3g})", path=path, line=1, column=lin[0],
+                         hint="export every run on the same scale (all linear or all log2)")
