@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._text import decode_text, sniff_delimiter
-from ..limits import check_regular_file
 from ..errors import InputError
+from ..limits import check_regular_file
 from .table import QuantTable
 
 __all__ = ["Reader", "Peek", "peek", "PEEK_BYTES"]
