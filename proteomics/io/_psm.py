@@ -40,9 +40,10 @@ import numpy as np
 import pandas as pd
 
 from .._text import decode_text
+from ..contaminants import contaminant_mask
 from ..errors import InputError
 from ._inference import infer_protein_groups
-from ._values import check_fdr, contaminant_mask, finish
+from ._values import check_fdr, finish
 from .base import peek
 from .table import QuantTable
 

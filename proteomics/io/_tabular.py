@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .._text import sniff_delimiter, sniff_encoding
+from ..contaminants import contaminant_mask, decoy_mask
 from ..errors import InputError
 from ._values import (
     MISSING_TOKENS,
@@ -35,8 +36,6 @@ from ._values import (
     check_integral,
     check_options,
     concat_frames,
-    contaminant_mask,
-    decoy_mask,
     finish,
     int_str,
     melt_wide,

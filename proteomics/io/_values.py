@@ -1,5 +1,6 @@
 """Values shared by the tabular readers: text → float64 with line/column-precise errors, decimal marks,
-missing tokens, charges, contaminant/decoy flags, wide → long reshaping and the final QuantTable.
+missing tokens, charges, contaminant/decoy flags (the rule is :mod:`proteomics.contaminants`), wide → long
+reshaping and the final QuantTable.
 
 * Missing-value tokens (``""``, ``NA``, ``NaN``, ``nan``, ``N/A``, ``#N/A``, ``null``, ``NULL``, ``None``,
   ``Filtered``) are missing (NaN). Infinite values (``inf``, ``Infinity``, ``-inf``) are **refused**.
@@ -148,26 +149,6 @@ def to_float(values: pd.Series, *, path, column: str, first_line: int = 2, state
     return pd.Series(arr, index=values.index, name=values.name)
 
 
-_CONTAM_RE = re.compile(r"\s*(?:CON__|contam_|contaminant_|cRAP|Cont_|CONTAM)", re.IGNORECASE)
-_DECOY_RE = re.compile(r"\s*(?:REV__|rev_|DECOY_|decoy_)")
-
-
-def _per_group(groups: pd.Series, pattern: re.Pattern) -> np.ndarray:
-    """True where every ``;``-separated accession of the group string matches ``pattern`` (computed once per
-    distinct group string)."""
-    groups = pd.Series(groups)
-    if isinstance(groups.dtype, pd.CategoricalDtype):
-        codes, uniques = groups.cat.codes.to_numpy(), groups.cat.categories
-    else:
-        codes, uniques = pd.factorize(groups.astype(object), use_na_sentinel=True)
-    flags = np.fromiter((all(pattern.match(x.strip() or "x") for x in str(u).split(";")) for u in uniques),
-                        dtype=bool, count=len(uniques))
-    out = np.zeros(len(codes), dtype=bool)
-    ok = codes >= 0
-    out[ok] = flags[codes[ok]]
-    return out
-
-
 def check_integral(v: np.ndarray, *, path, column: str, first_line: int | None = 2) -> None:
     """InputError (with line when known) at the first finite value that is not a whole number."""
     bad = np.isfinite(v) & (v != np.round(v))
@@ -191,17 +172,6 @@ def blank_to_missing(col: pd.Series) -> pd.Series:
         return col.cat.remove_categories([""]) if "" in col.cat.categories else col
     v = col.astype("str")
     return v.where(v != "", None)
-
-
-def contaminant_mask(groups: pd.Series) -> np.ndarray:
-    """True where every accession of the protein-group string (``;``-separated) is a contaminant
-    (``CON__``, ``contam_``, ``cRAP``)."""
-    return _per_group(groups, _CONTAM_RE)
-
-
-def decoy_mask(groups: pd.Series) -> np.ndarray:
-    """True where every accession of the protein-group string is a decoy (``REV__``, ``rev_``, ``DECOY_``)."""
-    return _per_group(groups, _DECOY_RE)
 
 
 def wide_columns(src: HasColumns, prefix: str = "", suffix: str = "") -> dict[str, str]:

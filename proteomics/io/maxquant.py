@@ -1,8 +1,9 @@
 """MaxQuant: ``proteinGroups.txt`` (protein level, wide), ``evidence.txt`` (precursor level, long) and
 ``peptides.txt`` (peptide level, wide).
 
-Intensities are MaxQuant's linear values; 0 means not quantified (NaN). Contaminants (``Potential
-contaminant`` = ``+`` or every accession ``CON__``), decoys (``Reverse`` = ``+`` or ``REV__``) and, for
+Intensities are MaxQuant's linear values; 0 means not quantified (NaN). Contaminants (every accession
+``CON__``; MaxQuant's ``Potential contaminant`` column is not used, see :mod:`proteomics.contaminants`), decoys
+(``Reverse`` = ``+`` or every accession ``REV__``) and, for
 protein groups, ``Only identified by site`` are dropped by default; ``keep_contaminants=True`` keeps them
 flagged (``contaminant``, ``decoy``, ``src_only_identified_by_site``).
 """
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 _PG_QUANT = {"lfq": "LFQ intensity ", "intensity": "Intensity ", "ibaq": "iBAQ ", "ms_ms_count": "MS/MS count "}
 _PEP_QUANT = {"lfq": "LFQ intensity ", "intensity": "Intensity "}
-_CONTAM_COLS = ("Potential contaminant", "Contaminant")
 
 
 def sniff_maxquant_proteingroups(p: Peek) -> float:
@@ -105,12 +105,12 @@ def read_maxquant_proteingroups(path: str | os.PathLike, *, quantity: str = "aut
     counts = T.wide_columns(src, prefix="MS/MS count ")
     counts = {c: r for c, r in counts.items() if r in set(runcols.values())}
     extra = [c for c in ("Gene names", "Q-value", "Peptides", "Razor + unique peptides", "Reverse",
-                         "Only identified by site", *_CONTAM_COLS) if c in src.columns]
+                         "Only identified by site") if c in src.columns]
     numeric = [c for c in ("Q-value", "Peptides", "Razor + unique peptides") if c in extra]
     df = T.read_frame(src, ["Protein IDs", *extra, *runcols, *counts], numeric=[*numeric, *runcols, *counts],
                       nonneg=list(runcols))
     n_in = len(df)
-    contam = _flag(df, _CONTAM_COLS) | T.contaminant_mask(df["Protein IDs"])
+    contam = T.contaminant_mask(df["Protein IDs"])
     decoy = _flag(df, ["Reverse"]) | T.decoy_mask(df["Protein IDs"])
     site = _flag(df, ["Only identified by site"])
     keep = np.ones(n_in, dtype=bool)
@@ -159,15 +159,15 @@ def read_maxquant_evidence(path: str | os.PathLike, *, keep_contaminants: bool =
     T.require(src, need)
     if "Proteins" not in src.columns and "Leading razor protein" not in src.columns:
         T.require(src, ["Proteins"])
-    extra = [c for c in ("Proteins", "Leading razor protein", "Sequence", "Gene names", "PEP", "Reverse",
-                         *_CONTAM_COLS) if c in src.columns]
+    extra = [c for c in ("Proteins", "Leading razor protein", "Sequence", "Gene names", "PEP", "Reverse")
+             if c in src.columns]
     df = T.read_frame(src, [*need, *extra], numeric=["Charge", "Intensity", *(["PEP"] if "PEP" in extra else [])],
                       nonneg=["Intensity"], integer=["Charge"],
                       categorical=[c for c in ("Raw file", "Gene names") if c in extra or c == "Raw file"])
     prot = df["Proteins"].astype(str) if "Proteins" in df else pd.Series("", index=df.index)
     if "Leading razor protein" in df:
         prot = prot.where(prot.str.strip() != "", df["Leading razor protein"].astype(str))
-    contam = _flag(df, _CONTAM_COLS) | T.contaminant_mask(prot)
+    contam = T.contaminant_mask(prot)
     decoy = _flag(df, ["Reverse"]) | T.decoy_mask(prot)
     keep = prot.str.strip().ne("").to_numpy().copy()
     n_noprot = int((~keep).sum())
@@ -210,7 +210,7 @@ def read_maxquant_peptides(path: str | os.PathLike, *, quantity: str = "auto", k
     T.require(src, ["Sequence", "Proteins"])
     kind, runcols = _choose(src, quantity, _PEP_QUANT, path)
     exp = {c: r for c, r in T.wide_columns(src, prefix="Experiment ").items() if r in set(runcols.values())}
-    extra = [c for c in ("Leading razor protein", "Gene names", "PEP", "Reverse", *_CONTAM_COLS)
+    extra = [c for c in ("Leading razor protein", "Gene names", "PEP", "Reverse")
              if c in src.columns]
     df = T.read_frame(src, ["Sequence", "Proteins", *extra, *runcols, *exp],
                       numeric=[*runcols, *exp, *(["PEP"] if "PEP" in extra else [])], nonneg=list(runcols))
@@ -218,7 +218,7 @@ def read_maxquant_peptides(path: str | os.PathLike, *, quantity: str = "auto", k
     if "Leading razor protein" in df:
         prot = prot.where(prot.str.strip() != "", df["Leading razor protein"].astype(str))
     df["Proteins"] = prot
-    contam = _flag(df, _CONTAM_COLS) | T.contaminant_mask(prot)
+    contam = T.contaminant_mask(prot)
     decoy = _flag(df, ["Reverse"]) | T.decoy_mask(prot)
     keep = prot.str.strip().ne("").to_numpy().copy()
     if not keep_contaminants:

@@ -28,11 +28,12 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..contaminants import contaminant_mask
 from ..errors import InputError
 from ..samples.runs import run_stem
 from . import _psm
 from ._psm import read_text
-from ._values import check_fdr, check_options, contaminant_mask, finish
+from ._values import check_fdr, check_options, finish
 from .base import Peek
 from .table import QuantTable
 

@@ -12,24 +12,26 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..contaminants import CONTAMINANT_PREFIXES as _CONTAMINANT_DB
+from ..contaminants import DECOY_PREFIXES, contaminant_mask, decoy_mask, prefix_mask
 from ..errors import InputError
 from .base import ProteomicsTransformer
 
 __all__ = ["ContaminantFilter", "MinValidFilter", "MinPeptidesFilter", "CONTAMINANT_PREFIXES",
            "is_contaminant"]
 
-#: id prefixes that mark contaminants or decoys (MaxQuant CON__/REV__, FragPipe contam_/rev_, DIA-NN Cont_,
-#: generic DECOY_). A protein group is flagged when any of its ';'-separated members carries one.
-CONTAMINANT_PREFIXES: tuple[str, ...] = ("CON__", "REV__", "contam_", "Cont_", "rev_", "DECOY_")
+#: accession prefixes of contaminant and decoy entries (see :mod:`proteomics.contaminants` for the rule)
+CONTAMINANT_PREFIXES: tuple[str, ...] = (*_CONTAMINANT_DB, *DECOY_PREFIXES)
 
 
-def is_contaminant(protein_groups: Sequence[str], prefixes: Sequence[str] = CONTAMINANT_PREFIXES) -> np.ndarray:
-    """Boolean array: True where any member id of the group (split on ';') starts with a prefix."""
-    pref = tuple(prefixes)
-    out = np.zeros(len(protein_groups), dtype=bool)
-    for i, g in enumerate(protein_groups):
-        out[i] = any(m.strip().startswith(pref) for m in str(g).split(";"))
-    return out
+def is_contaminant(protein_groups: Sequence[str], prefixes: Sequence[str] | None = None) -> np.ndarray:
+    """Boolean array, one per group string: True for a contaminant or decoy group by the package's one rule
+    (:mod:`proteomics.contaminants`: *every* ``;``-separated member is a contaminant-database entry, or every
+    member is a decoy). With ``prefixes``, the same "every member" rule for those prefixes instead."""
+    if prefixes is not None:
+        return prefix_mask(list(protein_groups), tuple(prefixes))
+    groups = list(protein_groups)
+    return contaminant_mask(groups) | decoy_mask(groups)
 
 
 def _truthy(values: pd.Series) -> np.ndarray:
@@ -54,8 +56,9 @@ class _Filter(ProteomicsTransformer):
 class ContaminantFilter(_Filter):
     """Drop contaminant and decoy protein groups.
 
-    A group is dropped when one of its ';'-separated ids starts with one of ``prefixes``
-    (default :data:`CONTAMINANT_PREFIXES`) or, for a Dataset, when ``Dataset.proteins[flag_column]`` is true.
+    A group is dropped when it is a contaminant or a decoy by :func:`is_contaminant` (every ';'-separated member a
+    contaminant-database entry, or every member a decoy; with ``prefixes``, every member starting with one of
+    them) or, for a Dataset, when ``Dataset.proteins[flag_column]`` (the reader's flag, same rule) is true.
     Input/output: samples × proteins, log2 (values untouched, columns dropped).
     """
 
@@ -66,8 +69,7 @@ class ContaminantFilter(_Filter):
         self.flag_column = flag_column
 
     def _fit(self, frame, y=None, ds=None):
-        prefixes = CONTAMINANT_PREFIXES if self.prefixes is None else tuple(self.prefixes)
-        drop = is_contaminant([str(c) for c in frame.columns], prefixes)
+        drop = is_contaminant([str(c) for c in frame.columns], self.prefixes)
         if ds is not None and self.flag_column in ds.proteins.columns:
             flags = ds.proteins[self.flag_column].reindex([str(c) for c in frame.columns])
             drop |= _truthy(flags)

@@ -110,7 +110,8 @@ def test_maxquant_protein_groups(parts, n_groups):
     path = need_shared(*parts)
     d = _tsv(path, compression="gzip" if path.name.endswith(".gz") else None)
     assert len(d) == n_groups  # SOURCES.md
-    flag = (d["Reverse"] == "+") | (d["Potential contaminant"] == "+") | (d["Only identified by site"] == "+")
+    # one contaminant rule (proteomics.contaminants): every member CON__; MaxQuant's own column is not used
+    flag = (d["Reverse"] == "+") | (d["Only identified by site"] == "+")
     flag |= _all_prefixed(d["Protein IDs"], ("CON__",)) | _all_prefixed(d["Protein IDs"], ("REV__",))
     flag |= _num(d["Q-value"]) > 0.01
     exp = d[~flag]
@@ -128,7 +129,7 @@ def test_maxquant_protein_groups(parts, n_groups):
     kept = read(path, keep_contaminants=True, fdr=1.0)
     assert kept.n_proteins == n_groups
     assert int(kept.data.groupby("protein_group", observed=True)["contaminant"].first().sum()) == int(
-        ((d["Potential contaminant"] == "+") | _all_prefixed(d["Protein IDs"], ("CON__",))).sum())
+        _all_prefixed(d["Protein IDs"], ("CON__",)).sum())
 
 
 def test_maxquant_protein_groups_spectral_counts():
@@ -144,7 +145,7 @@ def test_maxquant_peptides():
     path = need_shared("directlfq_maxquant_peptides", "mq_peptides.txt")
     d = _tsv(path)
     assert len(d) == 999  # SOURCES.md: first 999 peptides
-    flag = (d["Reverse"] == "+") | (d["Potential contaminant"] == "+")
+    flag = d["Reverse"] == "+"
     flag |= _all_prefixed(d["Proteins"], ("CON__",)) | _all_prefixed(d["Proteins"], ("REV__",))
     exp = d[~flag & (d["Proteins"].str.strip() != "")]
     q = read(path)
@@ -159,7 +160,7 @@ def test_maxquant_evidence():
     path = need_shared("proteobench_hye", "MaxQuant_2_5_1_evidence_sample.txt")
     d = _tsv(path)
     assert len(d) == 918  # SOURCES.md
-    flag = (d["Reverse"] == "+") | (d["Potential contaminant"] == "+")
+    flag = d["Reverse"] == "+"
     flag |= _all_prefixed(d["Proteins"], ("CON__",)) | _all_prefixed(d["Proteins"], ("REV__",))
     exp = d[~flag].assign(I=lambda x: _num(x["Intensity"]))
     grp = exp.groupby(["Raw file", "Modified sequence", "Charge"])

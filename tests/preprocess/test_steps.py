@@ -32,8 +32,11 @@ def test_contaminant_filter_prefixes_and_flag_column():
     out = ContaminantFilter().fit_transform(ds)
     assert {"CON__P99", "REV__P98", "P05"}.isdisjoint(out.protein_ids) and out.n_proteins == ds.n_proteins - 3
     f = frame()
-    f.columns = [*f.columns[:-3], "sp|X|Y;Cont_Z", "DECOY_1", "rev_P2"]
-    assert ContaminantFilter().fit_transform(f).shape[1] == f.shape[1] - 3
+    f.columns = [*f.columns[:-4], "sp|X|Y;Cont_Z", "Cont_Z;cRAP001", "DECOY_1", "rev_P2"]
+    out = ContaminantFilter().fit_transform(f)
+    # every member a contaminant (cRAP counts) or every member a decoy: dropped; a real protein grouped with a
+    # contaminant entry (albumin with CON__ albumin in plasma) is kept
+    assert list(out.columns[-1:]) == ["sp|X|Y;Cont_Z"] and out.shape[1] == f.shape[1] - 3
 
 
 def test_min_valid_filter_overall_and_per_group():
