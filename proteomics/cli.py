@@ -46,7 +46,9 @@ class Scale(StrEnum):
 
 
 class QuantMethod(StrEnum):
+    auto = "auto"
     maxlfq = "maxlfq"
+    trace = "trace"
     median_polish = "median_polish"
     top3 = "top3"
     ibaq = "ibaq"
@@ -220,7 +222,9 @@ def quantify(
     sheet: Annotated[Path, typer.Option("--sheet", help="Sample sheet (CSV/TSV or SDRF).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Protein matrix TSV to write.")],
     format: Annotated[str, typer.Option("--format", help="Reader name; default: detect.")] = "auto",
-    method: Annotated[QuantMethod, typer.Option("--method", help="Protein roll-up method.")] = QuantMethod.maxlfq,
+    method: Annotated[QuantMethod, typer.Option(
+        "--method", help="Protein roll-up method (auto: MaxLFQ up to 100 samples, trace alignment above).")
+    ] = QuantMethod.auto,
     fasta: Annotated[Path | None, typer.Option("--fasta", help="FASTA (needed for iBAQ).")] = None,
     scale: Annotated[Scale, typer.Option("--scale", help="Input values: linear, log2 or auto.")] = Scale.auto,
     specimen: Annotated[str | None, typer.Option("--specimen", help="Use only these sheet rows.")] = None,

@@ -44,7 +44,9 @@ class ReadConfig(_Strict):
 
 
 class QuantifyConfig(_Strict):
-    method: Literal["maxlfq", "median_polish", "top3", "top_n", "ibaq", "sum", "spectral_count"] = "maxlfq"
+    #: auto = MaxLFQ up to quant.AUTO_MAX_RUNS (100) samples, trace alignment (linear in runs) above
+    method: Literal["auto", "maxlfq", "trace", "median_polish", "top3", "top_n", "ibaq", "sum",
+                    "spectral_count"] = "auto"
     min_ratio_count: int = Field(1, ge=1)
     top_n: int = Field(3, ge=1)
 

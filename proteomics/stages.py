@@ -244,9 +244,11 @@ def quantify_inputs(cfg: RunConfig, inputs: Inputs, *, method: str | None = None
         from .quant.distributed import quantify_dask  # optional dependency (dask)
 
         raw = quantify_dask(inputs.data, inputs.sheet, format=cfg.inputs.format, method=method,
-                            scheduler=cfg.scheduler, read_options=read_options(cfg), **qkw)
+                            scheduler=cfg.scheduler, read_options=read_options(cfg), progress=progress, **qkw)
     else:
-        raw = quantify(inputs.table, inputs.sheet, method=method, n_jobs=cfg.n_jobs, **qkw)
+        stage = f"quantifying proteins ({method})"
+        raw = quantify(inputs.table, inputs.sheet, method=method, n_jobs=cfg.n_jobs,
+                       progress=lambda done, total: progress(stage, done, total), **qkw)
     quantified = ~np.isnan(raw.X).all(axis=0)
     if drop_empty and not quantified.all():
         log.info("%d protein groups have no value in any sample and are dropped", int((~quantified).sum()))

@@ -71,20 +71,34 @@ class Prepared:
 
 
 def run_chunks(fn: Callable[[np.ndarray], np.ndarray], prep: Prepared, n_jobs: int = 1,
-               square: bool = False, cost: Callable[[int, int], int] | None = None) -> np.ndarray:
-    """Apply ``fn`` (V (n, K, S) → (n, S) log2) to every chunk; returns (n_proteins, n_samples) log2."""
+               square: bool = False, cost: Callable[[int, int], int] | None = None,
+               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Apply ``fn`` (V (n, K, S) → (n, S) log2) to every chunk; returns (n_proteins, n_samples) log2.
+    ``progress(done, total)`` is called with the number of proteins done."""
     from threadpoolctl import threadpool_limits
 
     chunks = prep.chunks(square=square, cost=cost)
     # one BLAS thread per worker: the batched small solves are much slower with OpenBLAS threading (measured
     # 7.1 s vs 0.09 s for 60 solves of 200 × 200 on a loaded 2-core machine)
+    total = len(prep.proteins)
+    done = 0
+    results = []
     with threadpool_limits(limits=1, user_api="blas"):
         if n_jobs == 1 or len(chunks) < 2:
-            results = [fn(c.V) for c in chunks]
+            for c in chunks:
+                results.append(fn(c.V))
+                done += len(c.rows)
+                if progress is not None:
+                    progress(done, total)
         else:
             from joblib import Parallel, delayed
 
-            results = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(fn)(c.V) for c in chunks)
+            for c, r in zip(chunks, Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
+                    delayed(fn)(c.V) for c in chunks), strict=True):
+                results.append(r)
+                done += len(c.rows)
+                if progress is not None:
+                    progress(done, total)
     out = np.full((len(prep.proteins), len(prep.samples)), np.nan)
     for c, r in zip(chunks, results, strict=True):
         out[c.rows] = r

@@ -54,16 +54,17 @@ def _auto(prep: Prepared, **kw):
     return METHODS[resolve_method("auto", len(prep.samples))](prep, **kw)
 
 
-def _maxlfq(prep: Prepared, *, min_ratio_count=MIN_RATIO_COUNT, n_jobs=1, **_):
-    return run_chunks(partial(maxlfq_block, min_ratio_count=min_ratio_count), prep, n_jobs, square=True)
+def _maxlfq(prep: Prepared, *, min_ratio_count=MIN_RATIO_COUNT, n_jobs=1, progress=None, **_):
+    return run_chunks(partial(maxlfq_block, min_ratio_count=min_ratio_count), prep, n_jobs, square=True,
+                      progress=progress)
 
 
-def _trace(prep: Prepared, *, n_jobs=1, **_):
-    return run_chunks(trace_block, prep, n_jobs, cost=pair_cost)
+def _trace(prep: Prepared, *, n_jobs=1, progress=None, **_):
+    return run_chunks(trace_block, prep, n_jobs, cost=pair_cost, progress=progress)
 
 
-def _median_polish(prep: Prepared, *, n_jobs=1, **_):
-    return run_chunks(median_polish_block, prep, n_jobs)
+def _median_polish(prep: Prepared, *, n_jobs=1, progress=None, **_):
+    return run_chunks(median_polish_block, prep, n_jobs, progress=progress)
 
 
 def _top_n(prep: Prepared, *, top_n=3, n_jobs=1, **_):
@@ -183,7 +184,8 @@ def _genes(table: QuantTable, proteins: list[str]) -> pd.Series:
 
 
 def quantify(table: QuantTable, sheet=None, method: str = "auto", *, min_ratio_count: int = MIN_RATIO_COUNT,
-             top_n: int = 3, fasta=None, n_jobs: int = 1) -> Dataset:
+             top_n: int = 3, fasta=None, n_jobs: int = 1,
+             progress: Callable[[int, int], None] | None = None) -> Dataset:
     """Roll a QuantTable up to a protein Dataset (samples × proteins, log2, NaN = missing).
 
     Parameters
@@ -198,6 +200,7 @@ def quantify(table: QuantTable, sheet=None, method: str = "auto", *, min_ratio_c
     top_n : N for ``top_n``.
     fasta : FASTA path, needed by ``ibaq`` and ``nsaf``.
     n_jobs : joblib workers over chunks of proteins; results are identical for any value.
+    progress : ``progress(done, total)`` called as chunks of proteins finish (maxlfq, trace, median_polish).
     """
     if method not in METHODS:
         raise InputError(f"unknown quantification method {method!r}", hint=f"use one of {', '.join(METHODS)}")
@@ -213,7 +216,8 @@ def quantify(table: QuantTable, sheet=None, method: str = "auto", *, min_ratio_c
         layers = {}
         n_total = None
     else:
-        X = METHODS[method](prep, min_ratio_count=min_ratio_count, top_n=top_n, fasta=fasta, n_jobs=n_jobs)
+        X = METHODS[method](prep, min_ratio_count=min_ratio_count, top_n=top_n, fasta=fasta, n_jobs=n_jobs,
+                            progress=progress)
         n_pep = np.zeros((len(prep.proteins), len(samples)))
         np.add.at(n_pep, prep.entity_protein, np.isfinite(prep.values).astype(float))  # rows: entities (vectorised)
         layers = {"n_peptides": n_pep.T}

@@ -10,6 +10,8 @@ REFERENCES = {
     "maxlfq": "Cox J, Hein MY, Luber CA, Paron I, Nagaraj N, Mann M. Accurate proteome-wide label-free "
               "quantification by delayed normalization and maximal peptide ratio extraction, termed MaxLFQ. "
               "Mol Cell Proteomics. 2014;13(9):2513-2526.",
+    "directlfq": "Ammar C, Schessner JP, Willems S, Michaelis AC, Mann M. Accurate label-free quantification by "
+                 "directLFQ to compare unlimited numbers of proteomes. Mol Cell Proteomics. 2023;22(7):100581.",
     "median_polish": "Choi M, Chang CY, Clough T, et al. MSstats: an R package for statistical analysis of "
                      "quantitative mass spectrometry-based proteomic experiments. Bioinformatics. "
                      "2014;30(17):2524-2526.",
@@ -50,6 +52,12 @@ REFERENCES = {
 _QUANT_TEXT = {
     "maxlfq": "the MaxLFQ algorithm (pairwise median precursor ratios solved by least squares; minimum {mrc} "
               "ratios) [maxlfq]",
+    "trace": "trace alignment (precursor offsets from pairwise median differences solved by weighted least "
+             "squares, then a robust two-way Huber fit; linear in the number of runs, after the intensity traces "
+             "of directLFQ) [directlfq]",
+    "auto": "the MaxLFQ algorithm (pairwise median precursor ratios solved by least squares; minimum {mrc} "
+            "ratios) [maxlfq] for up to 100 samples and, above, trace alignment (precursor offsets from pairwise "
+            "median differences, robust two-way Huber fit; linear in the number of runs) [directlfq]",
     "median_polish": "Tukey's median polish of log2 precursor intensities [median_polish]",
     "top3": "the mean of the three most intense precursors",
     "top_n": "the mean of the {top_n} most intense precursors",
