@@ -209,24 +209,6 @@ def ns_knots(x: np.ndarray, df: int) -> np.ndarray:
     return np.concatenate([[np.min(x)], inner, [np.max(x)]])
 
 
-def bh_adjust(p: np.ndarray) -> np.ndarray:
-    """R ``p.adjust(p, "BH")`` with NaN kept and not counted in m."""
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    pv = p[ok]
-    m = pv.size
-    if m == 0:
-        return out
-    o = np.argsort(-pv, kind="stable")
-    i = np.arange(m, 0, -1)
-    q = np.minimum(1.0, np.minimum.accumulate(m / i * pv[o]))
-    res = np.empty(m)
-    res[o] = q
-    out[ok] = res
-    return out
-
-
 def r_rank(x: np.ndarray) -> np.ndarray:
     """R ``rank`` with ties averaged."""
     from scipy.stats import rankdata

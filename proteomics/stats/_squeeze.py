@@ -16,7 +16,6 @@ from scipy import special, stats
 
 from ._lowess import lowess_fit, weighted_lowess_fit
 from ._rmath import (
-    bh_adjust,
     brent_fmin,
     logmdigamma,
     natural_spline_basis,
@@ -28,6 +27,7 @@ from ._rmath import (
     trimmed_mean,
     zeroin,
 )
+from .fdr import bh
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +369,7 @@ def fit_f_dist_unequal_df1(x: np.ndarray, df1: np.ndarray, covariate: np.ndarray
         i = left < 0.001
         left[i] = stats.f.cdf(np.broadcast_to(fstat, (n,))[i], df1[i], df2)
     two = 2 * np.minimum(left, right)
-    fdr = bh_adjust(two)
+    fdr = bh(two)
     fdr[fdr > 0.3] = 1
     if np.min(fdr) == 1:
         return Prior(s20, df2)

@@ -1,6 +1,6 @@
 """Multiple-testing corrections. NaN p-values stay NaN and are not counted in m (as R's ``p.adjust``).
 
-* ``bh``: Benjamini-Hochberg (statsmodels ``multipletests(method="fdr_bh")``).
+* ``bh``: Benjamini-Hochberg (the same numbers as statsmodels ``multipletests(method="fdr_bh")``).
 * ``by``: Benjamini-Yekutieli (statsmodels ``fdr_by``).
 * ``storey``: Storey q-values as ``qvalue::qvalue`` (λ = 0.05, 0.10, …, 0.95; π0 from R's
   ``smooth.spline(df=3)`` through π0(λ), evaluated at the largest λ, or the bootstrap method). The
@@ -34,8 +34,27 @@ def _apply(p, method: str) -> np.ndarray:
 
 
 def bh(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (m = number of non-NaN p-values)."""
-    return _apply(p, "fdr_bh")
+    """Benjamini-Hochberg adjusted p-values, same shape as ``p`` (m = number of non-NaN p-values; NaN kept).
+
+    The package's one BH (DE tables, robust variance squeezing, stratifier associations). Step-up over the
+    ascending p-values: ``q_(i) = min_{j ≥ i} p_(j) / (j / m)``, capped at 1; the arithmetic is statsmodels'
+    ``multipletests(method="fdr_bh")`` to the last bit (tested), without importing statsmodels.
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    pv = p[ok]
+    m = pv.size
+    if m == 0:
+        return out
+    order = np.argsort(pv)
+    raw = pv[order] / (np.arange(1, m + 1) / float(m))
+    q = np.minimum.accumulate(raw[::-1])[::-1]
+    q[q > 1] = 1
+    res = np.empty(m)
+    res[order] = q
+    out[ok] = res
+    return out
 
 
 def by(p) -> np.ndarray:

@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
+from ..stats.fdr import bh
 
 __all__ = ["association_table", "confounding_warnings", "kaplan_meier", "logrank_test", "cox_model",
            "is_numeric", "bh", "survival_summary",
@@ -28,18 +29,6 @@ __all__ = ["association_table", "confounding_warnings", "kaplan_meier", "logrank
 log = logging.getLogger(__name__)
 
 _COLUMNS = ["variable", "kind", "test", "statistic", "p_value", "effect", "n"]
-
-
-def bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (NaN kept as NaN)."""
-    p = np.asarray(p, float)
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        from statsmodels.stats.multitest import multipletests
-
-        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    return out
 
 
 def is_numeric(values: pd.Series) -> bool:

@@ -54,3 +54,23 @@ def test_smoothing_spline_matches_r_curve():
     raw = np.array([np.sum(p >= v) for v in lam]) / (p.size * (1 - lam))
     np.testing.assert_allclose(raw, pi["pi0"].iloc[1:], rtol=1e-14)
     np.testing.assert_allclose(fdr.smooth_spline_df(lam, raw, 3.0), pi["pi0.smooth"].iloc[1:], atol=1e-11)
+
+
+def test_bh_is_statsmodels_to_the_last_bit_and_the_only_one():
+    """The package's one BH equals statsmodels' fdr_bh exactly (random p-values with ties and NaN); the stratifier
+    associations and the robust variance squeeze use this same function."""
+    from statsmodels.stats.multitest import multipletests
+
+    from proteomics.stats import _squeeze
+    from proteomics.stratify import associations
+
+    rng = np.random.default_rng(7)
+    for m in (1, 2, 17, 1000):
+        p = np.round(rng.random(m) ** 2, 3)
+        p[rng.random(m) < 0.1] = np.nan
+        ok = ~np.isnan(p)
+        want = np.full(m, np.nan)
+        if ok.any():
+            want[ok] = multipletests(p[ok], method="fdr_bh")[1]
+        np.testing.assert_array_equal(fdr.bh(p), want)
+    assert associations.bh is fdr.bh and _squeeze.bh is fdr.bh
