@@ -1,5 +1,8 @@
 """Conversion between :class:`~proteomics.dataset.Dataset` and ``anndata.AnnData`` (the scverse container).
 
+This module works on a Dataset's parts (so it sits below ``dataset.py``: :meth:`Dataset.to_anndata` and
+:meth:`Dataset.from_anndata` call it; it never imports the Dataset class).
+
 Layout (what scanpy/anndata users expect): ``X`` = samples × proteins, log2, NaN = missing; ``obs`` = the
 sample table (the sheet's columns, index = sample id); ``var`` = the protein table (``gene``, ``description``
 …, index = protein_group); ``layers`` = arrays of X's shape (``n_peptides`` counts, ``imputed`` masks …);
@@ -10,16 +13,15 @@ storable), so any anndata reader opens the file. ``anndata`` is an optional depe
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._files import _clean_for_json
+from ._version import __version__
 from .errors import InputError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .dataset import Dataset
 
 __all__ = ["to_anndata", "from_anndata", "import_anndata"]
 
@@ -47,21 +49,20 @@ def _storable(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_anndata(ds: Dataset):
-    """``AnnData`` of ``ds`` (see module doc); provenance in ``uns['proteomics']`` as JSON strings."""
-    from ._version import __version__
-    from .dataset import DATASET_SCHEMA, DATASET_SCHEMA_VERSION
-
+def to_anndata(X: np.ndarray, samples: pd.DataFrame, proteins: pd.DataFrame, layers: Mapping[str, np.ndarray],
+               history: Sequence[Mapping[str, Any]], *, schema: str, schema_version: int):
+    """``AnnData`` of a Dataset's parts (``X`` samples × proteins, log2; ``history`` as ``Step.to_dict()``
+    records); provenance in ``uns['proteomics']`` as JSON strings (see module doc)."""
     anndata = import_anndata()
-    uns = {UNS_KEY: {"schema": DATASET_SCHEMA, "schema_version": DATASET_SCHEMA_VERSION,
+    uns = {UNS_KEY: {"schema": schema, "schema_version": schema_version,
                      "proteomics_version": __version__, "units": "log2; NaN = missing",
-                     "history": json.dumps(_clean_for_json([s.to_dict() for s in ds.history]), sort_keys=True),
-                     "sample_dtypes": json.dumps({str(c): str(t) for c, t in ds.samples.dtypes.items()},
+                     "history": json.dumps(_clean_for_json(list(history)), sort_keys=True),
+                     "sample_dtypes": json.dumps({str(c): str(t) for c, t in samples.dtypes.items()},
                                                  sort_keys=True),
-                     "protein_dtypes": json.dumps({str(c): str(t) for c, t in ds.proteins.dtypes.items()},
+                     "protein_dtypes": json.dumps({str(c): str(t) for c, t in proteins.dtypes.items()},
                                                   sort_keys=True)}}
-    return anndata.AnnData(X=np.array(ds.X, dtype=np.float64), obs=_storable(ds.samples),
-                           var=_storable(ds.proteins), layers={k: np.array(v) for k, v in ds.layers.items()},
+    return anndata.AnnData(X=np.array(X, dtype=np.float64), obs=_storable(samples),
+                           var=_storable(proteins), layers={k: np.array(v) for k, v in layers.items()},
                            uns=uns)
 
 
@@ -83,12 +84,12 @@ def _restore(frame: pd.DataFrame, dtypes: dict[str, str], index_name: str) -> pd
     return out
 
 
-def from_anndata(adata: Any) -> Dataset:
-    """A Dataset from an ``AnnData`` (samples in ``obs``, proteins in ``var``, log2 values in ``X``).
+def from_anndata(adata: Any) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], list[dict]]:
+    """A Dataset's parts ``(X, samples, proteins, layers, history records)`` from an ``AnnData`` (samples in
+    ``obs``, proteins in ``var``, log2 values in ``X``).
 
     Files we wrote bring back their provenance; others get an empty history. Sparse ``X`` is densified and
     its implicit zeros are values (0.0), as anndata means them."""
-    from .dataset import Dataset, Step
 
     X = adata.X
     if X is None:
@@ -105,11 +106,11 @@ def from_anndata(adata: Any) -> Dataset:
         except json.JSONDecodeError:
             return default
 
-    history = tuple(Step.from_dict(h) for h in _json("history", []))
+    history = list(_json("history", []))
     samples = _restore(adata.obs, _json("sample_dtypes", {}), "sample")
     proteins = _restore(adata.var, _json("protein_dtypes", {}), "protein_group")
     layers = {}
     for k in adata.layers.keys():
         arr = adata.layers[k]
         layers[str(k)] = np.asarray(arr.toarray() if hasattr(arr, "toarray") else arr)
-    return Dataset(X, samples, proteins, layers, history)
+    return X, samples, proteins, layers, history

@@ -321,11 +321,13 @@ class Dataset:
         as JSON strings. Needs the ``anndata`` extra."""
         from ._anndata import to_anndata
 
-        return to_anndata(self)
+        return to_anndata(self.X, self.samples, self.proteins, self.layers, [s.to_dict() for s in self.history],
+                          schema=DATASET_SCHEMA, schema_version=DATASET_SCHEMA_VERSION)
 
     @classmethod
     def from_anndata(cls, adata) -> Dataset:
         """The reverse of :meth:`to_anndata` (any AnnData with samples in obs and log2 proteins in var)."""
         from ._anndata import from_anndata
 
-        return from_anndata(adata)
+        X, samples, proteins, layers, history = from_anndata(adata)
+        return cls(X, samples, proteins, layers, tuple(Step.from_dict(h) for h in history))
