@@ -211,7 +211,9 @@ def read_inputs(cfg: RunConfig, *, allow_unused_sheet_rows: bool = False,
     sheet = None
     if cfg.inputs.sheet is not None:
         progress("reading sample sheet", 0, 1)
-        sheet = SampleSheet.read(cfg.inputs.sheet)
+        # only 'run' is required here: each stage checks the column it groups by (de.group, panel label …);
+        # a sheet without a specimen column takes the config's / --specimen's
+        sheet = SampleSheet.read(cfg.inputs.sheet, group=None, specimen=cfg.specimen)
         if cfg.specimen:
             sheet = sheet.subset(specimen=cfg.specimen)
     progress("reading search-engine output", 0, 1)

@@ -93,9 +93,9 @@ def test_blank_lines_skipped_but_counted(tmp_path):
 # ------------------------------------------------------------------------------------------ validation
 
 def test_missing_required_column_lists_close_matches(tmp_path):
-    err = _error(_sheet, tmp_path, [r for r in ROWS], header=HEADER.replace("sample", "sampel"))
-    assert err.line == 1 and err.column == "sample"
-    assert "'sample'" in str(err) and "sampel" in str(err)
+    err = _error(_sheet, tmp_path, [r for r in ROWS], header=HEADER.replace("condition", "conditon"))
+    assert err.line == 1 and err.column == "condition"
+    assert "'condition'" in str(err) and "conditon" in str(err)
 
 
 def test_duplicate_run_names_both_lines(tmp_path):

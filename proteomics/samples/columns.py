@@ -44,14 +44,25 @@ def covariate(values) -> pd.Series:
 
 
 def close_names(name: str, present: Iterable[str]) -> str:
-    lowered = {p.lower(): p for p in present}
-    close = difflib.get_close_matches(name, list(lowered), n=3, cutoff=0.5)
-    return ", ".join(repr(lowered[c]) for c in close)
+    """Header names that may be meant by ``name``: a known alias of it (:data:`.layouts.ALIASES`), else a
+    near-identical spelling (a typo); an empty string when nothing is close. Never a merely similar word."""
+    from .layouts import ALIASES, normalise_name
+
+    present = [str(p) for p in present]
+    norm = {normalise_name(p): p for p in present}
+    aliases = [norm[a] for a in ALIASES.get(name, ()) if a in norm]
+    if aliases:
+        return ", ".join(repr(a) for a in aliases)
+    close = difflib.get_close_matches(normalise_name(name), list(norm), n=3, cutoff=0.8)
+    return ", ".join(repr(norm[c]) for c in close)
 
 
 def build_table(columns: Mapping[str, Sequence], lines: Sequence[int], path: str,
-           src_name: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Validate column → values and return the sheet table (index ``sample``); InputError on any problem."""
+                src_name: Mapping[str, str] | None = None, *, group: str | None = "condition") -> pd.DataFrame:
+    """Validate column → values and return the sheet table (index ``sample``); InputError on any problem.
+
+    Required: ``run, sample, subject, specimen`` and the grouping column ``group`` (``None``: none); a
+    ``condition`` column is text whenever present."""
     p = path or None
     src_name = dict(src_name or {})
 
@@ -59,7 +70,8 @@ def build_table(columns: Mapping[str, Sequence], lines: Sequence[int], path: str
         return src_name.get(c, c)
 
     n = len(lines)
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    required = ("run", "sample", "subject", "specimen") + ((group,) if group else ())
+    missing = [c for c in required if c not in columns]
     if missing:
         present = [c for c in columns]
         parts = []
@@ -67,16 +79,17 @@ def build_table(columns: Mapping[str, Sequence], lines: Sequence[int], path: str
             close = close_names(c, present)
             parts.append(f"{c!r}" + (f" (close: {close})" if close else ""))
         raise InputError(f"missing required column(s) {', '.join(parts)}", path=p, line=1, column=missing[0],
-                         hint="the sheet needs columns run, sample, subject, specimen, condition "
-                              f"(present: {', '.join(present[:12])})")
+                         hint=f"the sheet needs a 'run' column and the grouping column ('{group or 'condition'}'); "
+                              f"present: {', '.join(present[:12])}")
     if n == 0:
         raise InputError("the sample sheet has a header but no rows", path=p, line=1,
                          hint="add one row per run")
     table: dict[str, list[str] | pd.Series] = {}
-    for c in REQUIRED_COLUMNS + (("batch",) if "batch" in columns else ()):
+    text_columns = dict.fromkeys([*required, *(c for c in ("condition", "batch") if c in columns)])
+    for c in text_columns:
         values = as_text(columns[c])
         empty = [i for i, v in enumerate(values) if is_missing(v)]
-        if c != "batch" and empty:
+        if c in required and empty:
             where_rows = ", ".join(str(lines[i]) for i in empty[:5]) + (" …" if len(empty) > 5 else "")
             raise InputError(f"empty value in required column {where(c)!r} (line(s) {where_rows})", path=p,
                              line=lines[empty[0]], column=where(c),
@@ -98,8 +111,9 @@ def build_table(columns: Mapping[str, Sequence], lines: Sequence[int], path: str
                 raise InputError(f"duplicate {c} {v!r} (also on line {lines[seen[v]]})", path=p, line=lines[i],
                                  column=where(c), hint=f"every row needs a distinct '{c}'; remove or rename one")
             seen[v] = i
-    if "batch" in table:
-        table["batch"] = pd.Series([np.nan if is_missing(v) else v for v in table["batch"]], dtype="str")
+    for c in text_columns:
+        if c not in required:  # optional text columns (condition, batch): missing values are NaN
+            table[c] = pd.Series([np.nan if is_missing(v) else v for v in table[c]], dtype="str")
     for c, values in columns.items():
         if c in table:
             continue
@@ -110,8 +124,9 @@ def build_table(columns: Mapping[str, Sequence], lines: Sequence[int], path: str
         else:
             table[c] = covariate(values)
     df = pd.DataFrame({k: (v.to_numpy() if isinstance(v, pd.Series) else v) for k, v in table.items()})
-    for c in ("run", "subject", "specimen", "condition"):
-        df[c] = df[c].astype("str")
+    for c in text_columns:
+        if c in required and c != "sample":
+            df[c] = df[c].astype("str")
     for c in df.columns:
         if isinstance(table[c], pd.Series):
             df[c] = df[c].astype(table[c].dtype)

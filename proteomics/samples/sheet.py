@@ -15,6 +15,7 @@ import pandas as pd
 from .._files import write_text
 from ..errors import InputError
 from .columns import REQUIRED_COLUMNS, build_table, close_names
+from .layouts import map_columns, read_xlsx_rows
 from .parse import decode_sheet, parse_rows
 from .runs import match_runs
 from .sdrf import from_sdrf, is_sdrf
@@ -41,51 +42,47 @@ class SampleSheet:
 
     # ----------------------------------------------------------------------- constructors
     @classmethod
-    def read(cls, path: str | os.PathLike) -> SampleSheet:
-        """Read a CSV/TSV sample sheet or an SDRF-Proteomics TSV (detected from the header).
+    def read(cls, path: str | os.PathLike, *, group: str | None = "condition",
+             specimen: str | None = None) -> SampleSheet:
+        """Read a sample sheet: CSV/TSV (delimiter sniffed from the header), ``.xlsx`` (first worksheet), or
+        SDRF-Proteomics TSV (detected from the header).
 
-        Plain sheets: delimiter sniffed from the header (tab, comma or semicolon); required columns
-        ``run, sample, subject, specimen, condition`` (case-insensitive names), optional ``batch``; every
-        other column is a covariate. SDRF: ``comment[data file]`` → run, ``source name`` → sample
-        (suffixed ``_rep<technical replicate>`` / ``_frac<fraction>`` / ``_<label>`` when a source name
+        Only ``run`` and the grouping column ``group`` (default ``condition``; ``None``: none) are required;
+        ``sample`` defaults to the run, ``subject`` to the sample, ``specimen`` to ``specimen`` (``--specimen`` or
+        the config). Column names of MSstats ``annotation.csv`` (``Run``/``Raw.file``, ``Condition``,
+        ``BioReplicate`` → subject), FragPipe ``experiment_annotation.tsv``, DIA-NN run lists (``File.Name``)
+        and AlphaPeptStats/Perseus metadata are recognised (:mod:`proteomics.samples.layouts`); ``batch`` is
+        optional and every other column is a covariate. SDRF: ``comment[data file]`` → run, ``source name`` →
+        sample (suffixed ``_rep<technical replicate>`` / ``_frac<fraction>`` / ``_<label>`` when a source name
         has several rows), ``characteristics[individual]`` (else source name) → subject,
         ``characteristics[organism part|specimen|sample type]`` → specimen (unknown → ``other``, logged),
-        first varying ``factor value[...]`` → condition; isobaric channels get run
-        ``<data file stem>_<label>``. Problems raise :class:`InputError` with path, line and column.
+        first varying ``factor value[...]`` → condition; isobaric channels get run ``<data file stem>_<label>``.
+        Problems raise :class:`InputError` with path, line (the Excel row for .xlsx) and column.
         """
         path = str(path)
-        try:
-            data = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise InputError("sample sheet not found", path=path, hint="check the path") from None
-        except OSError as exc:
-            raise InputError(f"cannot read the sample sheet ({exc.strerror})", path=path,
-                             hint="check the path and permissions") from None
-        header, rows, lines = parse_rows(decode_sheet(data, path), path)
+        if not Path(path).exists():
+            raise InputError("sample sheet not found", path=path, hint="check the path")
+        if path.lower().endswith((".xlsx", ".xlsm")):
+            header, rows, lines = read_xlsx_rows(path)
+        else:
+            try:
+                data = Path(path).read_bytes()
+            except OSError as exc:
+                raise InputError(f"cannot read the sample sheet ({exc.strerror})", path=path,
+                                 hint="check the path and permissions") from None
+            header, rows, lines = parse_rows(decode_sheet(data, path), path)
         if is_sdrf(header):
             if not rows:
                 raise InputError("the SDRF has a header but no rows", path=path, line=1, hint="add one row per run")
             columns, src = from_sdrf(header, rows, lines, path)
             return cls(build_table(columns, lines, path, src), path, lines)
-        columns: dict[str, list[str]] = {}
-        src: dict[str, str] = {}
-        for j, name in enumerate(header):
-            key = name.lower() if name.lower() in REQUIRED_COLUMNS + ("batch",) else name
-            if not key:
-                if all(not r[j] for r in rows):
-                    continue
-                raise InputError(f"column {j + 1} has no name", path=path, line=1, column=j + 1,
-                                 hint="give every column a header")
-            if key in columns:
-                raise InputError(f"duplicate column {name!r}", path=path, line=1, column=name,
-                                 hint="rename or remove one of the columns")
-            columns[key] = [r[j] for r in rows]
-            src[key] = name
-        return cls(build_table(columns, lines, path, src), path, lines)
+        columns, src = map_columns(header, rows, path, group=group, specimen=specimen)
+        return cls(build_table(columns, lines, path, src, group=group), path, lines)
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, path: str = "") -> SampleSheet:
-        """Validate a DataFrame with the sheet columns (``sample`` may be a column or the index name)."""
+    def from_frame(cls, df: pd.DataFrame, path: str = "", *, group: str | None = None) -> SampleSheet:
+        """Validate a DataFrame with the sheet columns (``sample`` may be a column or the index name); the
+        grouping column ``group`` is required only when named."""
         df = pd.DataFrame(df)
         if "sample" not in df.columns and df.index.name == "sample":
             df = df.reset_index()
@@ -96,7 +93,7 @@ class SampleSheet:
                 raise InputError(f"duplicate column {c!r}", path=path or None, hint="rename or remove one")
             columns[key] = df[c].reset_index(drop=True) if df[c].dtype.kind in "biuf" else df[c].tolist()
         lines = list(range(2, len(df) + 2))
-        return cls(build_table(columns, lines, path), path, lines)
+        return cls(build_table(columns, lines, path, group=group), path, lines)
 
     # ----------------------------------------------------------------------- views
     @property
