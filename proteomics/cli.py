@@ -273,7 +273,7 @@ def de(
     format: Annotated[str, typer.Option("--format")] = "auto",
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
     specimen: Annotated[str | None, typer.Option("--specimen", help="Use only these sheet rows.")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")] = None,
 ):
     """Differential abundance with limma-style moderated t statistics."""
     from .commands import de_command
@@ -305,8 +305,9 @@ def panel(
     positive: Annotated[str, typer.Option("--positive", help="Value of --label that is the positive class.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
     config: Annotated[Path | None, typer.Option("--config", help="Panel YAML (keys of the 'panel' section).")] = None,
-    permutations: Annotated[int, typer.Option("--permutations", help="Label permutations (leakage alarm).")] = 0,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    permutations: Annotated[int | None, typer.Option("--permutations", help="Label permutations (leakage alarm; "
+                                                                          "default: the config's, 0).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")] = None,
     format: Annotated[str, typer.Option("--format")] = "auto",
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
     specimen: Annotated[str | None, typer.Option("--specimen")] = None,
@@ -434,9 +435,10 @@ def stratify(
     input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],
     sheet: Annotated[Path, typer.Option("--sheet")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
-    k_max: Annotated[int, typer.Option("--k-max", help="Largest number of subgroups tried.")] = 6,
+    k_max: Annotated[int | None, typer.Option("--k-max", help="Largest number of subgroups tried (default: the "
+                                                              "--config file's or 6).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Stratify YAML.")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")] = None,
     format: Annotated[str, typer.Option("--format")] = "auto",
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
     specimen: Annotated[str | None, typer.Option("--specimen")] = None,

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ._files import canonical_json, write_text
-from .config import RunConfig, command_config_from_dict, config_from_dict
+from .config import RunConfig, command_config_from_dict, load_section
 from .dataset import Dataset
 from .errors import InputError
 from .guard import check_outputs
 from .io.write import write_tsv as _write_tsv
-from .limits import read_config_text, read_yaml
 from .panel import (
     build_panel,
     quant_method_for,
@@ -126,20 +125,6 @@ def _inputs(*paths) -> list:
     return out
 
 
-def _panel_settings_from_yaml(path) -> dict:
-    """Read a panel YAML (keys of the config's ``panel`` section) and validate it."""
-    if path is None:
-        return {}
-    data = read_yaml(path, what="panel config") or {}
-    text = read_config_text(path, what="panel config")
-    if not isinstance(data, dict):
-        raise InputError("panel config must be a YAML mapping of keys to values", path=path, line=1)
-    data = data.get("panel", data)
-    cfg = config_from_dict({"inputs": {"data": ".", "sheet": "."}, "panel": data}, path=Path(path),
-                           check_files=False, text=text)
-    return cfg.panel.model_dump(exclude_unset=True)
-
-
 def panel_command(input, sheet, *, label, positive, output, config=None, permutations=None, seed=None,
                   format=None, scale=None, specimen=None, n_jobs=None, force=False, progress: Progress | None = None,
                   also=(), sign_key=None):
@@ -151,7 +136,7 @@ def panel_command(input, sheet, *, label, positive, output, config=None, permuta
     ``sign_key``: private key (PEM path or own key id) that signs the signature; None = the user's default."""
     check_outputs(inputs=[*_inputs(input, sheet, config), *parse_also(also).values()], folders=[output], force=force)
     key = load_signing_key(sign_key)
-    section = _panel_settings_from_yaml(config)
+    section = load_section(config, "panel") if config is not None else {}
     section.update(label=label, positive=positive)
     if permutations is not None:
         section["permutations"] = permutations
@@ -318,16 +303,11 @@ def stratify_command(input, sheet, *, output, k_max=None, config=None, seed=None
     (PEM path or own key id; None = the user's default key)."""
     check_outputs(inputs=_inputs(input, sheet, config), folders=[output], force=force)
     key = load_signing_key(sign_key)
-    extra = {}
-    if config is not None:
-        extra = read_yaml(config, what="stratify config") or {}
-        if not isinstance(extra, dict):
-            raise InputError("stratify config must be a YAML mapping of keys to values", path=config, line=1)
-        extra = extra.get("stratify", extra)
+    section = load_section(config, "stratify") if config is not None else {}
     cfg = command_config(input, sheet, format=format, scale=scale, specimen=specimen, seed=seed, n_jobs=n_jobs,
-                         stratify={"k_max": k_max})
+                         stratify={**section, "k_max": k_max if k_max is not None else section.get("k_max")})
     ds = load_dataset(cfg, progress=progress)
-    settings = stratify_settings(cfg) | dict(extra)
+    settings = stratify_settings(cfg)
     cb = (lambda d, t: progress("consensus clustering", d, t)) if progress else None
     res = stratify(ds, k_max=cfg.stratify.k_max, settings=settings, seed=cfg.seed, n_jobs=cfg.n_jobs, progress=cb)
     res = replace(res, stratifier=sign_signature(res.stratifier, key=key))

@@ -136,20 +136,27 @@ def write_de(results: list[DEResult], per_contrast: Callable[[str], Path], long:
 
 
 def panel_settings(cfg: RunConfig) -> dict[str, Any]:
-    """``build_panel`` settings of ``cfg``: the ``panel`` section and the preprocessing chain (refitted in every
-    training fold)."""
-    settings = cfg.panel.model_dump(exclude={"enabled", "label", "positive", "permutations", "quant_method"})
-    settings["preprocess"] = [(name, step.get_params()) for name, step in preprocess_steps(cfg)]
-    settings["specimen"] = cfg.specimen
+    """``build_panel`` settings of ``cfg``: the ``panel`` section, with the run's preprocessing chain (refitted in
+    every training fold) and specimen unless the section sets its own."""
+    p = cfg.panel
+    settings = p.model_dump(exclude={"enabled", "label", "positive", "permutations", "quant_method"})
+    if "preprocess" not in p.model_fields_set:
+        settings["preprocess"] = [(name, step.get_params()) for name, step in preprocess_steps(cfg)]
+    if "specimen" not in p.model_fields_set:
+        settings["specimen"] = cfg.specimen
     return settings
 
 
 def stratify_settings(cfg: RunConfig) -> dict[str, Any]:
-    """``stratify`` settings of ``cfg``: the ``stratify`` section and the preprocessing chain."""
+    """``stratify`` settings of ``cfg``: the ``stratify`` section, with the run's preprocessing chain and specimen
+    unless the section sets its own."""
     s = cfg.stratify
-    return {"n_features": s.n_features, "repeats": s.repeats, "null_permutations": s.null_permutations,
-            "specimen": cfg.specimen,
-            "preprocess": [[name, step.get_params()] for name, step in preprocess_steps(cfg)]}
+    settings = s.model_dump(exclude={"enabled", "k_max"})
+    if "preprocess" not in s.model_fields_set:
+        settings["preprocess"] = [[name, step.get_params()] for name, step in preprocess_steps(cfg)]
+    if "specimen" not in s.model_fields_set:
+        settings["specimen"] = cfg.specimen
+    return settings
 
 
 def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, min_per_group: int = 2) -> None:

@@ -226,7 +226,7 @@ def _run_stages(cfg: RunConfig, inputs: Inputs, tmp: Path, timer: _Timer, progre
         progress("writing figures and report", 0, 1)
         from .report.build import build_run_report
 
-        build_run_report(tmp, cfg=cfg, stages=stages, clean=clean, qc_tables=qc_tables, de_results=de_results,
+        build_run_report(tmp, ran=cfg.echo(), stages=stages, clean=clean, qc_tables=qc_tables, de_results=de_results,
                          panel_result=panel_result, strat_result=strat_result, inputs=_input_checksums(cfg),
                          versions=package_versions(), warnings=summary.warnings,
                          level=inputs.table.level if inputs.table is not None else "precursor",

@@ -115,3 +115,108 @@ def test_arbitrary_yaml_values_never_crash(value):
         config_from_dict(data, check_files=False)
     except InputError:
         pass
+
+
+# -- one place for every key: panel and stratify settings, PANEL.yaml / STRATIFY.yaml, schema, aliases -------------
+# The keys each section accepted before the panel and stratify settings moved into the config (independent list:
+# the old run-config sections, the old PanelSettings dataclass and the old stratify DEFAULTS).
+OLD_PANEL_KEYS = {"enabled", "label", "positive", "selector", "model", "quant_method", "max_proteins", "outer_folds",
+                  "outer_repeats", "inner_folds", "group_by", "permutations", "prevalence", "fixed_sensitivity",
+                  "fixed_specificity", "intended_use", "name", "panel_sizes", "fixed_size", "C_grid",
+                  "leave_one_batch_out", "batch_column", "preprocess", "selector_options", "model_options", "fill",
+                  "n_boot", "interval_boot", "max_missing_fraction", "range_margin", "version", "specimen"}
+OLD_STRATIFY_KEYS = {"enabled", "k_max", "n_features", "repeats", "null_permutations", "max_feature_fraction",
+                     "proteins", "sample_fraction", "feature_fraction", "algorithms", "n_components", "null_repeats",
+                     "alpha", "max_pac", "pac_lower", "pac_upper", "pac_tolerance", "min_cluster_fraction",
+                     "preprocess", "technical_columns", "clinical_columns", "time_column", "event_column", "top_n",
+                     "min_confidence", "max_missing_fraction", "specimen", "characterise"}
+
+
+def test_every_old_key_is_still_accepted():
+    from proteomics.config import PanelConfig, StratifyConfig
+
+    assert OLD_PANEL_KEYS <= set(PanelConfig.model_fields)
+    assert OLD_STRATIFY_KEYS <= set(StratifyConfig.model_fields)
+
+
+def test_panel_and_stratify_defaults_are_declared_once():
+    """build_panel's and stratify's defaults are the config's: changing nothing in the config changes nothing."""
+    from proteomics.config import PanelConfig, StratifyConfig
+    from proteomics.panel.settings import coerce_settings
+    from proteomics.stratify.settings import DEFAULTS
+
+    lib = coerce_settings(None)
+    run = PanelConfig()
+    for key in lib.to_dict():
+        assert getattr(run, key) == getattr(lib, key), key
+    for key, value in StratifyConfig().model_dump(exclude={"enabled", "k_max", "algorithms"}).items():
+        assert DEFAULTS[key] == value, key
+
+
+def test_panel_yaml_loads_through_config_with_lines(tmp_path):
+    from proteomics.config import load_section
+
+    good = tmp_path / "panel.yaml"
+    good.write_text("max_proteins: 3\nselector: l1\nC_grid: [1, 10]\n")
+    assert load_section(good, "panel") == {"max_proteins": 3, "selector": "l1", "C_grid": (1.0, 10.0)}
+    wrapped = tmp_path / "wrapped.yaml"
+    wrapped.write_text("panel:\n  max_proteins: 4\n")
+    assert load_section(wrapped, "panel") == {"max_proteins": 4}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("max_proteins: 3\nouter_fold: 4\n")
+    with pytest.raises(InputError) as e:
+        load_section(bad, "panel")
+    assert e.value.line == 2 and "panel.outer_fold" in str(e.value) and "outer_folds" in str(e.value)
+    bad.write_text("panel:\n  outer_folds: 1\n")
+    with pytest.raises(InputError) as e:
+        load_section(bad, "panel")
+    assert e.value.line == 2 and "panel.outer_folds" in str(e.value)
+
+
+def test_stratify_yaml_loads_through_config_with_lines(tmp_path):
+    from proteomics.config import load_section
+
+    p = tmp_path / "stratify.yaml"
+    p.write_text("stratify:\n  repeats: 20\n  k_max: 4\n  pac_lowr: 0.2\n")
+    with pytest.raises(InputError) as e:
+        load_section(p, "stratify")
+    assert e.value.line == 4 and "pac_lower" in str(e.value)
+    p.write_text("repeats: 2\n")
+    with pytest.raises(InputError) as e:
+        load_section(p, "stratify")
+    assert e.value.line == 1 and "stratify.repeats" in str(e.value)
+
+
+def test_renamed_key_is_a_deprecated_alias():
+    from typing import ClassVar
+
+    from proteomics.config import Strict
+
+    class Section(Strict):
+        _renamed: ClassVar[dict[str, str]] = {"old_name": "new_name"}
+        new_name: int = 1
+
+    with pytest.warns(DeprecationWarning, match="'old_name' is deprecated; use 'new_name'"):
+        assert Section.model_validate({"old_name": 5}).new_name == 5
+    assert Section.model_validate({"new_name": 6}).new_name == 6
+    with pytest.raises(ValueError, match="both"):
+        Section.model_validate({"old_name": 5, "new_name": 6})
+
+
+def test_published_schema_is_the_generated_one():
+    from proteomics.config import config_schema_text
+
+    assert (REPO / "docs" / "config.schema.json").read_text(encoding="utf-8") == config_schema_text(), \
+        "regenerate: python -c 'from proteomics.config import config_schema_text as t; " \
+        "open(\"docs/config.schema.json\", \"w\").write(t())'"
+
+
+def test_schema_validates_the_bundled_configs():
+    jsonschema = pytest.importorskip("jsonschema")
+    import json
+
+    import yaml
+
+    schema = json.loads((REPO / "docs" / "config.schema.json").read_text())
+    for path in sorted((REPO / "configs").glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)

@@ -231,38 +231,39 @@ def stratify_section(res, figs: list[dict]) -> dict:
             "intro": "Consensus clustering with a null comparison and batch-association checks."}
 
 
-def build_run_report(outdir: Path, *, cfg, stages: Mapping[str, Any], clean, qc_tables, de_results, panel_result,
+def build_run_report(outdir: Path, *, ran: Mapping[str, Any], stages: Mapping[str, Any], clean, qc_tables, de_results, panel_result,
                      strat_result, inputs, versions, warnings: Sequence[str], level: str = "precursor",
                      source_format: str = "") -> None:
-    """Write ``figures/`` (PNG + SVG) and ``report.html`` into ``outdir``."""
+    """Write ``figures/`` (PNG + SVG) and ``report.html`` into ``outdir``. ``ran``: what ran, as the plain dict
+    of the run configuration (``RunConfig.echo()``)."""
     outdir = Path(outdir)
     figdir = outdir / "figures"
     figdir.mkdir(exist_ok=True)
     raw = stages["quantified"]
     normalised = [v for k, v in stages.items() if not k.startswith("impute_")][-1]
-    sections = [_qc_section(stages, raw, normalised, qc_tables, figdir, cfg.de.group)]
+    sections = [_qc_section(stages, raw, normalised, qc_tables, figdir, ran["de"]["group"])]
     if de_results:
-        sections.append(_de_section(de_results, figdir, cfg.de.q_threshold))
+        sections.append(_de_section(de_results, figdir, ran["de"]["q_threshold"]))
     if panel_result is not None:
         figs = panel_figures(panel_result, figdir)
         sections.append(panel_section(panel_result, figs))
     if strat_result is not None:
         figs = stratify_figures(strat_result, figdir)
         sections.append(stratify_section(strat_result, figs))
-    methods, refs = methods_paragraph(cfg, versions, level=level, source_format=source_format,
+    methods, refs = methods_paragraph(ran, versions, level=level, source_format=source_format,
                                       de_done=bool(de_results), panel_done=panel_result is not None,
                                       stratify_done=strat_result is not None)
     summary = [{"label": "samples", "value": clean.n_samples}, {"label": "proteins analysed", "value": clean.n_proteins}]
     for r in de_results or []:
-        summary.append({"label": f"significant ({r.contrast})", "value": int((r.table["q_value"] < cfg.de.q_threshold)
+        summary.append({"label": f"significant ({r.contrast})", "value": int((r.table["q_value"] < ran["de"]["q_threshold"])
                                                                              .sum())})
     if panel_result is not None:
         summary.append({"label": "panel AUC (nested CV)", "value": f"{panel_result.metrics['auc']:.3f}"})
-    ctx = {"title": f"proteomics report: {cfg.name}",
-           "subtitle": f"specimen {cfg.specimen or 'all'} · {clean.n_samples} samples · seed {cfg.seed}",
+    ctx = {"title": f"proteomics report: {ran['name']}",
+           "subtitle": f"specimen {ran['specimen'] or 'all'} · {clean.n_samples} samples · seed {ran['seed']}",
            "summary": summary, "warnings": list(warnings), "sections": sections, "methods": methods,
            "references": refs, "inputs": inputs, "versions": versions,
            "steps": [{"name": s.name, "params": ", ".join(f"{k}={v}" for k, v in s.params.items())}
                      for s in clean.history],
-           "config_yaml": yaml.safe_dump(cfg.echo(), sort_keys=False)}
+           "config_yaml": yaml.safe_dump(dict(ran), sort_keys=False)}
     write_report(outdir / "report.html", ctx)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
 
 __all__ = ["methods_paragraph", "REFERENCES"]
 
@@ -78,10 +80,20 @@ def _cite(text: str, used: list[str]) -> str:
     return out
 
 
-def methods_paragraph(cfg, versions: Mapping[str, str], *, level: str = "precursor", source_format: str = "",
-                      de_done: bool = True, panel_done: bool = False,
+def _view(value):
+    """Nested dicts as read-only attribute namespaces (``ran["de"]["group"]`` read as ``cfg.de.group``)."""
+    if isinstance(value, Mapping):
+        return SimpleNamespace(**{str(k): _view(v) for k, v in value.items()})
+    return value
+
+
+def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, level: str = "precursor",
+                      source_format: str = "", de_done: bool = True, panel_done: bool = False,
                       stratify_done: bool = False) -> tuple[str, list[str]]:
-    """The methods text and its numbered reference list (in citation order)."""
+    """The methods text and its numbered reference list (in citation order). ``ran``: what ran, as the plain
+    dict of the run configuration (``RunConfig.echo()``: sections ``read``, ``quantify``, ``preprocess``, ``de``,
+    ``panel`` … with every key)."""
+    cfg = _view(ran)
     used: list[str] = []
     p = cfg.preprocess
     parts = []

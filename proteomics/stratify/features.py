@@ -19,16 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config.stratify import STRATIFY_PREPROCESS
 from ..dataset import Dataset
 from ..errors import InputError
 
 __all__ = ["DEFAULT_PREPROCESS", "parse_preprocess", "fit_preprocess", "select_features", "FeatureSpace"]
 
-#: default preprocessing before clustering (all single-sample safe, so the stratifier can be locked): drop
-#: contaminants/decoys, keep proteins quantified in ≥ 70 % of samples, median-centre each sample.
-DEFAULT_PREPROCESS: tuple[tuple[str, dict], ...] = (("filter_contaminants", {}),
-                                                   ("filter_min_valid", {"min_fraction": 0.7, "per_group": False}),
-                                                   ("normalize_median", {}))
+#: default preprocessing before clustering (declared in the config: drop contaminants, ≥ 70 % valid, median)
+DEFAULT_PREPROCESS = STRATIFY_PREPROCESS
 
 
 def _steps_registry() -> Mapping[str, Any]:

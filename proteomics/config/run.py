@@ -1,0 +1,162 @@
+"""The run configuration's models: every key of ``proteomics run CONFIG``, with its default, declared once
+(the ``panel`` and ``stratify`` sections extend :class:`~proteomics.config.panel.PanelSettings` and
+:class:`~proteomics.config.stratify.StratifySettings`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from ..errors import InputError
+from ..guard import check_name
+from .base import Strict
+from .panel import PanelSettings
+from .stratify import StratifySettings
+
+__all__ = ["SPECIMENS", "InputsConfig", "ReadConfig", "QuantifyConfig", "NormalizeConfig", "ImputeConfig",
+           "BatchConfig", "PreprocessConfig", "DEConfig", "PanelConfig", "StratifyConfig", "OutputConfig",
+           "RunConfig"]
+
+SPECIMENS = ("serum", "plasma", "BAL", "sputum", "tissue", "other")
+
+
+class InputsConfig(Strict):
+    """Input files. Relative paths are resolved against the config file's folder."""
+
+    data: Path
+    sheet: Path | None = None  # required in a config file (checked by config_from_dict); optional for `score`
+    format: str = "auto"
+    fasta: Path | None = None
+    scale: Literal["auto", "linear", "log2"] = "auto"
+
+
+class ReadConfig(Strict):
+    fdr: float = Field(0.01, gt=0, le=1, description="precursor and protein-group q-value cut-off")
+    keep_contaminants: bool = False
+
+
+class QuantifyConfig(Strict):
+    #: auto = MaxLFQ up to quant.AUTO_MAX_RUNS (100) samples, trace alignment (linear in runs) above
+    method: Literal["auto", "maxlfq", "trace", "median_polish", "top3", "top_n", "ibaq", "sum",
+                    "spectral_count"] = "auto"
+    min_ratio_count: int = Field(1, ge=1)
+    top_n: int = Field(3, ge=1)
+
+
+class NormalizeConfig(Strict):
+    method: Literal["median", "quantile", "vsn", "reference", "none"] = "median"
+    reference_proteins: list[str] = Field(default_factory=list)
+
+    @field_validator("reference_proteins")
+    @classmethod
+    def _unique(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("reference_proteins has duplicates")
+        return v
+
+
+class ImputeConfig(Strict):
+    method: Literal["none", "downshift", "minprob", "knn"] = "none"
+    shift: float = Field(1.8, ge=0)
+    width: float = Field(0.3, gt=0)
+    k: int = Field(10, ge=1)
+
+
+class BatchConfig(Strict):
+    method: Literal["none", "combat"] = "none"
+    column: str = "batch"
+    covariates: list[str] = Field(default_factory=lambda: ["condition"])
+
+
+class PreprocessConfig(Strict):
+    remove_contaminants: bool = True
+    min_valid_fraction: float = Field(0.7, ge=0, le=1)
+    min_valid_per_group: bool = True
+    min_peptides: int = Field(1, ge=1)
+    normalize: NormalizeConfig = NormalizeConfig()
+    impute: ImputeConfig = ImputeConfig()
+    batch: BatchConfig = BatchConfig()
+
+
+class DEConfig(Strict):
+    enabled: bool = True
+    group: str = "condition"
+    contrasts: list[str] = Field(default_factory=lambda: ["cancer-control"], min_length=1)
+    covariates: list[str] = Field(default_factory=list)
+    block: str | None = None
+    trend: bool = False
+    robust: bool = False
+    legacy: bool = False
+    fdr: Literal["bh", "storey", "by"] = "bh"
+    q_threshold: float = Field(0.05, gt=0, le=1)
+
+
+
+class PanelConfig(PanelSettings):
+    """The ``panel`` section: every :class:`PanelSettings` key plus what a run decides around the panel."""
+
+    enabled: bool = True
+    label: str = "condition"
+    positive: str = "cancer"
+    #: roll-up for the panel's features from precursor-level input: within-sample methods only, so one new
+    #: patient's run is quantified alone exactly as in training (MaxLFQ values depend on the other runs)
+    quant_method: Literal["top3", "top_n", "sum", "ibaq", "spectral_count"] = "top3"
+    permutations: int = Field(0, ge=0, description="label permutations (the leakage alarm)")
+
+
+class StratifyConfig(StratifySettings):
+    """The ``stratify`` section: every :class:`StratifySettings` key plus whether it runs and the largest k."""
+
+    enabled: bool = False
+    k_max: int = Field(6, ge=2)
+
+
+class OutputConfig(Strict):
+    dir: Path | None = None
+    pseudonymise: bool = False
+    anndata: bool = False
+
+
+class RunConfig(Strict):
+    """The whole ``proteomics run`` configuration (see configs/*.yaml for commented examples)."""
+
+    name: str = "run"
+    seed: int = 0
+    engine: Literal["local", "dask"] = "local"
+    scheduler: str | None = None
+    n_jobs: int = Field(1, ge=1)
+    specimen: str | None = None
+    inputs: InputsConfig
+    read: ReadConfig = ReadConfig()
+    quantify: QuantifyConfig = QuantifyConfig()
+    preprocess: PreprocessConfig = PreprocessConfig()
+    de: DEConfig = DEConfig()
+    panel: PanelConfig = PanelConfig()
+    stratify: StratifyConfig = StratifyConfig()
+    output: OutputConfig = OutputConfig()
+    source: Path | None = Field(None, exclude=True, description="the YAML file this came from")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v):
+        try:
+            return check_name(v, key="name")
+        except InputError as exc:  # pydantic reports it with the key's line
+            raise ValueError(exc.message) from None
+
+    @field_validator("specimen")
+    @classmethod
+    def _specimen(cls, v):
+        if v is None:
+            return v
+        low = {s.lower(): s for s in SPECIMENS}
+        if v.lower() not in low:
+            raise ValueError(f"unknown specimen {v!r}; allowed: {', '.join(SPECIMENS)}")
+        return low[v.lower()]
+
+    def echo(self) -> dict[str, Any]:
+        """The configuration as plain JSON values (paths as given after resolution)."""
+        return self.model_dump(mode="json", exclude={"source"})
+
