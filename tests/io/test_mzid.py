@@ -166,15 +166,24 @@ def test_no_decoys_uses_pass_threshold(tmp_path):
     assert ("runA", "P3") not in _counts(qt)  # FFFFK has passThreshold false
 
 
-def test_gzip_same_result(small, tmp_path):
+def test_gzip_gives_the_counts_worked_by_hand(small, tmp_path):
     gz = tmp_path / "small.mzid.gz"
     gz.write_bytes(gzip.compress(small.read_bytes()))
-    assert read_mzid(gz).data.equals(read_mzid(small).data)
+    qt = read_mzid(gz)
+    assert qt.runs == ["runA", "runB"]  # run names from the locations, .mzML(.gz) dropped
+    assert _counts(qt) == {("runA", "P1"): 3, ("runA", "P2"): 1, ("runB", "P1"): 2, ("runB", "P2"): 1}
 
 
-def test_deterministic(small):
+def test_deterministic_and_independent_of_psm_order(small, tmp_path):
+    """Reading twice gives the same table, and so does the same file with its PSMs in reverse order: the
+    output order is defined (runs first seen, then protein group), not the file's."""
     a, b = read_mzid(small), read_mzid(small)
     assert a.data.equals(b.data) and a.meta == b.meta
+    rev = tmp_path / "reversed.mzid"
+    rev.write_text(make_mzid(psms=[PSMS[k] for k in (5, 4, 3, 2, 1, 0, 10, 9, 8, 7, 6)]))
+    assert _counts(read_mzid(rev)) == _counts(a)
+    assert a.data[["run", "protein_group"]].astype(str).values.tolist() == [
+        ["runA", "P1"], ["runA", "P2"], ["runB", "P1"], ["runB", "P2"]]
 
 
 def test_unknown_score_option(small):

@@ -56,7 +56,7 @@ def test_structureless_data_gives_no_stable_clustering(structureless):
 
 
 def test_outputs_are_byte_identical_across_reruns_and_n_jobs(tmp_path):
-    ds, _ = planted(2, n=24, p=300, seed=3)
+    ds, truth = planted(2, n=24, p=300, seed=3)
     settings = {"repeats": 12, "null_permutations": 3, "null_repeats": 6, "n_features": 100}
     outs = []
     for i, n_jobs in enumerate((1, 2, 1)):
@@ -66,6 +66,10 @@ def test_outputs_are_byte_identical_across_reruns_and_n_jobs(tmp_path):
         outs.append({p.name: p.read_bytes() for p in sorted(d.iterdir())})
     assert outs[0] == outs[1] == outs[2]
     assert {"assignments.tsv", "stratify_metrics.json", "stratifier.json"} <= set(outs[0])
+    # the file holds one row per sample of the input, in input order (what a reader of assignments.tsv relies on)
+    written = (tmp_path / "o0" / "assignments.tsv").read_text().splitlines()
+    assert written[0].split("\t")[:3] == ["sample", "cluster", "confidence"]
+    assert [line.split("\t")[0] for line in written[1:]] == [f"S{i:02d}" for i in range(len(truth))]
     d = tmp_path / "other_seed"
     d.mkdir()
     write_stratify_outputs(stratify(ds, settings=settings, seed=6), d)
@@ -73,13 +77,14 @@ def test_outputs_are_byte_identical_across_reruns_and_n_jobs(tmp_path):
 
 
 def test_locked_stratifier_reproduces_training_assignments(planted3, tmp_path):
-    ds, _, res = planted3
+    ds, truth, res = planted3
     write_stratify_outputs(res, tmp_path)
     sig = Signature.load(tmp_path / "stratifier.json")  # checksum + schema verified
     assert sig.kind == "stratifier" and sig.specimen == "plasma"
     table = pd.read_csv(tmp_path / "assignments.tsv", sep="\t")
     got = assign(sig, ds)
     assert got["cluster"].tolist() == table["cluster"].tolist()
+    assert adjusted_rand_score(truth, got["cluster"]) >= 0.9  # and the planted subgroups (as in the first test)
     assert (got["category"] == "assigned").all()
     # one new patient alone gets the same answer (single-sample safe preprocessing)
     one = assign(sig, ds.subset(samples=[ds.sample_ids[5]]))
