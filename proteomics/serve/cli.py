@@ -25,18 +25,20 @@ DbUrl = Annotated[str | None, typer.Option("--db", envvar="PROTEOMICS_SERVE_DB",
                                            help="Database URL instead of DATA_DIR/serve.db, e.g. "
                                                 "postgresql+psycopg://user@host/db.")]
 
-SERVE_EPILOG = """Examples:\n\n
-  proteomics users add alice --role admin        # first administrator (password prompted)\n\n
-  proteomics serve                                # http://127.0.0.1:8000, data in ./proteomics-serve\n\n
-  proteomics serve --db postgresql+psycopg://lab@dbhost/proteomics --data-dir /srv/proteomics\n\n
-Backup: stop the service (or use 'sqlite3 DATA_DIR/serve.db ".backup FILE"' / pg_dump while it runs) and copy
-the whole data folder (serve.db, uploads/, trusted_keys/). Restore: put the folder (and the database: psql <
-dump for PostgreSQL) back and start 'proteomics serve' with the same options; the schema is upgraded in place
-and 'proteomics audit verify' checks the restored trail.\n\n
-TLS: keep --host 127.0.0.1 and put a reverse proxy (nginx, Caddy, Apache) with the certificate in front,
-forwarding to http://127.0.0.1:PORT; start with --secure-cookies so the session cookie is marked Secure.\n\n
-Retention: uploads are kept unless --retain-uploads-days N deletes stored uploads older than N days at
-start-up; results and audit rows are never deleted (the database refuses changes to audit_log)."""
+SERVE_EPILOG = "\n\n".join([
+    "Examples: 'proteomics users add alice --role admin' (first administrator; password prompted), "
+    "'proteomics keys trust lab-key.pem --trusted-dir proteomics-serve/trusted_keys' (who may sign signatures), "
+    "'proteomics serve' (http://127.0.0.1:8000, data in ./proteomics-serve), "
+    "'proteomics serve --db postgresql+psycopg://lab@dbhost/proteomics --data-dir /srv/proteomics'.",
+    "Backup: copy the whole data folder (serve.db, uploads/, trusted_keys/) while the service is stopped, or "
+    "use sqlite3 DATA_DIR/serve.db '.backup FILE' (or pg_dump) while it runs. Restore: put the folder (and the "
+    "database: psql < dump for PostgreSQL) back, start 'proteomics serve' with the same options (the schema is "
+    "upgraded in place) and run 'proteomics audit verify'.",
+    "TLS: keep --host 127.0.0.1, put a reverse proxy (nginx, Caddy, Apache) holding the certificate in front, "
+    "forwarding to http://127.0.0.1:PORT, and start with --secure-cookies (the session cookie is then Secure).",
+    "Retention: uploads are kept unless --retain-uploads-days N deletes stored uploads older than N days at "
+    "start-up; results and audit rows are never deleted (the database refuses changes to audit_log).",
+])
 
 
 def _fail(msg: str, code: int = 2):

@@ -147,6 +147,10 @@ async def score(request: Request, ctx: Ctx = Depends(clinician)):
         out = await run_in_pool(pool(request), path, name, content, f["specimen"], str(st.settings.work_dir),
                                 str(st.settings.keys_dir))
     except Exception as exc:  # noqa: BLE001 - recorded as failed, no trace on the page
+        from concurrent.futures.process import BrokenProcessPool
+
+        if isinstance(exc, BrokenProcessPool):  # a worker was killed: the next request gets a fresh pool
+            st.pool = None
         await run_in_threadpool(record, request, user=ctx.name, action="score", outcome="failed",
                                 input_sha256=sha, signature_sha256=sig_sha,
                                 details={"error": type(exc).__name__, "signature": sig_id})

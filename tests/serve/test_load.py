@@ -60,8 +60,15 @@ def test_twenty_clients_score_five_patients_each(load_mod, sigs, tmp_path, reque
         rep = audit.verify_database(s)
     engine.dispose()
     n = CLIENTS * PER_CLIENT
+
+    def outcome(tsv: str) -> str:  # the CLI's own verdict: refused when every row is refused
+        cats = [dict(zip(tsv.splitlines()[0].split("\t"), ln.split("\t"), strict=True))["category"]
+                for ln in tsv.splitlines()[1:]]
+        return "refused" if all(c == "refused" for c in cats) else "ok"
+
+    scored = Counter(("score", outcome(expected[r["file"]])) for r in out["results"])
     assert counts == Counter({("user_add", "ok"): CLIENTS + 1, ("login", "ok"): CLIENTS + 1,
                               ("signature_import", "ok"): 1, ("signature_approve", "ok"): 1,
-                              ("score_request", "ok"): n, ("score", "ok"): n, ("report_view", "ok"): n,
-                              ("report_download", "ok"): n})
+                              ("score_request", "ok"): n, ("report_view", "ok"): n,
+                              ("report_download", "ok"): n, **scored})
     assert rep.ok and rep.n_rows == len(rows)
