@@ -249,3 +249,25 @@ def test_approval_versions_and_revocation(world, sigs):
     assert acts == [("rev", "signature_import", "ok"), ("rev", "signature_approve", "refused"),
                     ("rev", "signature_approve", "ok"), ("rev", "signature_import", "ok"),
                     ("rev", "signature_approve", "ok"), ("rev", "signature_revoke", "ok")]
+
+
+def test_validation_metrics_attached_only_to_their_signature(world, sigs):
+    import json
+
+    from proteomics.signature import Signature
+
+    sid = approved(world, sigs)
+    rev = Web(world)
+    rev.login("rev")
+    checksum = Signature.from_bytes(sigs["signed"]).sha256
+    other = {"auc": 0.91, "auc_ci_low": 0.85, "auc_ci_high": 0.97, "n_samples": 80, "n_refused": 2,
+             "signature_sha256": "0" * 64}
+    r = rev.post(f"/signatures/{sid}/validation", files={"file": ("m.json", json.dumps(other).encode())})
+    assert r.status_code == 400 and "computed with another signature" in r.text
+    good = {**other, "signature_sha256": checksum}
+    r = rev.post(f"/signatures/{sid}/validation", files={"file": ("m.json", json.dumps(good).encode())})
+    assert r.status_code == 303
+    page = rev.get(f"/signatures/{sid}").text
+    assert "AUC 0.910 (95 % CI 0.850–0.970), 80 samples, 2 refused" in page
+    assert [a for a in audit_rows(world) if a[1] == "validation_attach"] == [
+        ("rev", "validation_attach", "refused"), ("rev", "validation_attach", "ok")]
