@@ -11,7 +11,6 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +26,15 @@ from rich.progress import (
 )
 
 from ._version import __version__
+from .choices import (
+    FDR_CHOICES,
+    FORMATS,
+    IMPUTE_METHODS,
+    NORMALIZE_METHODS,
+    QUANT_METHODS,
+    SCALES,
+    choice_enum,
+)
 from .errors import InputError, ProteomicsError, ScoringRefused
 
 app = typer.Typer(name="proteomics", no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False, rich_markup_mode="rich",
@@ -39,27 +47,18 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
 
 
-class Scale(StrEnum):
-    auto = "auto"
-    linear = "linear"
-    log2 = "log2"
+# Choices are generated from the registries (proteomics.choices), never typed out here.
+Scale = choice_enum("Scale", SCALES)
+QuantMethod = choice_enum("QuantMethod", QUANT_METHODS)
+FDRMethod = choice_enum("FDRMethod", FDR_CHOICES)
+Normalize = choice_enum("Normalize", NORMALIZE_METHODS)
+Impute = choice_enum("Impute", IMPUTE_METHODS)
+Format = choice_enum("Format", FORMATS)
 
 
-class QuantMethod(StrEnum):
-    auto = "auto"
-    maxlfq = "maxlfq"
-    trace = "trace"
-    median_polish = "median_polish"
-    top3 = "top3"
-    ibaq = "ibaq"
-    sum = "sum"
-    spectral_count = "spectral_count"
-
-
-class FDRMethod(StrEnum):
-    bh = "bh"
-    storey = "storey"
-    by = "by"
+def _value(choice):
+    """An enum option's string value (None stays None: the config's default applies)."""
+    return None if choice is None else choice.value
 
 
 def _version(value: bool):
@@ -186,14 +185,14 @@ def run(
 @app.command(epilog="Example: proteomics inspect sample_data/plasma/report.tsv --json")
 def inspect(
     path: Annotated[Path, typer.Argument(help="Any supported input file (may be gzipped).")],
-    format: Annotated[str, typer.Option("--format", "-f", help="Reader name (see `proteomics formats`).")] = "auto",
+    format: Annotated[Format, typer.Option("--format", "-f", help="Reader (see `proteomics formats`); auto: detect.")] = Format.auto,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ):
     """Detect a file's format and summarise it (level, runs, proteins). Never modifies the file."""
     from .io import inspect as inspect_file
 
     with _errors():
-        info = inspect_file(path, format=format)
+        info = inspect_file(path, format=format.value)
         if as_json:
             out_console.print_json(json.dumps(info))
             return
@@ -221,7 +220,7 @@ def quantify(
     input: Annotated[Path, typer.Argument(help="Precursor/peptide/protein-level input file.")],
     sheet: Annotated[Path, typer.Option("--sheet", help="Sample sheet (CSV/TSV or SDRF).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Protein matrix TSV to write.")],
-    format: Annotated[str, typer.Option("--format", help="Reader name; default: detect.")] = "auto",
+    format: Annotated[Format, typer.Option("--format", help="Reader name; default: detect.")] = Format.auto,
     method: Annotated[QuantMethod, typer.Option(
         "--method", help="Protein roll-up method (auto: MaxLFQ up to 100 samples, trace alignment above).")
     ] = QuantMethod.auto,
@@ -238,7 +237,7 @@ def quantify(
 
     with _errors(), _progress() as cb:
         check_outputs(inputs=[input, sheet, fasta, sidecar_path(input)], outputs=[output, sidecar_path(output)])
-        ds = quantify_file(input, sheet, format=format, method=method.value, fasta=fasta, scale=scale.value,
+        ds = quantify_file(input, sheet, format=format.value, method=method.value, fasta=fasta, scale=scale.value,
                            specimen=specimen, n_jobs=n_jobs, engine=engine, progress=cb)
         ds.to_tsv(output)
         write_protein_sidecar(ds, output)
@@ -260,17 +259,16 @@ def de(
     trend: Annotated[bool, typer.Option("--trend", help="Intensity-dependent variance prior.")] = False,
     robust: Annotated[bool, typer.Option("--robust", help="Robust hyperparameter estimation.")] = False,
     legacy: Annotated[bool, typer.Option("--legacy", help="Match limma < 3.62 (legacy eBayes).")] = False,
-    normalize: Annotated[str | None, typer.Option("--normalize", help="median|quantile|vsn|none (default: the "
-                                                                      "config's, median; median centring is "
-                                                                      "idempotent on a normalised matrix).")] = None,
-    impute: Annotated[str | None, typer.Option("--impute", help="none|downshift|minprob|knn (default: the "
-                                                                "config's, none).")] = None,
+    normalize: Annotated[Normalize | None, typer.Option("--normalize", help="Normalisation (default: the "
+                                                                            "config's, median; median centring is "
+                                                                            "idempotent on a normalised matrix).")] = None,
+    impute: Annotated[Impute | None, typer.Option("--impute", help="Imputation (default: the config's, none).")] = None,
     keep_contaminants: Annotated[bool, typer.Option("--keep-contaminants")] = False,
     min_valid: Annotated[int | None, typer.Option("--min-valid", help="Min. valid values per protein over all "
                                                                       "samples (default: the config's rule, 70% "
                                                                       "of the samples of one group).")] = None,
     fdr: Annotated[FDRMethod, typer.Option("--fdr", help="Multiple-testing correction.")] = FDRMethod.bh,
-    format: Annotated[str, typer.Option("--format")] = "auto",
+    format: Annotated[Format, typer.Option("--format", help="Reader; auto: detect.")] = Format.auto,
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
     specimen: Annotated[str | None, typer.Option("--specimen", help="Use only these sheet rows.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")] = None,
@@ -281,8 +279,8 @@ def de(
     with _errors(), _progress() as cb:
         results = de_command(input, sheet, contrasts=contrast, output=output, group=group,
                              covariates=covariate or [], block=block, trend=trend, robust=robust, legacy=legacy,
-                             normalize=normalize, impute=impute, keep_contaminants=keep_contaminants,
-                             min_valid=min_valid, fdr=fdr.value, format=format, scale=scale.value,
+                             normalize=_value(normalize), impute=_value(impute), keep_contaminants=keep_contaminants,
+                             min_valid=min_valid, fdr=fdr.value, format=format.value, scale=scale.value,
                              specimen=specimen, seed=seed, progress=cb)
         if not _state["quiet"]:
             for r in results:
@@ -308,7 +306,7 @@ def panel(
     permutations: Annotated[int | None, typer.Option("--permutations", help="Label permutations (leakage alarm; "
                                                                           "default: the config's, 0).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")] = None,
-    format: Annotated[str, typer.Option("--format")] = "auto",
+    format: Annotated[Format, typer.Option("--format", help="Reader; auto: detect.")] = Format.auto,
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
     specimen: Annotated[str | None, typer.Option("--specimen")] = None,
     n_jobs: Annotated[int, typer.Option("--n-jobs")] = 1,
@@ -325,7 +323,7 @@ def panel(
 
     with _errors(), _progress() as cb:
         res = panel_command(input, sheet, label=label, positive=positive, output=output, config=config,
-                            permutations=permutations, seed=seed, format=format, scale=scale.value,
+                            permutations=permutations, seed=seed, format=format.value, scale=scale.value,
                             specimen=specimen, n_jobs=n_jobs, force=force, progress=cb, also=also or (),
                             sign_key=sign_key)
         if not _state["quiet"]:
@@ -349,7 +347,7 @@ def validate(
     label: Annotated[str, typer.Option("--label")],
     positive: Annotated[str, typer.Option("--positive")],
     output: Annotated[Path, typer.Option("-o", "--output")],
-    format: Annotated[str, typer.Option("--format")] = "auto",
+    format: Annotated[Format, typer.Option("--format", help="Reader; auto: detect.")] = Format.auto,
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
     force: Annotated[bool, typer.Option("--force")] = False,
     specimen: Annotated[str | None, typer.Option("--specimen", help="Specimen of INPUT (multi-specimen "
@@ -366,7 +364,7 @@ def validate(
 
     with _errors(), _progress() as cb:
         metrics = validate_command(input, signature, sheet, label=label, positive=positive, output=output,
-                                   format=format, scale=scale.value, force=force, progress=cb,
+                                   format=format.value, scale=scale.value, force=force, progress=cb,
                                    specimen=specimen, also=also or (), allow_unsigned=allow_unsigned)
         if not _state["quiet"]:
             out_console.print(f"external AUC {metrics.get('auc', float('nan')):.3f}; wrote {output}")
@@ -386,7 +384,7 @@ def score(
                                                                 "beside it.")],
     sheet: Annotated[Path | None, typer.Option("--sheet", help="Sample sheet (gives each sample's specimen).")] = None,
     specimen: Annotated[str | None, typer.Option("--specimen", help="Specimen of every sample (no sheet).")] = None,
-    format: Annotated[str, typer.Option("--format")] = "auto",
+    format: Annotated[Format, typer.Option("--format", help="Reader; auto: detect.")] = Format.auto,
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
     also: Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
                                                    help="Input of another specimen of the same subjects "
@@ -399,7 +397,7 @@ def score(
     from .commands import score_command
 
     with _errors():
-        table, report = score_command(input, signature, output, sheet=sheet, specimen=specimen, format=format,
+        table, report = score_command(input, signature, output, sheet=sheet, specimen=specimen, format=format.value,
                                       scale=scale.value, also=also or (), allow_unsigned=allow_unsigned)
         if not _state["quiet"]:
             for rec in table.to_dict("records"):
@@ -439,7 +437,7 @@ def stratify(
                                                               "--config file's or 6).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Stratify YAML.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")] = None,
-    format: Annotated[str, typer.Option("--format")] = "auto",
+    format: Annotated[Format, typer.Option("--format", help="Reader; auto: detect.")] = Format.auto,
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
     specimen: Annotated[str | None, typer.Option("--specimen")] = None,
     n_jobs: Annotated[int, typer.Option("--n-jobs")] = 1,
@@ -452,7 +450,7 @@ def stratify(
     from .commands import stratify_command
 
     with _errors(), _progress() as cb:
-        res = stratify_command(input, sheet, output=output, k_max=k_max, config=config, seed=seed, format=format,
+        res = stratify_command(input, sheet, output=output, k_max=k_max, config=config, seed=seed, format=format.value,
                                scale=scale.value, specimen=specimen, n_jobs=n_jobs, force=force, progress=cb,
                                sign_key=sign_key)
         if not _state["quiet"]:

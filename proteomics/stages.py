@@ -21,7 +21,7 @@ from .config import RunConfig
 from .dataset import Dataset, Step
 from .errors import InputError
 from .io.write import write_tsv
-from .preprocess import STEPS
+from .preprocess import make_step, step_key
 from .quant import quantify
 from .samples import SampleSheet, run_basename, run_stem
 from .stats import DEResult, moderated_t
@@ -44,32 +44,33 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 
 def preprocess_steps(cfg: RunConfig, *, impute: bool = True) -> list[tuple[str, Any]]:
-    """The configured preprocessing transformers, in order (filters, normalisation, batch, imputation)."""
-
+    """The configured preprocessing transformers, in order (filters, normalisation, batch, imputation), as
+    (STEPS key, unfitted step) pairs; every step of run and of the single commands is built here."""
     p = cfg.preprocess
     steps: list[tuple[str, Any]] = []
+
+    def add(kind: str, method: str, **params) -> None:
+        steps.append((step_key(kind, method), make_step(kind, method, **params)))
+
     if p.remove_contaminants:
-        steps.append(("filter_contaminants", STEPS["filter_contaminants"]()))
+        add("filter", "contaminants")
     if p.min_peptides > 1:
-        steps.append(("filter_min_peptides", STEPS["filter_min_peptides"](min_peptides=p.min_peptides)))
+        add("filter", "min_peptides", min_peptides=p.min_peptides)
     if p.min_valid_fraction > 0:
-        steps.append(("filter_min_valid", STEPS["filter_min_valid"](min_fraction=p.min_valid_fraction,
-                                                                      per_group=p.min_valid_per_group)))
-    if p.normalize.method == "reference":
-        if not p.normalize.reference_proteins:
-            raise InputError("preprocess.normalize.method is 'reference' but reference_proteins is empty",
-                             path=cfg.source, hint="list the normaliser protein groups under reference_proteins")
-        steps.append(("normalize_reference", STEPS["normalize_reference"](proteins=list(p.normalize.reference_proteins))))
-    elif p.normalize.method != "none":
-        steps.append((f"normalize_{p.normalize.method}", STEPS[f"normalize_{p.normalize.method}"]()))
-    if p.batch.method == "combat":
-        steps.append(("batch_combat", STEPS["batch_combat"](batch_column=p.batch.column,
-                                                     covariates=list(p.batch.covariates))))
+        add("filter", "min_valid", min_fraction=p.min_valid_fraction, per_group=p.min_valid_per_group)
+    norm = p.normalize.method
+    if norm == "reference" and not p.normalize.reference_proteins:
+        raise InputError("preprocess.normalize.method is 'reference' but reference_proteins is empty",
+                         path=cfg.source, hint="list the normaliser protein groups under reference_proteins")
+    if norm != "none":
+        add("normalize", norm, **({"proteins": list(p.normalize.reference_proteins)} if norm == "reference" else {}))
+    if p.batch.method != "none":
+        add("batch", p.batch.method, batch_column=p.batch.column, covariates=list(p.batch.covariates))
     if impute and p.impute.method != "none":
         m = p.impute.method
         kw = {"downshift": {"shift": p.impute.shift, "width": p.impute.width, "seed": cfg.seed},
-              "minprob": {"seed": cfg.seed}, "knn": {"k": p.impute.k}}[m]
-        steps.append((f"impute_{m}", STEPS[f"impute_{m}"](**kw)))
+              "minprob": {"seed": cfg.seed}, "knn": {"k": p.impute.k}}.get(m, {})
+        add("impute", m, **kw)
     return steps
 
 

@@ -9,6 +9,17 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from ..choices import (
+    BATCH_METHODS,
+    FDR_CHOICES,
+    FORMATS,
+    IMPUTE_METHODS,
+    NORMALIZE_METHODS,
+    PANEL_QUANT_METHODS,
+    QUANT_METHODS,
+    SCALES,
+    literal,
+)
 from ..errors import InputError
 from ..guard import check_name
 from .base import Strict
@@ -27,9 +38,9 @@ class InputsConfig(Strict):
 
     data: Path
     sheet: Path | None = None  # required in a config file (checked by config_from_dict); optional for `score`
-    format: str = "auto"
+    format: literal(FORMATS) = "auto"
     fasta: Path | None = None
-    scale: Literal["auto", "linear", "log2"] = "auto"
+    scale: literal(SCALES) = "auto"
 
 
 class ReadConfig(Strict):
@@ -39,14 +50,13 @@ class ReadConfig(Strict):
 
 class QuantifyConfig(Strict):
     #: auto = MaxLFQ up to quant.AUTO_MAX_RUNS (100) samples, trace alignment (linear in runs) above
-    method: Literal["auto", "maxlfq", "trace", "median_polish", "top3", "top_n", "ibaq", "sum",
-                    "spectral_count"] = "auto"
+    method: literal(QUANT_METHODS) = "auto"
     min_ratio_count: int = Field(1, ge=1)
     top_n: int = Field(3, ge=1)
 
 
 class NormalizeConfig(Strict):
-    method: Literal["median", "quantile", "vsn", "reference", "none"] = "median"
+    method: literal(NORMALIZE_METHODS) = "median"
     reference_proteins: list[str] = Field(default_factory=list)
 
     @field_validator("reference_proteins")
@@ -58,14 +68,14 @@ class NormalizeConfig(Strict):
 
 
 class ImputeConfig(Strict):
-    method: Literal["none", "downshift", "minprob", "knn"] = "none"
+    method: literal(IMPUTE_METHODS) = "none"
     shift: float = Field(1.8, ge=0)
     width: float = Field(0.3, gt=0)
     k: int = Field(10, ge=1)
 
 
 class BatchConfig(Strict):
-    method: Literal["none", "combat"] = "none"
+    method: literal(BATCH_METHODS) = "none"
     column: str = "batch"
     covariates: list[str] = Field(default_factory=lambda: ["condition"])
 
@@ -89,7 +99,7 @@ class DEConfig(Strict):
     trend: bool = False
     robust: bool = False
     legacy: bool = False
-    fdr: Literal["bh", "storey", "by"] = "bh"
+    fdr: literal(FDR_CHOICES) = "bh"
     q_threshold: float = Field(0.05, gt=0, le=1)
 
 
@@ -102,7 +112,7 @@ class PanelConfig(PanelSettings):
     positive: str = "cancer"
     #: roll-up for the panel's features from precursor-level input: within-sample methods only, so one new
     #: patient's run is quantified alone exactly as in training (MaxLFQ values depend on the other runs)
-    quant_method: Literal["top3", "top_n", "sum", "ibaq", "spectral_count"] = "top3"
+    quant_method: literal(PANEL_QUANT_METHODS) = "top3"
     permutations: int = Field(0, ge=0, description="label permutations (the leakage alarm)")
 
 

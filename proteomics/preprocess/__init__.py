@@ -23,7 +23,8 @@ from .normalize import (
 __all__ = ["STEPS", "ProteomicsTransformer", "as_frame", "ContaminantFilter", "MinValidFilter",
            "MinPeptidesFilter", "MedianNormalizer", "QuantileNormalizer", "VSNNormalizer",
            "ReferenceNormalizer", "TotalIntensityNormalizer", "ModeNormalizer", "DownshiftImputer", "MinProbImputer",
-           "KNNImputer", "NoImputer", "ComBat", "CONTAMINANT_PREFIXES", "is_contaminant", "step_from_state"]
+           "KNNImputer", "NoImputer", "ComBat", "CONTAMINANT_PREFIXES", "is_contaminant", "step_from_state",
+           "STEP_KINDS", "step_methods", "step_key", "make_step"]
 
 STEPS: dict[str, type[ProteomicsTransformer]] = {
     "filter_contaminants": ContaminantFilter,
@@ -41,6 +42,32 @@ STEPS: dict[str, type[ProteomicsTransformer]] = {
     "impute_none": NoImputer,
     "batch_combat": ComBat,
 }
+
+
+#: the kinds of step, as the prefixes of the STEPS keys
+STEP_KINDS = ("filter", "normalize", "impute", "batch")
+
+
+def step_methods(kind: str) -> tuple[str, ...]:
+    """The methods of one kind of step, as registered in STEPS (``normalize`` → median, mode, quantile …)."""
+    return tuple(key.split("_", 1)[1] for key in STEPS if key.split("_", 1)[0] == kind)
+
+
+def step_key(kind: str, method: str) -> str:
+    """The STEPS key of ``kind`` + ``method`` (``("normalize", "median")`` → ``normalize_median``); an unknown
+    method is an InputError listing every registered one."""
+    from ..errors import InputError
+
+    key = f"{kind}_{method}"
+    if key not in STEPS:
+        raise InputError(f"unknown {kind} method {method!r}",
+                         hint=f"use one of {', '.join(step_methods(kind)) or '(none registered)'}")
+    return key
+
+
+def make_step(kind: str, method: str, **params) -> ProteomicsTransformer:
+    """A fresh (unfitted) step ``kind`` + ``method`` with ``params`` (see :func:`step_key`)."""
+    return STEPS[step_key(kind, method)](**params)
 
 
 def step_from_state(state: dict) -> ProteomicsTransformer:

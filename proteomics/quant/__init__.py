@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from .maxlfq import maxlfq_block
 from .median_polish import median_polish_block
-from .rollup import AUTO_MAX_RUNS, METHODS, MIN_RATIO_COUNT, quantify, resolve_method
+from .rollup import AUTO_MAX_RUNS, METHODS, MIN_RATIO_COUNT, SINGLE_RUN_METHODS, quantify, resolve_method
 from .traces import trace_block
 
-__all__ = ["quantify", "METHODS", "maxlfq_block", "median_polish_block", "trace_block", "resolve_method",
+__all__ = ["quantify", "METHODS", "SINGLE_RUN_METHODS", "maxlfq_block", "median_polish_block", "trace_block", "resolve_method",
            "MIN_RATIO_COUNT", "AUTO_MAX_RUNS"]

@@ -30,7 +30,7 @@ from .spectral_count import nsaf, protein_lengths
 from .top_n import sum_block, top_n_block
 from .traces import pair_cost, trace_block
 
-__all__ = ["quantify", "METHODS", "prepare", "resolve_method", "MIN_RATIO_COUNT", "AUTO_MAX_RUNS"]
+__all__ = ["quantify", "METHODS", "SINGLE_RUN_METHODS", "prepare", "resolve_method", "MIN_RATIO_COUNT", "AUTO_MAX_RUNS"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,11 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
     "spectral_count": _spectral_count,
     "nsaf": _nsaf,
 }
+
+
+#: roll-ups whose value for one run does not depend on the other runs quantified with it (a locked signature
+#: built on one of these can score a single new run exactly as in a batch)
+SINGLE_RUN_METHODS = ("top3", "top_n", "sum", "ibaq", "spectral_count")
 
 
 def _run_to_sample(table: QuantTable, sheet) -> tuple[dict[str, str], list[str], pd.DataFrame]:

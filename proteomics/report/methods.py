@@ -120,7 +120,7 @@ def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, le
             "vsn": "intensities were variance-stabilised (arcsinh transformation)",
             "reference": f"log2 intensities were normalised to the median of {len(p.normalize.reference_proteins)} "
                          f"reference proteins within each sample",
-            "none": ""}[p.normalize.method]
+            "none": ""}.get(p.normalize.method, f"log2 intensities were normalised per sample ({p.normalize.method})")
     if norm:
         steps.append(norm)
     if p.batch.method == "combat":

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["bh", "by", "storey", "pi0_estimate", "adjust"]
+__all__ = ["bh", "by", "storey", "pi0_estimate", "adjust", "FDR_METHODS"]
 
 LAMBDAS = np.round(np.arange(0.05, 0.951, 0.05), 10)
 
@@ -210,13 +210,15 @@ def storey(p, lambdas: Sequence[float] | None = None, method: str = "smoother", 
     return out
 
 
+#: the multiple-testing corrections by name (the CLI's --fdr and the config's de.fdr offer exactly these)
+FDR_METHODS = {"bh": bh, "storey": storey, "by": by}
+_FDR_ALIASES = {"fdr_bh": "bh", "benjamini-hochberg": "bh", "fdr_by": "by", "qvalue": "storey"}
+
+
 def adjust(p, method: str = "bh") -> np.ndarray:
-    """Adjusted p-values by name: ``bh`` (default), ``by`` or ``storey``."""
+    """Adjusted p-values by name (:data:`FDR_METHODS`: ``bh`` (default), ``storey`` or ``by``)."""
     method = (method or "bh").lower()
-    if method in ("bh", "fdr_bh", "benjamini-hochberg"):
-        return bh(p)
-    if method in ("by", "fdr_by"):
-        return by(p)
-    if method in ("storey", "qvalue"):
-        return storey(p)
-    raise InputError(f"unknown FDR method {method!r}", hint="use bh, by or storey")
+    method = _FDR_ALIASES.get(method, method)
+    if method not in FDR_METHODS:
+        raise InputError(f"unknown FDR method {method!r}", hint=f"use one of {', '.join(FDR_METHODS)}")
+    return FDR_METHODS[method](p)
