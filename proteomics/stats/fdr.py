@@ -22,15 +22,31 @@ __all__ = ["bh", "by", "storey", "pi0_estimate", "adjust", "FDR_METHODS"]
 LAMBDAS = np.round(np.arange(0.05, 0.951, 0.05), 10)
 
 
-def _apply(p, method: str) -> np.ndarray:
-    from statsmodels.stats.multitest import multipletests  # imported on use: statsmodels is slow to import
-
+def _observed(p, adjust_values) -> np.ndarray:
+    """``adjust_values`` applied to the non-NaN p-values only (m = their number); NaN stay NaN, same shape."""
     p = np.asarray(p, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
     if ok.any():
-        out[ok] = multipletests(p[ok], method=method)[1]
+        out[ok] = adjust_values(p[ok])
     return out
+
+
+def _apply(p, method: str) -> np.ndarray:
+    from statsmodels.stats.multitest import multipletests  # imported on use: statsmodels is slow to import
+
+    return _observed(p, lambda pv: multipletests(pv, method=method)[1])
+
+
+def _bh_values(pv: np.ndarray) -> np.ndarray:
+    m = pv.size
+    order = np.argsort(pv)
+    raw = pv[order] / (np.arange(1, m + 1) / float(m))
+    q = np.minimum.accumulate(raw[::-1])[::-1]
+    q[q > 1] = 1
+    res = np.empty(m)
+    res[order] = q
+    return res
 
 
 def bh(p) -> np.ndarray:
@@ -40,21 +56,7 @@ def bh(p) -> np.ndarray:
     ascending p-values: ``q_(i) = min_{j ≥ i} p_(j) / (j / m)``, capped at 1; the arithmetic is statsmodels'
     ``multipletests(method="fdr_bh")`` to the last bit (tested), without importing statsmodels.
     """
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    pv = p[ok]
-    m = pv.size
-    if m == 0:
-        return out
-    order = np.argsort(pv)
-    raw = pv[order] / (np.arange(1, m + 1) / float(m))
-    q = np.minimum.accumulate(raw[::-1])[::-1]
-    q[q > 1] = 1
-    res = np.empty(m)
-    res[order] = q
-    out[ok] = res
-    return out
+    return _observed(p, _bh_values)
 
 
 def by(p) -> np.ndarray:
@@ -189,25 +191,21 @@ def pi0_estimate(p, lambdas: Sequence[float] | None = None, method: str = "smoot
 def storey(p, lambdas: Sequence[float] | None = None, method: str = "smoother", pfdr: bool = False
            ) -> np.ndarray:
     """Storey q-values (``qvalue::qvalue``): π0 × BH-style step-up, NaN kept."""
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    pv = p[ok]
-    m = pv.size
-    if m == 0:
-        return out
-    pi0 = pi0_estimate(pv, lambdas, method)
-    o = np.argsort(-pv, kind="stable")
-    i = np.arange(m, 0, -1)
-    if pfdr:
-        raw = m * pv[o] / (i * (1 - (1 - pv[o]) ** m))
-    else:
-        raw = m * pv[o] / i
-    q = pi0 * np.minimum(1.0, np.minimum.accumulate(raw))
-    res = np.empty(m)
-    res[o] = q
-    out[ok] = res
-    return out
+
+    def qvalues(pv: np.ndarray) -> np.ndarray:
+        m = pv.size
+        pi0 = pi0_estimate(pv, lambdas, method)
+        o = np.argsort(-pv, kind="stable")
+        i = np.arange(m, 0, -1)
+        if pfdr:
+            raw = m * pv[o] / (i * (1 - (1 - pv[o]) ** m))
+        else:
+            raw = m * pv[o] / i
+        res = np.empty(m)
+        res[o] = pi0 * np.minimum(1.0, np.minimum.accumulate(raw))
+        return res
+
+    return _observed(p, qvalues)
 
 
 #: the multiple-testing corrections by name (the CLI's --fdr and the config's de.fdr offer exactly these)
