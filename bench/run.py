@@ -8,7 +8,7 @@ and of its own children for R and Dask) is its own. Inputs are made on demand wi
 :func:`proteomics.simulate.write_large_diann_report` (DIA-NN report.tsv and report.parquet of N runs × P
 precursors; heavy-tailed peptides per protein, intensity-dependent missingness) into ``OUT/data/`` and are
 reused when present. Results are printed as a table and written to ``OUT/results_<size>.json`` (and
-``OUT/results.json``, the last run). Peers: directLFQ (``pip install directlfq``) and R limma
+``OUT/results.json``, the last run). Peers: directLFQ (in its own venv, ``$DIRECTLFQ_PYTHON``; see bench/directlfq_peer.py) and R limma
 (``apt-get install r-base-core r-bioc-limma``); a missing peer is reported as skipped.
 
 Stages: read_tsv, read_parquet (read + FDR filter), maxlfq, directlfq (same input), preprocess (median
@@ -190,59 +190,48 @@ def stage_maxlfq(p: dict) -> dict:
     return res
 
 
-def directlfq_quantify(table, *, num_cores: int = 1) -> pd.DataFrame:
-    """directLFQ (normalisation + protein estimation) on a QuantTable: wide ion table (protein, ion, one
-    linear column per run) → protein × run table of log2 values (0 → NaN). Includes the pivot to wide."""
-    import directlfq.config as dcfg
-    import directlfq.normalization as dnorm
-    import directlfq.protein_intensity_estimation as dest
-    import directlfq.utils as dutils
+PEER_PYTHON = os.environ.get("DIRECTLFQ_PYTHON", "/work/dlfq-venv/bin/python")
 
-    dcfg.set_global_protein_and_ion_id(protein_id="protein", quant_id="ion")
-    dcfg.set_log_processed_proteins(log_processed_proteins=False)
-    dcfg.set_compile_normalized_ion_table(compile_normalized_ion_table=False)
-    dcfg.check_wether_to_copy_numpy_arrays_derived_from_pandas()
+
+def directlfq_quantify(table, *, workdir: Path | None = None) -> tuple[pd.DataFrame, dict]:
+    """directLFQ 0.3.3 on a QuantTable, run by ``bench/directlfq_peer.py`` in its own virtual environment
+    (``$DIRECTLFQ_PYTHON``, default /work/dlfq-venv/bin/python; never imported here). Returns the protein ×
+    run table of log2 values and the peer's own measurements (wall_s, cpu_s, peak_rss, warmup_s)."""
+    import tempfile
+
     d = table.data
-    long = pd.DataFrame({"protein": d["protein_group"].astype(str), "ion": d["entity_id"].astype(str),
-                         "run": d["run"].astype(str), "intensity": d["intensity"].to_numpy(float)})
-    wide = long.pivot_table(index=["protein", "ion"], columns="run", values="intensity", aggfunc="sum")
-    wide = wide.reset_index().fillna(0.0)
-    wide.columns.name = None
-    wide = dutils.sort_input_df_by_protein_and_quant_id(wide)
-    wide = dutils.remove_potential_quant_id_duplicates(wide)
-    wide = dutils.index_and_log_transform_input_df(wide)
-    wide = dutils.remove_allnan_rows_input_df(wide)
-    normed = dnorm.NormalizationManagerSamplesOnSelectedProteins(wide, num_samples_quadratic=50).complete_dataframe
-    prot, _ = dest.estimate_protein_intensities(normed, min_nonan=1, num_samples_quadratic=10, num_cores=num_cores)
-    prot = prot.set_index("protein")
-    return np.log2(prot.replace(0, np.nan))
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        src, dst = Path(tmp) / "long.parquet", Path(tmp) / "prot.parquet"
+        pd.DataFrame({"protein": d["protein_group"].astype(str), "ion": d["entity_id"].astype(str),
+                      "run": d["run"].astype(str), "intensity": d["intensity"].to_numpy(float)}).to_parquet(src)
+        r = subprocess.run(["nice", "-n", "10", PEER_PYTHON, str(HERE / "directlfq_peer.py"), str(src), str(dst)],
+                           capture_output=True, text=True, check=False)
+        lines = [ln for ln in r.stdout.splitlines() if ln.startswith("PEER-RESULT ")]
+        if r.returncode != 0 or not lines:
+            raise RuntimeError((r.stderr.strip().splitlines() or ["no output"])[-1][:300])
+        return pd.read_parquet(dst), json.loads(lines[-1][len("PEER-RESULT "):])
+
+
+def _have_peer() -> bool:
+    return Path(PEER_PYTHON).exists()
 
 
 def stage_directlfq(p: dict) -> dict:
-    try:
-        import directlfq  # noqa: F401
-    except ImportError:
-        return {"skipped": "directlfq is not installed (pip install directlfq)"}
-    from proteomics.io.table import QuantTable
+    if not _have_peer():
+        return {"skipped": f"{PEER_PYTHON} absent (python3 -m venv /work/dlfq-venv; pip install directlfq==0.3.3)"}
     from proteomics.preprocess import MedianNormalizer
     from proteomics.quant import quantify
 
     table = _read_table(p)
-    t0 = time.perf_counter()  # first call: numba compiles directLFQ's kernels (reported as cold_wall_s)
-    d = table.data
-    few = d["protein_group"].isin(pd.unique(d["protein_group"])[:200])
-    directlfq_quantify(QuantTable(d.loc[few].reset_index(drop=True), table.format, table.path))
-    t_cold = time.perf_counter() - t0
+    prot, peer = directlfq_quantify(table, workdir=Path(p["out"]))
     t0, c0 = time.perf_counter(), _cpu()
-    prot = directlfq_quantify(table, num_cores=1)
-    t_dlfq, c_dlfq = time.perf_counter() - t0, _cpu() - c0
-    t0, c0 = time.perf_counter(), _cpu()
-    ds = MedianNormalizer().fit_transform(quantify(table, method="maxlfq", min_ratio_count=1))
+    ds = MedianNormalizer().fit_transform(quantify(table))
     t_ours, c_ours = time.perf_counter() - t0, _cpu() - c0
-    return {"wall_s": t_dlfq, "cpu_s": c_dlfq, "ours_cpu_s": c_ours, "speedup_cpu": c_dlfq / c_ours,
-            "compile_warmup_s": t_cold, "ours_wall_s": t_ours, "speedup": t_dlfq / t_ours, "rows": len(table.data),
-            "rows_s": len(table.data) / t_dlfq, "proteins": int(len(prot)),
-            "ours_proteins": int(np.isfinite(ds.X).any(axis=0).sum())}
+    return {"wall_s": peer["wall_s"], "cpu_s": peer["cpu_s"], "ours_cpu_s": c_ours,
+            "speedup_cpu": peer["cpu_s"] / c_ours, "compile_warmup_s": peer["warmup_s"], "ours_wall_s": t_ours,
+            "speedup": peer["wall_s"] / t_ours, "rows": len(table.data), "rows_s": len(table.data) / peer["wall_s"],
+            "proteins": int(len(prot)), "ours_proteins": int(np.isfinite(ds.X).any(axis=0).sum()),
+            "peak_rss_peer": peer["peak_rss"]}
 
 
 def stage_preprocess(p: dict) -> dict:
@@ -425,11 +414,7 @@ def stage_hye(p: dict) -> dict:
     from proteomics import io
     from proteomics.quant import quantify
 
-    try:
-        import directlfq  # noqa: F401
-        have_dlfq = True
-    except ImportError:
-        have_dlfq = False
+    have_dlfq = _have_peer()
     out = {}
     for label, name in HYE_FILES.items():
         path = SHARED / "proteobench_hye" / name
@@ -442,14 +427,15 @@ def stage_hye(p: dict) -> dict:
             nm = pd.read_csv(path, sep="\t", usecols=["Protein.Group", "Protein.Names"]).drop_duplicates()
             names = dict(zip(nm["Protein.Group"], nm["Protein.Names"], strict=False))
         res = {}
-        for mrc in (1, 2):
+        for label_, kw in (("auto (default)", {}), ("maxlfq_mrc1", {"method": "maxlfq", "min_ratio_count": 1}),
+                           ("maxlfq_mrc2", {"method": "maxlfq", "min_ratio_count": 2}),
+                           ("trace", {"method": "trace"})):
             t0 = time.perf_counter()
-            ds = quantify(table, method="maxlfq", min_ratio_count=mrc)
-            res[f"maxlfq_mrc{mrc}"] = {**_hye_summary(ds.to_frame(), names), "wall_s": time.perf_counter() - t0}
+            ds = quantify(table, **kw)
+            res[label_] = {**_hye_summary(ds.to_frame(), names), "wall_s": time.perf_counter() - t0}
         if have_dlfq:
-            t0 = time.perf_counter()
-            prot = directlfq_quantify(table)
-            res["directlfq"] = {**_hye_summary(prot.T, names), "wall_s": time.perf_counter() - t0}
+            prot, peer = directlfq_quantify(table, workdir=Path(p["out"]))
+            res["directlfq"] = {**_hye_summary(prot.T, names), "wall_s": peer["wall_s"]}
         out[label] = res
     return out
 
@@ -522,7 +508,7 @@ def _note(name: str, r: dict) -> str:
                      f"{r['extrapolated_cpu_s']:.0f} s CPU")
         return note
     if name == "directlfq":
-        return (f"ours (MaxLFQ+median) {r['ours_wall_s']:.2f} s wall / {r['ours_cpu_s']:.2f} s CPU → ours "
+        return (f"ours (default roll-up + median) {r['ours_wall_s']:.2f} s wall / {r['ours_cpu_s']:.2f} s CPU → ours "
                 f"{r['speedup']:.1f}× (wall) / {r['speedup_cpu']:.1f}× (CPU) faster; numba warm-up "
                 f"{r['compile_warmup_s']:.0f} s not counted")
     if name == "read_tsv":

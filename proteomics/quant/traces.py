@@ -19,7 +19,9 @@ protein is a trace of log2 intensities over the S runs; traces differ by an enti
    (as MaxLFQ and directLFQ), so protein levels stay comparable between proteins.
 
 A run with no entity of the protein is NaN; a single-entity protein gets that entity's values; a protein
-seen in a single run is quantified there. Noise-free input ``V[k, s] = p_s + o_k + r_s`` is recovered exactly
+seen in a single run is quantified there. Entities that share no run with the main component of the entity
+graph do not enter its fit; the runs the main component leaves empty are quantified from them as a component
+of their own, with its own level (as MaxLFQ treats the components of its sample graph). Noise-free input ``V[k, s] = p_s + o_k + r_s`` is recovered exactly
 (``p_s + r_s`` up to the level). Input and output are log2.
 """
 
@@ -106,6 +108,7 @@ def trace_block(V: np.ndarray) -> np.ndarray:
     kc = min(K, CORE)
     core = order[:, :kc]
     Vc = np.take_along_axis(V, core[:, :, None], axis=1)
+    V0 = V
     oc, main = _pair_offsets(Vc)
     Vc = np.where(main[:, :, None], Vc, np.nan)  # core entities sharing no run with the main component: unused
     w = nanmedian(Vc - oc[:, :, None], axis=1)  # (n, S) core profile
@@ -133,4 +136,12 @@ def trace_block(V: np.ndarray) -> np.ndarray:
     prof = np.nansum(np.exp2(w), axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = w + (np.log2(lin) - np.log2(prof))[:, None]
-    return np.where(np.isfinite(out), out, np.nan)
+    out = np.where(np.isfinite(out), out, np.nan)
+    # entities sharing no run with the main component quantify the runs it leaves empty, as a component of
+    # their own with its own level (MaxLFQ's per-component rescaling)
+    rest = np.where(~use[:, :, None] & np.isnan(out)[:, None, :], V0, np.nan)
+    left = np.flatnonzero(np.isfinite(rest).any(axis=(1, 2)))
+    if len(left):
+        sub = trace_block(rest[left])
+        out[left] = np.where(np.isfinite(out[left]), out[left], sub)
+    return out
