@@ -28,6 +28,7 @@ from .panel import (
     wants_specimen_inputs,
     write_panel_outputs,
 )
+from .panel.build import check_class_sizes
 from .panel.multispecimen import join_for_signature, join_specimens
 from .signature import UNSIGNED_WARNING, Signature
 from .signing import load_signing_key, sign_signature
@@ -147,6 +148,7 @@ def panel_command(input, sheet, *, label, positive, output, config=None, permuta
     if label not in ds.samples.columns:
         raise InputError(f"--label column {label!r} is not in the sample sheet", path=sheet,
                          hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
+    check_class_sizes(ds, label, source=sheet)
     settings = panel_settings(cfg)
     settings["specimen"] = specimen or _single_specimen(ds)
     if also:

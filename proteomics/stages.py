@@ -167,6 +167,10 @@ def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, m
         raise InputError(f"group column {group!r} is not in the sample sheet", path=source,
                          hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
     X = ds.X
+    if ds.n_proteins < 2:
+        raise InputError(f"the protein matrix holds {ds.n_proteins} protein(s); differential abundance needs at "
+                         "least 2 (the variance prior is shared across proteins)",
+                         hint="check the input file (a one-row matrix?) and the run names in the sheet")
     if np.isnan(X).all():
         raise InputError("every value of the protein matrix is missing", path=source,
                          hint="check the input file and the run names in the sheet")

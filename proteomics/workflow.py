@@ -29,6 +29,7 @@ from .dataset import Dataset
 from .guard import check_outputs
 from .io.write import write_tsv as _write_tsv
 from .panel import build_panel, write_panel_outputs
+from .panel.build import check_class_sizes
 from .signing import load_signing_key, sign_signature
 from .stages import (
     Inputs,
@@ -91,7 +92,7 @@ class _Timer:
 
 def _file_log(path: Path) -> logging.Handler:
     h = logging.FileHandler(path, encoding="utf-8")
-    h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    h.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))  # no times: reruns are identical
     h.setLevel(logging.INFO)
     return h
 
@@ -254,6 +255,8 @@ def _qc_tables(pqc, raw: Dataset, normalised: Dataset, *, group: str, specimen: 
 
 def _run_panel(cfg: RunConfig, ds: Dataset, tmp: Path, progress: Progress):
     p = cfg.panel
+    if p.label in ds.samples.columns:
+        check_class_sizes(ds, p.label, source=cfg.inputs.sheet)
     result = build_panel(ds, p.label, p.positive, settings=panel_settings(cfg), seed=cfg.seed,
                          n_permutations=p.permutations, n_jobs=cfg.n_jobs,
                          progress=lambda done, total: progress("panel nested CV", done, total))

@@ -188,3 +188,13 @@ def test_single_commands_find_what_run_finds(two_runs, tmp_path, monkeypatch, ca
     for col in ("log2fc", "t", "p_value", "q_value", "df_total"):
         np.testing.assert_allclose(ours[col].to_numpy(float), theirs[col].to_numpy(float), rtol=1e-12, err_msg=col)
     assert (ours["q_value"] < 0.05).sum() == (theirs["q_value"] < 0.05).sum() >= 20
+
+
+def test_every_file_is_byte_identical_on_rerun(two_runs):
+    """Every file of a rerun, figures (PNG/SVG metadata) and report included, equals the first run's; run.json
+    (the one place for times) is compared above without its times."""
+    a, b, _ = two_runs
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()) == files
+    differ = [str(rel) for rel in files if str(rel) != "run.json" and (a / rel).read_bytes() != (b / rel).read_bytes()]
+    assert differ == []

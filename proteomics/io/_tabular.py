@@ -76,15 +76,26 @@ def _raw_head(path: Path, gz: bool, n: int = 1 << 16) -> bytes:
 
 def _head_lines(path: Path, gz: bool, encoding: str, n_rows: int = 50) -> tuple[str, list[str]]:
     """The full header line (any length) and up to ``n_rows`` non-empty data lines, decoded strictly."""
+    from ..limits import DETECT_PEEK_BYTES
+
     opener = gzip.open if gz else open
+    budget = DETECT_PEEK_BYTES  # detection reads at most this much decompressed text; the reader streams the rest
     with opener(path, "rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline=None) as fh:
-        header = fh.readline()
+        header = fh.readline(budget)
+        if len(header) >= budget and not header.endswith("\n"):
+            raise InputError(f"the header line is longer than {budget // 2**20} MiB", path=path, line=1,
+                             hint="this is not a table export (or it has no line breaks)")
+        used = len(header)
         rows: list[str] = []
-        for line in fh:
+        while used < budget and len(rows) < n_rows:
+            line = fh.readline(budget - used)
+            if not line:
+                break
+            used += len(line)
+            if not line.endswith("\n") and used >= budget:
+                break  # cut by the budget: not a whole line
             if line.strip():
                 rows.append(line.rstrip("\n"))
-                if len(rows) >= n_rows:
-                    break
     return header.rstrip("\n"), rows
 
 

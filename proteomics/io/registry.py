@@ -12,7 +12,11 @@ file in ``tests/io/examples.py`` (the contract suite fails without one).
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -99,6 +103,10 @@ def detect(path: str | os.PathLike) -> str:
     for name, reader in FALLBACK.items():
         if _safe_sniff(reader, p) > 0:
             return name
+    if not p.text.lstrip().startswith("<"):
+        from ._tabular import open_source
+
+        open_source(path)  # a text table that cannot be opened says why (header too long, encoding …)
     raise InputError("unknown file format", path=path, line=1,
                      hint=f"give --format NAME; known formats: {', '.join(sorted(READERS) + sorted(FALLBACK))}")
 
@@ -129,15 +137,67 @@ def inspect(path: str | os.PathLike, format: str = "auto", **options) -> dict[st
     """Read ``path`` (never modifying it) and summarise it: ``format``, ``level``, ``n_runs``,
     ``n_proteins``, ``runs``, ``n_rows``, ``n_entities``, ``missing_fraction`` (share of rows with NaN
     intensity), ``candidates`` (every reader that claims the file, best first) and the reader's notes."""
-    cands = [name for _, name in candidates(peek(path))]
-    qt: QuantTable = read(path, format=format, **options)
+    p = peek(path)
+    cands = [name for _, name in candidates(p)]
+    if format == "auto":
+        format = detect(path)  # on the whole file's head, so errors name the user's file
+    try:
+        with _head_of(p) as head:  # a big table is summarised from its head: inspect peeks, it does not load
+            qt: QuantTable = read(head or path, format=format, **options)
+    except InputError as exc:
+        if exc.path is None or Path(exc.path) == Path(path):
+            raise
+        raise InputError(exc.message, path=path, line=exc.line, column=exc.column, hint=exc.hint) from None
     out = qt.summary()
     d = qt.data
+    if head is not None:
+        out["partial"] = True
+        out["note"] = (f"summary of the first {INSPECT_MAX_BYTES // 2**20} MiB of text only (the file is larger); "
+                       "counts are lower bounds")
     out["path"] = str(path)
     out["n_entities"] = int(d["entity_id"].nunique())
     out["missing_fraction"] = float(np.isnan(d["intensity"].to_numpy(dtype="float64")).mean()) if len(d) else 0.0
     out["candidates"] = cands
     return out
+
+
+#: decompressed text that ``inspect`` reads at most; larger tables are summarised from their first lines
+INSPECT_MAX_BYTES = 64 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def _head_of(p):
+    """A temporary copy of the first :data:`INSPECT_MAX_BYTES` of a text table (whole lines, same file name,
+    decompressed), or None when the file is smaller, XML or Parquet (read whole)."""
+    with open(p.path, "rb") as fh:
+        parquet = fh.read(4) == b"PAR1"
+    if parquet or p.text.lstrip().startswith("<") or (p.path.stat().st_size < INSPECT_MAX_BYTES and not p.gzipped):
+        yield None
+        return
+    opener = gzip.open if p.gzipped else open
+    with tempfile.TemporaryDirectory(prefix="proteomics-inspect-") as tmp:
+        dst = Path(tmp, p.name)
+        try:
+            with opener(p.path, "rb") as src, open(dst, "wb") as fh:
+                left, tail = INSPECT_MAX_BYTES, b""
+                while left > 0:
+                    block = src.read(min(left, 1 << 20))
+                    if not block:
+                        break
+                    fh.write(block)
+                    left -= len(block)
+                    tail = block
+                whole = not src.read(1)
+        except (OSError, EOFError) as exc:  # BadGzipFile is an OSError: trailing garbage, cut file
+            raise InputError(f"corrupt gzip file ({exc})", path=p.path,
+                             hint="re-export or re-compress it; trailing data that is not gzip is refused") from None
+        if whole:
+            yield None
+            return
+        with open(dst, "r+b") as fh:  # cut back to the last complete line
+            size = fh.seek(0, os.SEEK_END)
+            fh.truncate(size - (len(tail) - tail.rfind(b"\n") - 1) if b"\n" in tail else size)
+        yield dst
 
 
 def formats() -> list[dict[str, Any]]:

@@ -72,7 +72,28 @@ def _labels(ds: Dataset, label: str, positive: str) -> pd.Series:
                          hint=f"use one of {', '.join(sorted(set(lab)))}")
     if lab.nunique() < 2:
         raise InputError(f"column {label!r} has a single class")
+    check_class_sizes(ds, label)
     return lab
+
+
+#: nested cross-validation needs this many subjects in every class (outer training folds keep ≥ 3, inner ≥ 2)
+MIN_SUBJECTS_PER_CLASS = 4
+
+
+def check_class_sizes(ds: Dataset, label: str, source=None) -> None:
+    """Refuse a label whose smallest class has fewer than :data:`MIN_SUBJECTS_PER_CLASS` subjects (samples when
+    the table has no ``subject``), naming the class and ``source`` (the sample sheet)."""
+    s = ds.samples
+    lab = s[label]
+    keep = lab.notna() & (lab.astype(str).str.strip() != "")
+    who = s.loc[keep, "subject"].astype(str) if "subject" in s.columns else s.index[keep].to_series()
+    counts = pd.Series(who.to_numpy()).groupby(lab[keep].astype(str).to_numpy()).nunique()
+    small = counts[counts < MIN_SUBJECTS_PER_CLASS]
+    if len(small):
+        c, n = str(small.index[0]), int(small.iloc[0])
+        raise InputError(f"class {c!r} of column {label!r} has {n} subject(s); nested cross-validation needs at "
+                         f"least {MIN_SUBJECTS_PER_CLASS} in every class", path=source, column=label,
+                         hint="add samples of that class, merge it with another, or leave it out of the sheet")
 
 
 def _joined_specimens(ds: Dataset) -> tuple[str, ...]:
@@ -135,6 +156,10 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
                            derive_seed(seed, 7))
     # the warnings name the panel actually locked (k proteins), not the configured maximum
     warnings = M.design_warnings(y, X.shape[1], batch=batch, panel_size=int(k))
+    if len(classes) > 2:  # said, not silent: --positive only names the class whose probability is reported
+        warnings.insert(0, f"the label has {len(classes)} classes ({', '.join(map(str, classes))}): a multinomial "
+                           f"model was built; 'probability' is that of {positive!r} and the category is the most "
+                           "probable class (restrict the sheet to two classes for a binary panel)")
     sel_step = pipe.named_steps["select"]
     if hasattr(sel_step, "expected_false_"):
         metrics["stability_expected_false_bound"] = sel_step.expected_false_

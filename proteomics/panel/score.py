@@ -125,6 +125,10 @@ def score(signature: Signature, ds: Dataset, *, specimen: str | None = None) -> 
     hi = np.asarray(qc.get("training_max", [np.nan] * len(sig.proteins)), float)
     margin = float(qc.get("range_margin", np.inf))
     for i in range(ds.n_samples):
+        measured = raw_panel[i][~np.isnan(raw_panel[i])]
+        if measured.size >= 2 and np.all(measured == measured[0]):
+            why[i].append(f"all {measured.size} measured panel proteins have the same value ({measured[0]:.6g}): "
+                          "a placeholder or constant fill, not a measurement")
         m = [p for p, b in zip(sig.proteins, miss[i], strict=True) if b]
         if len(m) > max_missing:
             why[i].append(f"{len(m)} panel protein(s) missing ({', '.join(m)}); at most {max_missing} allowed")
