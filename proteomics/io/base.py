@@ -31,6 +31,7 @@ class Peek:
 
     @property
     def header(self) -> str:
+        """The first line (header) of the file, or "" for an empty peek."""
         return self.lines[0] if self.lines else ""
 
     def columns(self, sep: str | None = None) -> list[str]:

@@ -34,6 +34,7 @@ _MATRIX_ID_COLS = ("Protein.Group", "Protein.Ids", "Protein.Names", "Genes", "Fi
 
 
 def sniff_diann_report(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     cols = set(p.columns())
     if "Protein.Group" in cols and "Q.Value" in cols and (cols & set(_RUN_COLS)) and (
             "Precursor.Id" in cols or {"Modified.Sequence", "Precursor.Charge"} <= cols):
@@ -42,6 +43,7 @@ def sniff_diann_report(p: Peek) -> float:
 
 
 def sniff_diann_pg_matrix(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     cols = p.columns()
     if cols[:1] == ["Protein.Group"] and "Precursor.Id" not in cols and "Q.Value" not in cols \
             and ("Protein.Names" in cols or "Genes" in cols or "Protein.Ids" in cols):
@@ -50,6 +52,7 @@ def sniff_diann_pg_matrix(p: Peek) -> float:
 
 
 def sniff_diann_pr_matrix(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     cols = p.columns()
     if cols[:1] == ["Protein.Group"] and "Precursor.Id" in cols and "Q.Value" not in cols:
         return 0.9

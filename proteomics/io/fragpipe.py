@@ -79,6 +79,7 @@ def _choose(src: T.Source, quantity: str) -> tuple[str, dict[str, str]]:
 
 
 def sniff_fragpipe_combined_protein(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     cols = p.columns()
     s = set(cols)
     if {"Protein", "Protein ID"} <= s and "Peptide Sequence" not in s and "Spectrum" not in s and \
@@ -88,6 +89,7 @@ def sniff_fragpipe_combined_protein(p: Peek) -> float:
 
 
 def sniff_fragpipe_combined_ion(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     s = set(p.columns())
     if {"Peptide Sequence", "Modified Sequence", "Charge", "Protein", "Protein ID"} <= s:
         return 0.9
@@ -95,6 +97,7 @@ def sniff_fragpipe_combined_ion(p: Peek) -> float:
 
 
 def sniff_fragpipe_combined_peptide(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     s = set(p.columns())
     if {"Peptide Sequence", "Protein", "Protein ID"} <= s and "Charge" not in s and "Modified Sequence" not in s:
         return 0.85
@@ -102,6 +105,7 @@ def sniff_fragpipe_combined_peptide(p: Peek) -> float:
 
 
 def sniff_fragpipe_psm(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     s = set(p.columns())
     if {"Spectrum", "Peptide", "Protein", "Charge"} <= s and ("Spectrum File" in s or "Intensity" in s):
         return 0.9
@@ -109,6 +113,7 @@ def sniff_fragpipe_psm(p: Peek) -> float:
 
 
 def sniff_msstats(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     s = set(p.columns())
     if {"ProteinName", "PeptideSequence", "PrecursorCharge", "Run", "Intensity"} <= s:
         return 0.8

@@ -72,6 +72,7 @@ def _layout(header: list[str], rows: list[list[str]]) -> int:
 
 
 def sniff_generic(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     try:  # the full header (a wide matrix of many runs can have a header longer than the peek)
         src = T.open_source(p.path)
     except InputError:

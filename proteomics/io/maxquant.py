@@ -31,6 +31,7 @@ _PEP_QUANT = {"lfq": "LFQ intensity ", "intensity": "Intensity "}
 
 
 def sniff_maxquant_proteingroups(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     cols = set(p.columns())
     if {"Protein IDs", "Majority protein IDs"} <= cols:
         return 0.9
@@ -38,6 +39,7 @@ def sniff_maxquant_proteingroups(p: Peek) -> float:
 
 
 def sniff_maxquant_evidence(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     cols = set(p.columns())
     if {"Raw file", "Modified sequence", "Charge", "Proteins"} <= cols and "Intensity" in cols:
         return 0.9
@@ -45,6 +47,7 @@ def sniff_maxquant_evidence(p: Peek) -> float:
 
 
 def sniff_maxquant_peptides(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     cols = p.columns()
     s = set(cols)
     if {"Sequence", "Proteins", "Leading razor protein"} <= s and "Raw file" not in s \

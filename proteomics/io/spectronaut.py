@@ -29,6 +29,7 @@ _QUANT = {"precursor": "FG.Quantity", "pg": "PG.Quantity"}
 
 
 def sniff_spectronaut(p: Peek) -> float:
+    """Confidence in [0, 1] that the peeked file is this reader's format (0 = not mine); reads the header only."""
     s = set(p.columns())
     if {"R.FileName", "PG.ProteinGroups"} <= s and ({"EG.PrecursorId", "FG.Quantity", "PG.Quantity"} & s):
         return 0.9

@@ -64,6 +64,7 @@ class QuantTable:
 
     @property
     def level(self) -> str:
+        """The table's level: "precursor", "peptide", "protein" or "psm"."""
         return str(self.data["level"].iloc[0]) if len(self.data) else "protein"
 
     @property
@@ -73,10 +74,12 @@ class QuantTable:
 
     @property
     def n_runs(self) -> int:
+        """Number of distinct runs."""
         return len(self.runs)
 
     @property
     def n_proteins(self) -> int:
+        """Number of distinct protein groups."""
         return int(self.data["protein_group"].nunique())
 
     def summary(self) -> dict[str, Any]:
@@ -86,6 +89,7 @@ class QuantTable:
                 **{k: v for k, v in self.meta.items() if isinstance(v, str | int | float | bool | list | dict)}}
 
     def with_runs_renamed(self, mapping: dict[str, str]) -> QuantTable:
+        """A new table with ``run`` values renamed by ``mapping`` (old → new); other runs unchanged."""
         d = self.data.copy()
         d["run"] = d["run"].astype(str).map(lambda r: mapping.get(r, r))
         return QuantTable(d, self.format, self.path, dict(self.meta))

@@ -18,12 +18,14 @@ MISSING_VALUES = frozenset({"", "na", "nan", "n/a", "not available", "not applic
 
 
 def is_missing(value) -> bool:
+    """True for None, NaN and the missing-value words of a sheet (empty, NA, n/a, not available …)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return True
     return str(value).strip().lower() in MISSING_VALUES
 
 
 def as_text(values) -> list[str]:
+    """Values as stripped strings, "" for None/NaN (one per input value)."""
     return ["" if is_missing(v) and (v is None or isinstance(v, float)) else str(v).strip() for v in values]
 
 

@@ -23,6 +23,7 @@ def sdrf_key(name: str) -> str:
 
 
 def is_sdrf(header: Sequence[str]) -> bool:
+    """True when the header is SDRF-Proteomics (``source name`` plus ``comment[...]``/``characteristics[...]``)."""
     keys = {sdrf_key(h) for h in header}
     return "source name" in keys and any(k.startswith(("comment[", "characteristics[")) for k in keys)
 

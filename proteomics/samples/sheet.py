@@ -105,14 +105,17 @@ class SampleSheet:
 
     @property
     def samples(self) -> list[str]:
+        """Sample ids in sheet order."""
         return self._table.index.tolist()
 
     @property
     def runs(self) -> list[str]:
+        """Run names as written in the sheet, in sheet order (one per sample)."""
         return self._table["run"].tolist()
 
     @property
     def path(self) -> str:
+        """The file the sheet was read from ("" when built from a frame)."""
         return self._path
 
     def __len__(self) -> int:

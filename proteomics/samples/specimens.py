@@ -22,6 +22,7 @@ _SPECIMEN_ALIASES = {
 
 
 def norm_key(text: str) -> str:
+    """Lower case, ``_``/``-`` as blanks, single blanks: the key spellings are compared by."""
     return re.sub(r"\s+", " ", re.sub(r"[_\-]+", " ", str(text).strip().lower()))
 
 

@@ -19,6 +19,7 @@ __all__ = ["write_sheet_csv", "write_sheet_sdrf", "write_truth", "write_bundle",
 
 
 def sheet_text(sheet: pd.DataFrame) -> pd.DataFrame:
+    """The sheet with ``smoking`` and ``time`` as one-decimal text, as the bundled CSV shows them."""
     out = sheet.copy()
     out["smoking"] = out["smoking"].map(lambda v: f"{v:.1f}")
     if "time" in out:

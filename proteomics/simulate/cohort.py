@@ -46,6 +46,8 @@ class Cohort:
 
 def draw_subjects(rng: np.random.Generator, n_patients: int, n_bal: int, n_sputum: int, n_subgroups: int,
               n_hemolysed: int, n_clotted: int = 1) -> pd.DataFrame:
+    """One row per patient (index ``subject``): condition, age, sex, smoking (pack-years), batch, survival
+    time/event, planted subgroup, hemolysed/clotted flags and which specimens were sampled."""
     if n_patients < 8 or n_patients % 2:
         raise ValueError("n_patients must be an even number ≥ 8")
     half = n_patients // 2

@@ -50,6 +50,8 @@ def library(rng: np.random.Generator, groups: list[str], max_prec: int = 30) -> 
 
 def specimen_proteins(rng: np.random.Generator, spec: str, cat: pd.DataFrame, generic: pd.DataFrame,
                        fraction_changed: float, extra_proteins: int = 0) -> pd.DataFrame:
+    """One row per protein of ``spec``: log10 abundance, between-patient SD (log2), true cancer log2 fold change,
+    covariate effects (log2), batch shift and number of precursors (see the package docstring)."""
     real = cat[cat[spec] != "-"]
     n_gen = N_GENERIC[spec] + extra_proteins
     prot = pd.concat([real[["protein_group", "gene", "entry", "panel"]], generic.iloc[:n_gen]], ignore_index=True)

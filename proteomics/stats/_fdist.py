@@ -276,6 +276,7 @@ def fit_f_dist_robustly(x: np.ndarray, df1: np.ndarray, covariate: np.ndarray | 
 
 
 def monotone_shrunk(shrunk: np.ndarray, order_key: np.ndarray) -> np.ndarray:
+    """limma's monotonicity step: shrunk prior df made non-decreasing along ``order_key`` (one value per protein)."""
     n = shrunk.size
     o = np.argsort(order_key, kind="stable")
     ordered = shrunk[o].copy()

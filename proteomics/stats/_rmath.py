@@ -138,6 +138,7 @@ def logmdigamma(x):
 
 
 def trigamma(x):
+    """The trigamma function ψ'(x) (elementwise, like R ``trigamma``)."""
     return special.polygamma(1, x)
 
 

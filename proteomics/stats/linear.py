@@ -79,6 +79,7 @@ def unique_patterns(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def block_corr_matrix(block: np.ndarray, rho: float) -> np.ndarray:
+    """samples × samples correlation matrix: 1 on the diagonal, ``rho`` within a block, 0 between blocks."""
     same = block[:, None] == block[None, :]
     V = np.where(same, rho, 0.0)
     np.fill_diagonal(V, 1.0)
@@ -239,6 +240,7 @@ def cell_means_fit(Y: np.ndarray, design: np.ndarray):
 
 # -- contrasts.fit ----------------------------------------------------------------------------------------
 def cov2cor(c: np.ndarray) -> np.ndarray:
+    """Correlation matrix of a covariance matrix (p × p)."""
     d = np.sqrt(np.diag(c))
     return c / np.outer(d, d)
 
@@ -283,19 +285,24 @@ def contrasts_fit(fit: LinearFit, contrasts: np.ndarray, names: Sequence[str] | 
 
 # -- t and F -------------------------------------------------------------------------------------------------
 def pt_upper(t, df):
+    """Upper tail P(T > t) of Student's t with ``df`` degrees of freedom (normal when df is infinite)."""
     return stats.norm.sf(t) if np.isinf(df) else stats.t.sf(t, df)
 
 
 def qt_upper(p, df):
+    """Quantile with upper tail ``p`` of Student's t with ``df`` degrees of freedom (normal when df is infinite)."""
     return stats.norm.isf(p) if np.isinf(df) else stats.t.isf(p, df)
 
 
 def qt_upper_log(logp, df):
+    """:func:`qt_upper` of ``exp(logp)``."""
     p = np.exp(logp)
     return qt_upper(p, df)
 
 
 def p_two_sided(t: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """Two-sided p-values of t statistics (proteins × contrasts) with per-protein ``df`` (normal where df is
+    infinite)."""
     df = np.broadcast_to(df, t.shape)
     with np.errstate(invalid="ignore"):
         out = 2 * stats.t.sf(np.abs(t), df)
