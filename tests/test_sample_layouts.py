@@ -123,3 +123,21 @@ def test_xlsx_errors_name_the_excel_row(tmp_path):
     junk.write_bytes(b"not a workbook")
     with pytest.raises(InputError, match="workbook"):
         SampleSheet.read(junk)
+
+
+def test_de_command_with_an_alphapeptstats_xlsx_sheet(tmp_path):
+    """`proteomics de` on AlphaPeptStats' DIA-NN pg_matrix with its metadata.xlsx as the sheet: no sample,
+    subject or specimen column (specimen from --specimen), groups in 'grouping1'."""
+    from tests.cli_helpers import invoke
+
+    data = need_shared("alphapeptstats_diann", "report_final.pg_matrix.tsv")
+    sheet = need_shared("alphapeptstats_diann", "metadata.xlsx")
+    out = tmp_path / "de.tsv"
+    res = invoke("de", str(data), "--sheet", str(sheet), "--specimen", "plasma", "--group", "grouping1",
+                 "--contrast", "Disease-Healthy", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    de = pd.read_csv(out, sep="\t")
+    assert len(de) >= 1 and {"protein_group", "log2fc", "p_value", "q_value"} <= set(de.columns)
+    res = invoke("de", str(data), "--sheet", str(sheet), "--group", "grouping1", "--contrast", "Disease-Healthy",
+                 "-o", str(tmp_path / "x.tsv"))
+    assert res.exit_code == 2 and "--specimen" in res.output

@@ -5,10 +5,12 @@ Which header is which column (names compared without case, blanks, dots, dashes 
 
 ========== ==============================================================================================
 run        ``run`` · ``Run`` (MSstats, DIA-NN) · ``Raw.file`` / ``Raw file`` (MSstats for MaxQuant) ·
-           ``File.Name`` (DIA-NN) · ``R.FileName`` (Spectronaut) · ``file`` / ``data file``
+           ``File.Name`` (DIA-NN) · ``R.FileName`` (Spectronaut) · ``file`` / ``data file`` ·
+           ``analytical_sample external_id`` (AlphaPeptStats / Clinical Knowledge Graph metadata)
 sample     ``sample`` · ``sample_name``
 subject    ``subject`` · ``BioReplicate`` (MSstats: the biological replicate, the same label in two conditions
-           is the same subject measured twice) · ``individual`` · ``patient`` · ``participant``
+           is the same subject measured twice) · ``individual`` · ``patient`` · ``participant`` ·
+           ``subject external_id``
 specimen   ``specimen`` · ``specimen type`` · ``sample type``
 condition  ``condition`` (MSstats ``Condition``)
 batch      ``batch``
@@ -43,9 +45,9 @@ __all__ = ["ALIASES", "normalise_name", "read_xlsx_rows", "map_columns"]
 
 #: canonical column → accepted header names, compared by :func:`normalise_name`; earlier names win
 ALIASES: dict[str, tuple[str, ...]] = {
-    "run": ("run", "rawfile", "filename", "rfilename", "file", "datafile"),
+    "run": ("run", "rawfile", "filename", "rfilename", "file", "datafile", "analyticalsampleexternalid"),
     "sample": ("sample", "samplename"),
-    "subject": ("subject", "bioreplicate", "individual", "patient", "participant"),
+    "subject": ("subject", "bioreplicate", "individual", "patient", "participant", "subjectexternalid"),
     "specimen": ("specimen", "specimentype", "sampletype"),
     "condition": ("condition",),
     "batch": ("batch",),
