@@ -258,7 +258,8 @@ def quantify_inputs(cfg: RunConfig, inputs: Inputs, *, method: str | None = None
         from .quant.distributed import quantify_dask  # optional dependency (dask)
 
         raw = quantify_dask(inputs.data, inputs.sheet, format=cfg.inputs.format, method=method,
-                            scheduler=cfg.scheduler, read_options=read_options(cfg), progress=progress, **qkw)
+                            scheduler=cfg.scheduler, read_options=read_options(cfg), progress=progress,
+                            workdir=cfg.dask_workdir, **qkw)
     else:
         stage = f"quantifying proteins ({method})"
         raw = quantify(inputs.table, inputs.sheet, method=method, n_jobs=cfg.n_jobs,

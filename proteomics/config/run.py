@@ -136,6 +136,8 @@ class RunConfig(Strict):
     seed: int = 0
     engine: Literal["local", "dask"] = "local"
     scheduler: str | None = None
+    dask_workdir: Path | None = Field(None, description="engine dask: folder for the job's files; an interrupted "
+                                      "job resumes from its finished parts when run again (None: temporary)")
     n_jobs: int = Field(1, ge=1)
     specimen: str | None = None
     inputs: InputsConfig
