@@ -2,15 +2,18 @@
 
 The curated public API (heavy submodules are imported on first use, so ``import proteomics`` is cheap)::
 
-    read(path, format="auto", ...)                 -> QuantTable      (proteomics.io)
+    read(path, format="auto", ...)                 -> QuantTable      (proteomics.io; READERS: every reader by name)
     SampleSheet.read(path)                         -> SampleSheet     (proteomics.samples)
-    quantify(table, sheet, method="maxlfq")        -> Dataset         (proteomics.quant; samples × proteins, log2)
-    STEPS["normalize_median"]() …                  sklearn transformers (proteomics.preprocess)
+    quantify(table, sheet, method="auto")          -> Dataset         (proteomics.quant; samples × proteins, log2;
+                                                                       METHODS: every roll-up by name)
+    STEPS["normalize_median"]() …                  ProteomicsTransformer (sklearn; proteomics.preprocess)
     sample_qc(ds), protein_qc(ds)                  QC tables (proteomics.qc)
     moderated_t(ds, "cancer-control", ...)         -> DEResult        (proteomics.stats)
-    build_panel(ds, label, positive, ...)          -> PanelResult     (proteomics.panel)
-    Signature.load(path); score(signature, ds)     -> ScoreResult
+    build_panel(ds, label, positive, ...)          -> PanelResult     (proteomics.panel; .cv: NestedCVResult)
+    Signature.load(path); score(signature, ds)     -> ScoreResult     (one row per sample: probability, category)
+    score_signature(signature, ds)                 -> DataFrame       (any signature kind: panel, multi, stratifier)
     stratify(ds, k_max=6)                          -> StratifyResult  (proteomics.stratify)
+    assign(stratifier, ds)                         -> DataFrame       (one row per sample: cluster, confidence)
 """
 
 from importlib import import_module
@@ -20,15 +23,16 @@ from .dataset import Dataset, Step
 from .errors import InputError, ProteomicsError, ScoringRefused, SignatureError
 
 _LAZY = {
-    "read": "proteomics.io", "detect": "proteomics.io", "QuantTable": "proteomics.io",
+    "read": "proteomics.io", "detect": "proteomics.io", "QuantTable": "proteomics.io", "READERS": "proteomics.io",
     "SampleSheet": "proteomics.samples",
-    "quantify": "proteomics.quant",
-    "STEPS": "proteomics.preprocess",
+    "quantify": "proteomics.quant", "METHODS": "proteomics.quant",
+    "STEPS": "proteomics.preprocess", "ProteomicsTransformer": "proteomics.preprocess",
     "sample_qc": "proteomics.qc", "protein_qc": "proteomics.qc",
     "moderated_t": "proteomics.stats", "DEResult": "proteomics.stats",
     "build_panel": "proteomics.panel", "write_panel_outputs": "proteomics.panel", "Signature": "proteomics.signature",
-    "score": "proteomics.panel", "validate": "proteomics.panel",
-    "stratify": "proteomics.stratify",
+    "score": "proteomics.panel", "validate": "proteomics.panel", "ScoreResult": "proteomics.panel",
+    "NestedCVResult": "proteomics.panel", "score_signature": "proteomics.panel",
+    "stratify": "proteomics.stratify", "assign": "proteomics.stratify",
     "load_config": "proteomics.config", "run": "proteomics.workflow",
 }
 
