@@ -103,6 +103,8 @@ def de_command(input, sheet, *, contrasts, output, group=None, covariates=None, 
     for c in cfg.de.contrasts:
         check_contrast_groups(ds, cfg.de.group, c, sheet)
     if min_valid is not None:
+        if min_valid < 0:
+            raise InputError(f"--min-valid {min_valid} is negative", hint="give a count of valid values ≥ 0")
         pre = cfg.preprocess.model_copy(update={"min_valid_fraction": min(1.0, min_valid / max(1, ds.n_samples)),
                                                 "min_valid_per_group": False})
         cfg = cfg.model_copy(update={"preprocess": pre})

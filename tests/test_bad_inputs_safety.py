@@ -290,6 +290,10 @@ def _case(t: Path, work: Path, name: str):
                  "--config", c, "-o", t / "p"], [c, m], ["outer_folds", "twice"], None, False)
     if name == "negative_permutations":
         return panel(m, None, "--permutations", "-5"), [m], ["permutations"], None, False
+    if name == "negative_seed":
+        return panel(m, None, "--seed", "-1"), [m], ["seed"], None, False
+    if name == "negative_min_valid":
+        return de(m, None, "--min-valid", "-3"), [m], ["--min-valid"], None, False
     if name == "config_latin1":
         c = config()
         c.write_bytes(c.read_bytes() + "# patient Müller\n".encode("latin-1"))
@@ -354,7 +358,7 @@ CASES = [
     "yaml_alias_bomb", "panel_config_alias_bomb", "data_is_fifo", "sheet_is_fifo", "config_is_fifo",
     "gzip_bomb_without_line_breaks", "duplicate_id_early_in_huge_file",
     "mixed_linear_and_log2_columns", "duplicate_protein_id", "duplicate_yaml_key", "duplicate_key_in_panel_config",
-    "negative_permutations", "config_latin1", "config_utf16", "config_too_large", "gzip_trailing_garbage",
+    "negative_permutations", "negative_seed", "negative_min_valid", "config_latin1", "config_utf16", "config_too_large", "gzip_trailing_garbage",
     "minus_inf_in_data", "overflowing_number_in_data",
     "one_row_matrix", "all_missing_matrix_named", "class_with_two_samples",
 ]

@@ -133,7 +133,7 @@ class RunConfig(Strict):
     """The whole ``proteomics run`` configuration (see configs/*.yaml for commented examples)."""
 
     name: str = "run"
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)
     engine: Literal["local", "dask"] = "local"
     scheduler: str | None = None
     dask_workdir: Path | None = Field(None, description="engine dask: folder for the job's files; an interrupted "
