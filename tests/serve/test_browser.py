@@ -44,10 +44,10 @@ def browser():
             b.close()
 
 
-def _shot(page, out: Path, name: str) -> None:
+def _shot(page, out: Path, name: str, publish: bool = True) -> None:
     out.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(out / name), full_page=True)
-    if os.environ.get("PROTEOMICS_UPDATE_SCREENSHOTS") == "1":
+    if publish and os.environ.get("PROTEOMICS_UPDATE_SCREENSHOTS") == "1":
         docs = REPO / "docs" / "serve"
         docs.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(out / name, docs / name)
@@ -83,11 +83,15 @@ def _score(page, url, path, patient, specimen="plasma", collected="2026-11-02", 
     assert re.search(r"/results/\d+$", page.url), page.url
 
 
-def test_main_flows_in_a_real_browser(browser, sigs, tmp_path):
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_main_flows_in_a_real_browser(browser, sigs, tmp_path, request, db):
+    from .conftest import new_pg_database
+
+    db_url = new_pg_database(request.getfixturevalue("pg_server")) if db == "postgresql" else None
     shots = tmp_path / "shots"
     data = tmp_path / "site"
-    prepare_site(data, sigs, people=[("ann", "admin"), ("rev", "reviewer")])
-    server = start_server(data, workers=1)
+    prepare_site(data, sigs, db_url, people=[("ann", "admin"), ("rev", "reviewer")])
+    server = start_server(data, db_url, workers=1)
     try:
         url = server.url
         ctx = browser.new_context(viewport={"width": 1100, "height": 900})
@@ -102,7 +106,7 @@ def test_main_flows_in_a_real_browser(browser, sigs, tmp_path):
         page.fill("form[action='/admin/users'] input[name=password]", "carla-password-1")
         _submit(page, "#add-user")
         assert "Added carla (clinician)" in page.inner_text("main")
-        _shot(page, shots, "users.png")
+        _shot(page, shots, "users.png", db == "sqlite")
         _logout(page)
         # reviewer imports and approves the sample_data signature
         _login(page, url, "rev")
@@ -112,7 +116,7 @@ def test_main_flows_in_a_real_browser(browser, sigs, tmp_path):
         page.fill("textarea[name=justification]", "Nested-CV AUC acceptable; approved by the lab committee")
         _submit(page, "#approve")
         assert "Approved for clinical use" in page.inner_text("#state")
-        _shot(page, shots, "signature.png")
+        _shot(page, shots, "signature.png", db == "sqlite")
         _logout(page)
         # clinician scores a new patient
         _login(page, url, "carla", "carla-password-1")
@@ -121,23 +125,23 @@ def test_main_flows_in_a_real_browser(browser, sigs, tmp_path):
         assert page.inner_text("#category") in ("low", "high", "indeterminate")
         assert page.inner_text("#patient") == "N001"
         assert page.locator("table.panel svg").count() == 4
-        _shot(page, shots, "result.png")
+        _shot(page, shots, "result.png", db == "sqlite")
         _submit(page, "#print-view")
         assert page.locator("#print-button").count() == 1
         pdf = page.pdf(format="A4", print_background=True)
         assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1  # one A4 page per patient
-        _shot(page, shots, "print.png")
+        _shot(page, shots, "print.png", db == "sqlite")
         # second visit of the same patient: the history is plotted
         _score(page, url, sigs["patients"]["N002_plasma_b3"], "N001", collected="2026-11-25", received="2026-11-26")
         _submit(page, "#history")
         assert page.locator("#history-plot").count() == 1
         assert page.locator("#history-table tr").count() == 3
-        _shot(page, shots, "history.png")
+        _shot(page, shots, "history.png", db == "sqlite")
         # a refusal in plain words
         _score(page, url, sigs["patients"]["N003_plasma_b3"], "N003", specimen="sputum")
         text = page.inner_text("#result")
         assert "Not scored: refused" in text and "differs from the signature's intended specimen 'plasma'" in text
-        _shot(page, shots, "refusal.png")
+        _shot(page, shots, "refusal.png", db == "sqlite")
         _logout(page)
         assert not errors, errors  # no CSP violation or script error in the console
         ctx.close()
@@ -147,5 +151,5 @@ def test_main_flows_in_a_real_browser(browser, sigs, tmp_path):
 
     from proteomics.cli import app
 
-    res = CliRunner().invoke(app, ["audit", "verify", "--data-dir", str(data)])
+    res = CliRunner().invoke(app, ["audit", "verify", "--data-dir", str(data)] + (["--db", db_url] if db_url else []))
     assert res.exit_code == 0, res.output

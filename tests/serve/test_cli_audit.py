@@ -117,3 +117,14 @@ def test_audit_verify_names_the_first_broken_row(backend, attack):
     assert res.exit_code == 2, res.output
     expected = {"edit": "row 2", "delete": "row 3", "edit_and_rehash": "row 3"}[attack]
     assert f"broken at {expected}" in res.output, res.output
+
+
+def test_schema_is_versioned_and_upgraded_in_place(backend):
+    """Alembic records the schema version; opening an existing database again keeps every row."""
+    assert run(backend, "users", "add", "alice", "--role", "admin", stdin=PASSWORD + "\n").exit_code == 0
+    eng = engine_of(backend)
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+    eng.dispose()
+    assert run(backend, "users", "add", "bob", "--role", "clinician", stdin=PASSWORD + "\n").exit_code == 0
+    assert run(backend, "users", "list").output.splitlines() == ["alice\tadmin\tactive", "bob\tclinician\tactive"]
