@@ -27,7 +27,14 @@ from .cli_support import (  # noqa: F401 - app and main are this module's public
     main,
     out_console,
 )
+from .commands import de_command, quantify_file
+from .config import load_config
 from .errors import InputError
+from .guard import check_outputs
+from .io import formats as list_formats
+from .io import inspect as inspect_file
+from .stages import sidecar_path, write_protein_sidecar
+from .workflow import run as run_workflow
 
 
 # -- run ------------------------------------------------------------------------------------------------
@@ -39,9 +46,6 @@ def run(
     engine: Annotated[str | None, typer.Option("--engine", help="local or dask (overrides the config).")] = None,
 ):
     """Run the whole pipeline from a config: read, quantify, QC, differential abundance, panel, report."""
-    from .config import load_config
-    from .workflow import run as run_workflow
-
     with _errors():
         cfg = load_config(config)
         if engine is not None:
@@ -69,8 +73,6 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ):
     """Detect a file's format and summarise it (level, runs, proteins). Never modifies the file."""
-    from .io import inspect as inspect_file
-
     with _errors():
         info = inspect_file(path, format=format)
         if as_json:
@@ -86,8 +88,6 @@ def inspect(
 @app.command(epilog="Example: proteomics formats")
 def formats():
     """List every reader and the files it takes."""
-    from .io import formats as list_formats
-
     with _errors():
         for f in list_formats():
             out_console.print(f"[bold]{f['name']:<22}[/bold] {f.get('level', ''):<10} {f['files']}")
@@ -111,10 +111,6 @@ def quantify(
     engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
 ):
     """Roll precursors/peptides up to proteins and write a samples-by-protein log2 matrix (TSV)."""
-    from .commands import quantify_file
-    from .guard import check_outputs
-    from .stages import sidecar_path, write_protein_sidecar
-
     with _errors(), _progress() as cb:
         check_outputs(inputs=[input, sheet, fasta, sidecar_path(input)], outputs=[output, sidecar_path(output)])
         ds = quantify_file(input, sheet, format=format, method=method.value, fasta=fasta, scale=scale.value,
@@ -155,8 +151,6 @@ def de(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")] = None,
 ):
     """Differential abundance with limma-style moderated t statistics."""
-    from .commands import de_command
-
     with _errors(), _progress() as cb:
         results = de_command(input, sheet, contrasts=contrast, output=output, group=group,
                              covariates=covariate or [], block=block, trend=trend, robust=robust, legacy=legacy,

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from .cli_support import FORMAT_HELP, Scale, _errors, _progress, _state, app, out_console
+from .commands import panel_command, score_command, stratify_command, validate_command, verify_command
 
 
 # -- panel / validate -------------------------------------------------------------------------------------------
@@ -41,8 +42,6 @@ def panel(
                                                                     "signature; default: your key.")] = None,
 ):
     """Build a biomarker panel with nested cross-validation and lock it into a signature."""
-    from .commands import panel_command
-
     with _errors(), _progress() as cb:
         res = panel_command(input, sheet, label=label, positive=positive, output=output, config=config,
                             permutations=permutations, seed=seed, format=format, scale=scale.value,
@@ -82,8 +81,6 @@ def validate(
                                                                         "then carries a warning.")] = False,
 ):
     """External validation: score a labelled cohort with a locked signature, report metrics at its thresholds."""
-    from .commands import validate_command
-
     with _errors(), _progress() as cb:
         metrics = validate_command(input, signature, sheet, label=label, positive=positive, output=output,
                                    format=format, scale=scale.value, force=force, progress=cb,
@@ -116,8 +113,6 @@ def score(
                                                                         "then carries a warning.")] = False,
 ):
     """Score new patients with a locked signature, or refuse with every reason."""
-    from .commands import score_command
-
     with _errors():
         table, report = score_command(input, signature, output, sheet=sheet, specimen=specimen, format=format,
                                       scale=scale.value, also=also or (), allow_unsigned=allow_unsigned)
@@ -138,8 +133,6 @@ def score(
 def verify_signature(signature: Annotated[Path, typer.Argument(help="Signature JSON file.")]):
     """Check a signature's checksum, schema, content and Ed25519 signature by a trusted key; print its intended
     use and performance."""
-    from .commands import verify_command
-
     with _errors():
         info = verify_command(signature)
         out_console.print(f"[green]OK[/green] {signature}: checksum, schema, content and signature verified "
@@ -169,8 +162,6 @@ def stratify(
                                                                     "signature; default: your key.")] = None,
 ):
     """Discover patient subgroups by consensus clustering, check them against null and batch, lock a stratifier."""
-    from .commands import stratify_command
-
     with _errors(), _progress() as cb:
         res = stratify_command(input, sheet, output=output, k_max=k_max, config=config, seed=seed, format=format,
                                scale=scale.value, specimen=specimen, n_jobs=n_jobs, force=force, progress=cb,

@@ -30,6 +30,8 @@ from .panel import (
 )
 from .panel.build import check_class_sizes
 from .panel.multispecimen import join_for_signature, join_specimens
+from .report.build import panel_figures, stratify_figures
+from .report.html import render_patient_report
 from .signature import UNSIGNED_WARNING, Signature
 from .signing import load_signing_key, sign_signature
 from .stages import (
@@ -164,8 +166,6 @@ def panel_command(input, sheet, *, label, positive, output, config=None, permuta
     res = replace(res, signature=sign_signature(res.signature, key=key))
     with staged_output_dir(Path(output), force=force) as tmp:
         write_panel_outputs(res, tmp)
-        from .report.build import panel_figures  # matplotlib: imported only when figures are drawn
-
         panel_figures(res, tmp)
     return res
 
@@ -262,8 +262,6 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
     and ``also`` (``"SPECIMEN=PATH"`` strings), joined by the sheet's ``subject``; one row per subject.
     The signature must be signed by a trusted key (``trusted_keys``: a folder of trusted keys, default the
     user's); ``allow_unsigned`` accepts an unsigned one and writes a warning into every output."""
-    from .report.html import render_patient_report  # jinja2: imported only when a report is written
-
     output = Path(output)
     report = output.with_suffix(".html")
     check_outputs(inputs=[*_inputs(input, signature, sheet), *parse_also(also).values()], outputs=[output, report])
@@ -317,7 +315,5 @@ def stratify_command(input, sheet, *, output, k_max=None, config=None, seed=None
     res = replace(res, stratifier=sign_signature(res.stratifier, key=key))
     with staged_output_dir(Path(output), force=force) as tmp:
         write_stratify_outputs(res, tmp)
-        from .report.build import stratify_figures  # matplotlib: imported only when figures are drawn
-
         stratify_figures(res, tmp)
     return res

@@ -20,6 +20,7 @@ from ._version import __version__
 from .config import RunConfig
 from .dataset import Dataset, Step
 from .errors import InputError
+from .io.fasta import read_fasta
 from .io.write import write_tsv
 from .preprocess import make_step, step_key
 from .quant import quantify
@@ -78,14 +79,14 @@ def preprocess_steps(cfg: RunConfig, *, impute: bool = True) -> list[tuple[str, 
 class Preprocessed:
     """The preprocessing chain's results: ``clean`` (every step), ``normalised`` (before imputation) and each
     intermediate Dataset by step name (``quantified`` first); all samples × proteins, log2."""
-
     clean: Dataset
     normalised: Dataset
     stages: dict
 
 
 def preprocess(cfg: RunConfig, raw: Dataset, *, progress: Progress | None = None) -> Preprocessed:
-    """Fit and apply :func:`preprocess_steps` to ``raw`` (groups from ``cfg.de.group`` when the sheet has it)."""
+    """Fit and apply :func:`preprocess_steps` to ``raw`` (samples × proteins, log2; groups from ``cfg.de.group``
+    when the sheet has it); every intermediate Dataset keeps that shape convention."""
     (progress or _no_progress)("filtering, normalising, imputing", 0, 1)
     y = raw.samples[cfg.de.group].astype(str).to_numpy() if cfg.de.group in raw.samples else None
     clean = normalised = raw
@@ -162,7 +163,6 @@ def stratify_settings(cfg: RunConfig) -> dict[str, Any]:
 
 def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, min_per_group: int = 2) -> None:
     """Refuse a contrast whose groups are absent or have fewer than ``min_per_group`` samples."""
-
     if group not in ds.samples.columns:
         raise InputError(f"group column {group!r} is not in the sample sheet", path=source,
                          hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
@@ -190,6 +190,7 @@ def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, m
 
 
 def safe_name(contrast: str) -> str:
+    """A contrast as a file name: ``"cancer-control"`` → ``cancer_vs_control``; other characters → ``_``."""
     keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in contrast.replace(" ", ""))
     return keep.replace("-", "_vs_", 1) if contrast.count("-") == 1 and "(" not in contrast else keep
 
@@ -198,7 +199,6 @@ def safe_name(contrast: str) -> str:
 class Inputs:
     """What was read: the sample sheet (restricted to the configured specimen; None without a sheet) and the
     search-engine table (None with ``engine: dask``, whose workers read the file themselves)."""
-
     sheet: Any
     table: Any
     data: Path
@@ -311,8 +311,6 @@ def annotate_proteins(ds: Dataset, data: str | os.PathLike | None, fasta: str | 
         if t.columns[:1].tolist() == ["protein_group"]:
             extra.append(t.drop_duplicates("protein_group").set_index("protein_group"))
     if fasta is not None:
-        from .io.fasta import read_fasta
-
         db = read_fasta(fasta).drop_duplicates("accession").set_index("accession")[["gene", "description"]]
         first = [str(g).split(";")[0].strip() for g in prot.index]
         extra.append(db.reindex(first).set_axis(prot.index))

@@ -30,6 +30,7 @@ from .guard import check_outputs
 from .io.write import write_tsv as _write_tsv
 from .panel import build_panel, write_panel_outputs
 from .panel.build import check_class_sizes
+from .report.build import build_run_report
 from .signing import load_signing_key, sign_signature
 from .stages import (
     Inputs,
@@ -68,7 +69,6 @@ def package_versions() -> dict[str, str]:
 @dataclass
 class RunSummary:
     """What ``run`` did: the output folder, headline numbers and warnings (for the CLI's last lines)."""
-
     out: Path
     n_samples: int = 0
     n_proteins: int = 0
@@ -225,7 +225,6 @@ def _run_stages(cfg: RunConfig, inputs: Inputs, tmp: Path, timer: _Timer, progre
 
     with timer("report"):
         progress("writing figures and report", 0, 1)
-        from .report.build import build_run_report
 
         build_run_report(tmp, ran=cfg.echo(), stages=stages, clean=clean, qc_tables=qc_tables, de_results=de_results,
                          panel_result=panel_result, strat_result=strat_result, inputs=_input_checksums(cfg),

@@ -44,11 +44,15 @@ class InputsConfig(Strict):
 
 
 class ReadConfig(Strict):
+    """``read``: what the readers keep (q-value cut-off on precursors and protein groups, contaminants)."""
+
     fdr: float = Field(0.01, gt=0, le=1, description="precursor and protein-group q-value cut-off")
     keep_contaminants: bool = False
 
 
 class QuantifyConfig(Strict):
+    """``quantify``: the protein roll-up (``quant.METHODS``) of precursor/peptide-level input → log2 protein values."""
+
     #: auto = MaxLFQ up to quant.AUTO_MAX_RUNS (100) samples, trace alignment (linear in runs) above
     method: literal(QUANT_METHODS) = "auto"
     min_ratio_count: int = Field(1, ge=1)
@@ -56,6 +60,8 @@ class QuantifyConfig(Strict):
 
 
 class NormalizeConfig(Strict):
+    """``preprocess.normalize``: per-sample normalisation of log2 values (``preprocess.STEPS`` normalize_*)."""
+
     method: literal(NORMALIZE_METHODS) = "median"
     reference_proteins: list[str] = Field(default_factory=list)
 
@@ -68,6 +74,8 @@ class NormalizeConfig(Strict):
 
 
 class ImputeConfig(Strict):
+    """``preprocess.impute``: imputation of missing log2 values (``shift``/``width`` in SDs of each sample)."""
+
     method: literal(IMPUTE_METHODS) = "none"
     shift: float = Field(1.8, ge=0)
     width: float = Field(0.3, gt=0)
@@ -75,12 +83,17 @@ class ImputeConfig(Strict):
 
 
 class BatchConfig(Strict):
+    """``preprocess.batch``: batch correction (ComBat) protecting ``covariates``."""
+
     method: literal(BATCH_METHODS) = "none"
     column: str = "batch"
     covariates: list[str] = Field(default_factory=lambda: ["condition"])
 
 
 class PreprocessConfig(Strict):
+    """``preprocess``: the chain run and the single commands apply to samples × proteins (log2): filters,
+    normalisation, batch correction, imputation (see ``proteomics.stages.preprocess_steps``)."""
+
     remove_contaminants: bool = True
     min_valid_fraction: float = Field(0.7, ge=0, le=1)
     min_valid_per_group: bool = True
@@ -91,6 +104,9 @@ class PreprocessConfig(Strict):
 
 
 class DEConfig(Strict):
+    """``de``: moderated t per contrast (``group`` levels, ``covariates`` additive, ``block`` random effect);
+    log2 fold changes; ``q_threshold`` calls significance after the ``fdr`` correction."""
+
     enabled: bool = True
     group: str = "condition"
     contrasts: list[str] = Field(default_factory=lambda: ["cancer-control"], min_length=1)
@@ -124,6 +140,8 @@ class StratifyConfig(StratifySettings):
 
 
 class OutputConfig(Strict):
+    """``output``: results folder, pseudonymised sample ids, an extra AnnData (h5ad) matrix."""
+
     dir: Path | None = None
     pseudonymise: bool = False
     anndata: bool = False

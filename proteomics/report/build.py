@@ -165,6 +165,7 @@ def panel_figures(res, outdir: Path) -> list[dict]:
 
 
 def panel_section(res, figs: list[dict]) -> dict:
+    """The panel section of the report (metrics, selection, figures) as a template context dict."""
     m = res.metrics
     kpis = [{"label": "nested-CV AUC", "value": f"{m['auc']:.3f}"}]
     if m.get("auc_ci_low") is not None:
@@ -188,6 +189,7 @@ def panel_section(res, figs: list[dict]) -> dict:
 
 
 def stratify_figures(res, outdir: Path) -> list[dict]:
+    """Draw the stratification figures (PNG + SVG) into ``outdir``; returns their records."""
     outdir = Path(outdir)
     figs = []
     a = res.assignments
@@ -221,6 +223,7 @@ def stratify_figures(res, outdir: Path) -> list[dict]:
 
 
 def stratify_section(res, figs: list[dict]) -> dict:
+    """The stratification section of the report (k, PAC, null, figures) as a template context dict."""
     m = res.metrics
     kpis = [{"label": "chosen k", "value": m.get("k")},
             {"label": "conclusion", "value": m.get("conclusion", "")}]

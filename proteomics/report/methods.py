@@ -182,4 +182,5 @@ def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, le
 
 
 def cite_list(keys: Sequence[str]) -> list[str]:
+    """The full references of ``keys`` (unknown keys skipped), in the given order."""
     return [REFERENCES[k] for k in keys if k in REFERENCES]
