@@ -241,6 +241,8 @@ def finish(df: pd.DataFrame, *, level: str, fmt: str, path, meta: dict | None = 
     """Order columns canonically, make ``run``/``protein_group`` categoricals (first-seen order), make
     ``intensity`` float64 with zeros → NaN, and build the validated :class:`QuantTable`."""
     df["level"] = level
+    if level == "protein" and len(df):
+        _no_repeated_proteins(df, path)
     inten = df["intensity"].to_numpy(dtype="float64")
     df["intensity"] = np.where(inten == 0, np.nan, inten)
     for c in ("run", "protein_group"):
@@ -252,6 +254,16 @@ def finish(df: pd.DataFrame, *, level: str, fmt: str, path, meta: dict | None = 
     order = [c for c in _CANON_ORDER if c in df.columns] + sorted(c for c in df.columns if c.startswith("src_"))
     df = df[order].reset_index(drop=True)
     return QuantTable(df, format=fmt, path=str(path), meta=dict(meta or {}))
+
+
+def _no_repeated_proteins(df: pd.DataFrame, path) -> None:
+    """A protein-level table has one row per protein: a repeated id would silently lose a row downstream."""
+    key = "entity_id" if "entity_id" in df.columns else "protein_group"
+    dup = df.duplicated(["run", key]).to_numpy()
+    if dup.any():
+        i = int(np.argmax(dup))
+        raise InputError(f"protein {df[key].iloc[i]!s} appears on more than one row (run {df['run'].iloc[i]!s})",
+                         path=path, hint="each protein (group) must be one row; remove or merge the repeated rows")
 
 
 def _first_seen_categorical(col: pd.Series) -> pd.Categorical:
