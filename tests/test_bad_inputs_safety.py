@@ -260,6 +260,13 @@ def _case(t: Path, work: Path, name: str):
             for _ in range(300):
                 fh.write(block)
         return ["inspect", p], [p], ["header line"], None, True
+    if name == "xml_gzip_bomb":
+        p = t / "bomb.mzid.gz"
+        with gzip.open(p, "wb", compresslevel=9) as fh:
+            fh.write(b'<?xml version="1.0"?>\n<MzIdentML xmlns="http://psidev.info/psi/pi/mzIdentML/1.1">\n')
+            for _ in range(300):
+                fh.write(b"<!-- " + b"x" * (1 << 20) + b" -->\n")
+        return ["inspect", p], [p], ["gzip bomb"], None, True
     if name == "duplicate_id_early_in_huge_file":
         p = t / "huge_dup.tsv.gz"
         with gzip.open(p, "wt", compresslevel=1) as fh:
@@ -356,7 +363,7 @@ CASES = [
     "signature_steps_wrong_type", "signature_proteins_as_string", "signature_deep_nesting", "signature_too_large",
     "signature_is_dev_zero", "signature_is_fifo",
     "yaml_alias_bomb", "panel_config_alias_bomb", "data_is_fifo", "sheet_is_fifo", "config_is_fifo",
-    "gzip_bomb_without_line_breaks", "duplicate_id_early_in_huge_file",
+    "gzip_bomb_without_line_breaks", "xml_gzip_bomb", "duplicate_id_early_in_huge_file",
     "mixed_linear_and_log2_columns", "duplicate_protein_id", "duplicate_yaml_key", "duplicate_key_in_panel_config",
     "negative_permutations", "negative_seed", "negative_min_valid", "config_latin1", "config_utf16", "config_too_large", "gzip_trailing_garbage",
     "minus_inf_in_data", "overflowing_number_in_data",
@@ -385,7 +392,7 @@ def _limits():
 def _run_heavy(args, cwd):
     """The CLI in a subprocess under RLIMIT_AS and a time limit; returns (exit code, stderr)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-           "COLUMNS": "200"}
+           "COLUMNS": "200", "PYTHONWARNINGS": "ignore::UserWarning"}  # third-party import notices
     proc = subprocess.run([sys.executable, "-m", "proteomics.cli", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=TIME_LIMIT, preexec_fn=_limits,
                           stdin=subprocess.DEVNULL)

@@ -34,6 +34,7 @@ import contextlib
 import gzip
 import io
 import logging
+import os
 import warnings
 
 import numpy as np
@@ -72,13 +73,30 @@ def read_bytes(path) -> bytes:
     p = peek(path)  # raises the standard errors (not found, directory, empty, bad gzip, .gz not gzip)
     try:
         if p.gzipped:
-            with gzip.open(path, "rb") as fh:
-                return fh.read()
+            return _gunzip_bounded(path)
         with open(path, "rb") as fh:
             return fh.read()
     except (OSError, EOFError) as exc:
         raise InputError(f"corrupt or truncated gzip file ({exc})", path=path,
                          hint="re-export or re-compress it") from None
+
+
+#: a gzip that decompresses to more than this many times its size (and past 64 MiB) is refused (a gzip bomb);
+#: real exports compress 5–30×
+MAX_GZIP_RATIO = 200
+
+
+def _gunzip_bounded(path) -> bytes:
+    limit = max(64 * 2**20, MAX_GZIP_RATIO * os.stat(path).st_size)
+    chunks, total = [], 0
+    with gzip.open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            total += len(block)
+            if total > limit:
+                raise InputError(f"decompresses to more than {MAX_GZIP_RATIO}× its size (a gzip bomb?)", path=path,
+                                 hint="give the uncompressed export or a normally compressed file")
+            chunks.append(block)
+    return b"".join(chunks)
 
 
 def read_text(path) -> str:
