@@ -24,6 +24,7 @@ import pandas as pd
 from ._files import _clean_for_json, atomic_path
 from ._version import __version__
 from .errors import InputError
+from .limits import loads_json
 
 __all__ = ["Dataset", "Step", "DATASET_SCHEMA", "DATASET_SCHEMA_VERSION"]
 
@@ -291,7 +292,7 @@ class Dataset:
         raw = (table.schema.metadata or {}).get(b"proteomics")
         if raw is None:
             raise InputError("not a proteomics dataset Parquet file (no 'proteomics' metadata)", path=path)
-        meta = json.loads(raw)
+        meta = loads_json(raw, path=path, what="dataset metadata")
         if meta.get("schema") != DATASET_SCHEMA or meta.get("schema_version") != DATASET_SCHEMA_VERSION:
             raise InputError(f"unsupported dataset schema {meta.get('schema')} v{meta.get('schema_version')}",
                              path=path)

@@ -19,7 +19,7 @@ from .errors import InputError
 
 __all__ = ["MAX_SIGNATURE_BYTES", "MAX_CONFIG_BYTES", "MAX_JSON_DEPTH", "MAX_YAML_ALIASES", "MAX_YAML_NODES",
            "DETECT_PEEK_BYTES", "MAX_ABS_MODEL_VALUE", "check_regular_file", "read_limited", "loads_json",
-           "safe_yaml_load", "read_config_text", "read_yaml"]
+           "safe_yaml_load", "read_config_text", "read_yaml", "MAX_SHEET_BYTES", "check_sheet_size"]
 
 #: largest signature file read (bytes); a 5,000-protein panel with its preprocessing states is ~2 MiB
 MAX_SIGNATURE_BYTES = 32 * 1024 * 1024
@@ -30,6 +30,8 @@ MAX_JSON_DEPTH = 32
 #: YAML: at most this many alias uses (``*name``) in one config, and this many nodes after expansion
 MAX_YAML_ALIASES = 100
 MAX_YAML_NODES = 100_000
+#: largest sample sheet (bytes on disk; for .xlsx also the total unzipped size)
+MAX_SHEET_BYTES = 64 * 1024 * 1024
 #: decompressed bytes read to detect a file's format (the rest is streamed by the reader)
 DETECT_PEEK_BYTES = 4 * 1024 * 1024
 #: largest absolute value of a coefficient, intercept, scaler value or threshold in a signature
@@ -235,3 +237,23 @@ def read_yaml(path: str | os.PathLike, *, what: str = "config") -> Any:
         raise InputError(f"invalid YAML ({getattr(exc, 'problem', None) or exc})", path=path,
                          line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
                          hint="fix the YAML syntax (indentation, colons, quotes)") from None
+
+
+def check_sheet_size(path: str | os.PathLike) -> None:
+    """Refuse a non-regular sample sheet, one larger than :data:`MAX_SHEET_BYTES`, or an .xlsx whose members
+    unzip to more than that (a zip bomb)."""
+    st = check_regular_file(path, what="sample sheet")
+    if st.st_size > MAX_SHEET_BYTES:
+        raise InputError(f"sample sheet is larger than {MAX_SHEET_BYTES // 2**20} MiB", path=path,
+                         hint="a sample sheet lists runs: check that this is the right file")
+    if str(path).lower().endswith((".xlsx", ".xlsm")):
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as z:
+                total = sum(i.file_size for i in z.infolist())
+        except (zipfile.BadZipFile, OSError):
+            return  # the workbook reader reports the damage
+        if total > MAX_SHEET_BYTES:
+            raise InputError(f"workbook unzips to {total / 2**20:.0f} MiB (limit {MAX_SHEET_BYTES // 2**20} MiB)",
+                             path=path, hint="save the sample sheet as CSV, or remove the other worksheets")

@@ -267,6 +267,23 @@ def _case(t: Path, work: Path, name: str):
             for _ in range(300):
                 fh.write(b"<!-- " + b"x" * (1 << 20) + b" -->\n")
         return ["inspect", p], [p], ["gzip bomb"], None, True
+    if name == "sheet_too_large":
+        sh = t / "sheet.csv"
+        with open(sh, "wb") as fh:
+            fh.truncate(65 * 1024**2)
+        a = de(m)
+        a[3] = sh
+        return a, [m, sh], ["larger than"], None, False
+    if name == "xlsx_zip_bomb":
+        import zipfile
+
+        sh = t / "sheet.xlsx"
+        with zipfile.ZipFile(sh, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            z.writestr("[Content_Types].xml", "<Types/>")
+            z.writestr("xl/worksheets/sheet1.xml", b"\0" * (100 * 1024**2))
+        a = de(m)
+        a[3] = sh
+        return a, [m, sh], ["unzips"], None, True
     if name == "duplicate_id_early_in_huge_file":
         p = t / "huge_dup.tsv.gz"
         with gzip.open(p, "wt", compresslevel=1) as fh:
@@ -363,7 +380,7 @@ CASES = [
     "signature_steps_wrong_type", "signature_proteins_as_string", "signature_deep_nesting", "signature_too_large",
     "signature_is_dev_zero", "signature_is_fifo",
     "yaml_alias_bomb", "panel_config_alias_bomb", "data_is_fifo", "sheet_is_fifo", "config_is_fifo",
-    "gzip_bomb_without_line_breaks", "xml_gzip_bomb", "duplicate_id_early_in_huge_file",
+    "gzip_bomb_without_line_breaks", "xml_gzip_bomb", "sheet_too_large", "xlsx_zip_bomb", "duplicate_id_early_in_huge_file",
     "mixed_linear_and_log2_columns", "duplicate_protein_id", "duplicate_yaml_key", "duplicate_key_in_panel_config",
     "negative_permutations", "negative_seed", "negative_min_valid", "config_latin1", "config_utf16", "config_too_large", "gzip_trailing_garbage",
     "minus_inf_in_data", "overflowing_number_in_data",

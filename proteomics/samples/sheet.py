@@ -14,7 +14,7 @@ import pandas as pd
 
 from .._files import write_text
 from ..errors import InputError
-from ..limits import check_regular_file
+from ..limits import check_sheet_size
 from .columns import REQUIRED_COLUMNS, build_table, close_names
 from .layouts import map_columns, read_xlsx_rows
 from .parse import decode_sheet, parse_rows
@@ -63,7 +63,7 @@ class SampleSheet:
         path = str(path)
         if not Path(path).exists():
             raise InputError("sample sheet not found", path=path, hint="check the path")
-        check_regular_file(path, what="sample sheet")  # a FIFO would block: refused before opening
+        check_sheet_size(path)  # a FIFO would block, a huge file or a zip bomb exhaust memory: refused first
         if path.lower().endswith((".xlsx", ".xlsm")):
             header, rows, lines = read_xlsx_rows(path)
         else:
