@@ -47,15 +47,22 @@ def register(app: typer.Typer, errors: Callable, console) -> None:
                output: Annotated[Path | None, typer.Option("-o", "--output", help="PEM file to write "
                                                                                   "(default: print).")] = None):
         """Print or write the public key (PEM) that other sites add with 'keys trust'."""
+        import os
+
         from ._files import write_text
+        from .errors import InputError
         from .guard import check_outputs
-        from .signing import export_public_key
+        from .signing import config_dir, export_public_key
 
         with errors():
             pem = export_public_key(key)
             if output is None:
                 console.print(pem.rstrip("\n"), markup=False, highlight=False)
                 return
+            real, keys = Path(os.path.realpath(output)), Path(os.path.realpath(config_dir()))
+            if keys == real or keys in real.parents:
+                raise InputError("the exported key would be written inside the key folder", path=output,
+                                 hint="export to another folder, e.g. -o my_key.pem")
             check_outputs(inputs=[], outputs=[output], force=True)
             write_text(output, pem)
             console.print(f"wrote {output}")

@@ -27,6 +27,10 @@ def test_generate_list_export_trust_revoke(tmp_path):
     assert f"{kid}  own, default, trusted" in res.stdout
     res = invoke("keys", "export", "-o", tmp_path / "mine.pem")
     assert res.exit_code == 0 and (tmp_path / "mine.pem").read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    private = tmp_path / "cfg" / "keys" / f"{kid}.pem"
+    before = private.read_bytes()
+    res = invoke("keys", "export", "-o", private)  # never over the private key
+    assert res.exit_code == 2 and "key folder" in res.stderr and private.read_bytes() == before
     # a site folder trusts the exported key
     res = invoke("keys", "trust", tmp_path / "mine.pem", "--trusted-dir", tmp_path / "site")
     assert res.exit_code == 0 and kid in res.stdout
