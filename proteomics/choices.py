@@ -14,10 +14,12 @@ from typing import Any, Literal
 from .io import FALLBACK, READERS
 from .preprocess import step_methods
 from .quant import METHODS, SINGLE_RUN_METHODS
+from .stats.differential import DETECTION_TESTS as _DETECTION
+from .stats.differential import MODELS as _DE_MODELS
 from .stats.fdr import FDR_METHODS
 
 __all__ = ["FORMATS", "QUANT_METHODS", "PANEL_QUANT_METHODS", "NORMALIZE_METHODS", "IMPUTE_METHODS",
-           "BATCH_METHODS", "FDR_CHOICES", "SCALES", "literal", "choice_enum"]
+           "BATCH_METHODS", "FDR_CHOICES", "DE_MODELS", "DETECTION_TESTS", "SCALES", "literal", "choice_enum"]
 
 #: ``--format`` / ``inputs.format``: detect, or one reader by name
 FORMATS: tuple[str, ...] = ("auto", *READERS, *FALLBACK)
@@ -33,6 +35,10 @@ IMPUTE_METHODS: tuple[str, ...] = ("none", *(m for m in step_methods("impute") i
 BATCH_METHODS: tuple[str, ...] = ("none", *step_methods("batch"))
 #: ``--fdr`` / ``de.fdr``
 FDR_CHOICES: tuple[str, ...] = tuple(FDR_METHODS)
+#: ``--model`` / ``de.model`` (``stats.differential.MODELS``)
+DE_MODELS: tuple[str, ...] = tuple(_DE_MODELS)
+#: ``--detection`` / ``de.detection`` (``stats.differential.DETECTION_TESTS``)
+DETECTION_TESTS: tuple[str, ...] = tuple(_DETECTION)
 #: ``--scale`` / ``inputs.scale`` (how input values are read; not a registry: the three readings there are)
 SCALES: tuple[str, ...] = ("auto", "linear", "log2")
 

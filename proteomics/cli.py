@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .choices import IMPUTE_METHODS, NORMALIZE_METHODS
+from .choices import DE_MODELS, DETECTION_TESTS, IMPUTE_METHODS, NORMALIZE_METHODS
 from .cli_support import (  # noqa: F401 - app and main are this module's public names (the console script)
     FORMAT_HELP,
     FDRMethod,
@@ -136,27 +136,36 @@ def de(
     robust: Annotated[bool, typer.Option("--robust", help="Robust hyperparameter estimation.")] = False,
     legacy: Annotated[bool, typer.Option("--legacy", help="Match limma < 3.62 (legacy eBayes).")] = False,
     normalize: Annotated[str | None, typer.Option("--normalize", help=f"{'|'.join(NORMALIZE_METHODS)} (default: "
-                                                                      "the config's, median; median centring is "
-                                                                      "idempotent on a normalised matrix).")] = None,
+                                                                      "the config's, mode: robust mode "
+                                                                      "normalisation).")] = None,
     impute: Annotated[str | None, typer.Option("--impute", help=f"{'|'.join(IMPUTE_METHODS)} (default: the "
                                                                 "config's, none).")] = None,
     keep_contaminants: Annotated[bool, typer.Option("--keep-contaminants")] = False,
-    min_valid: Annotated[int | None, typer.Option("--min-valid", help="Min. valid values per protein over all "
-                                                                      "samples (default: the config's rule, 70% "
-                                                                      "of the samples of one group).")] = None,
+    min_valid: Annotated[int | None, typer.Option("--min-valid", help="Min. valid values per protein within at "
+                                                                      "least one group (default: the config's "
+                                                                      "rule, 70% of the samples of one group).")]
+    = None,
+    model: Annotated[str | None, typer.Option("--model", help=f"{'|'.join(DE_MODELS)} (default hybrid: moderated t plus "
+                                                              "a detection test for proteins seen in one group "
+                                                              "only; limma: R limma alone; dpc: detection-aware "
+                                                              "model).")] = None,
+    detection: Annotated[str | None, typer.Option("--detection", help=f"{'|'.join(DETECTION_TESTS)}: the detection test "
+                                                                      "(default: model with hybrid, none with "
+                                                                      "limma).")] = None,
     fdr: Annotated[FDRMethod, typer.Option("--fdr", help="Multiple-testing correction.")] = FDRMethod.bh,
     format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
     scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
     specimen: Annotated[str | None, typer.Option("--specimen", help="Use only these sheet rows.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")] = None,
 ):
-    """Differential abundance with limma-style moderated t statistics."""
+    """Differential abundance: moderated t plus a detection test for proteins seen in one group only (or the
+    detection-aware dpc model), after robust mode normalisation."""
     with _errors(), _progress() as cb:
         results = de_command(input, sheet, contrasts=contrast, output=output, group=group,
                              covariates=covariate or [], block=block, trend=trend, robust=robust, legacy=legacy,
                              normalize=normalize, impute=impute, keep_contaminants=keep_contaminants,
                              min_valid=min_valid, fdr=fdr.value, format=format, scale=scale.value,
-                             specimen=specimen, seed=seed, progress=cb)
+                             specimen=specimen, seed=seed, model=model, detection=detection, progress=cb)
         if not _state["quiet"]:
             for r in results:
                 n = int((r.table["q_value"] < 0.05).sum())

@@ -86,18 +86,21 @@ def quantify_file(input, sheet, *, format=None, method=None, fasta=None, scale=N
 
 def de_command(input, sheet, *, contrasts, output, group=None, covariates=None, block=None, trend=None,
                robust=None, legacy=None, normalize=None, impute=None, keep_contaminants=None, min_valid=None,
-               fdr=None, format=None, scale=None, specimen=None, seed=None, method=None,
+               fdr=None, format=None, scale=None, specimen=None, seed=None, method=None, model=None, detection=None,
                progress: Progress | None = None) -> list:
-    """``proteomics de``: moderated t for one or more contrasts; writes ``output`` (one contrast) or one file
-    per contrast plus the long table at ``output`` (several). The preprocessing is ``run``'s chain with the
-    config's defaults; ``min_valid`` (a count over all samples) replaces the valid-fraction rule when given."""
+    """``proteomics de``: differential abundance (``model``: hybrid, limma or dpc) for one or more contrasts;
+    writes ``output`` (one contrast) or one file per contrast plus the long table at ``output`` (several). The
+    preprocessing is ``run``'s chain with the config's defaults; ``min_valid`` (a count of valid values within
+    at least one group, so proteins seen in one group only reach the detection test) replaces the
+    valid-fraction rule when given."""
     cfg = command_config(
         input, sheet, format=format, scale=scale, specimen=specimen, seed=seed, quantify={"method": method},
         read={"keep_contaminants": keep_contaminants},
         preprocess={"remove_contaminants": None if keep_contaminants is None else not keep_contaminants,
                     "normalize": {"method": normalize}, "impute": {"method": impute}},
         de={"contrasts": list(contrasts), "group": group, "covariates": None if covariates is None else list(covariates),
-            "block": block, "trend": trend, "robust": robust, "legacy": legacy, "fdr": fdr})
+            "block": block, "trend": trend, "robust": robust, "legacy": legacy, "fdr": fdr, "model": model,
+            "detection": detection})
     output = Path(output)
     side = [_contrast_path(output, safe_name(c)) for c in contrasts] if len(contrasts) > 1 else []
     check_outputs(inputs=_inputs(input, sheet), outputs=[output, *side])
@@ -107,8 +110,8 @@ def de_command(input, sheet, *, contrasts, output, group=None, covariates=None, 
     if min_valid is not None:
         if min_valid < 0:
             raise InputError(f"--min-valid {min_valid} is negative", hint="give a count of valid values ≥ 0")
-        pre = cfg.preprocess.model_copy(update={"min_valid_fraction": min(1.0, min_valid / max(1, ds.n_samples)),
-                                                "min_valid_per_group": False})
+        pre = cfg.preprocess.model_copy(update={"min_valid_fraction": 0.0, "min_valid_count": int(min_valid),
+                                                "min_valid_per_group": True})
         cfg = cfg.model_copy(update={"preprocess": pre})
     results = run_de(cfg, preprocess(cfg, ds, progress=progress).clean, progress=progress)
     if len(results) == 1:

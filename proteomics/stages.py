@@ -25,7 +25,7 @@ from .io.write import write_tsv
 from .preprocess import make_step, step_key
 from .quant import quantify
 from .samples import SampleSheet, run_basename, run_stem
-from .stats import DEResult, moderated_t
+from .stats import DEResult
 from .stats.design import parse_contrast
 from .stats.results import de_long_table
 
@@ -57,8 +57,9 @@ def preprocess_steps(cfg: RunConfig, *, impute: bool = True) -> list[tuple[str, 
         add("filter", "contaminants")
     if p.min_peptides > 1:
         add("filter", "min_peptides", min_peptides=p.min_peptides)
-    if p.min_valid_fraction > 0:
-        add("filter", "min_valid", min_fraction=p.min_valid_fraction, per_group=p.min_valid_per_group)
+    if p.min_valid_fraction > 0 or p.min_valid_count > 0:
+        add("filter", "min_valid", min_fraction=p.min_valid_fraction, per_group=p.min_valid_per_group,
+            min_count=p.min_valid_count or None)
     norm = p.normalize.method
     if norm == "reference" and not p.normalize.reference_proteins:
         raise InputError("preprocess.normalize.method is 'reference' but reference_proteins is empty",
@@ -105,18 +106,21 @@ def preprocess(cfg: RunConfig, raw: Dataset, *, progress: Progress | None = None
 
 
 def run_de(cfg: RunConfig, ds: Dataset, *, progress: Progress | None = None) -> list[DEResult]:
-    """Moderated t for every contrast of ``cfg.de`` on ``ds`` (samples × proteins, log2). Each result's table
-    has ``gene`` and ``description`` after ``protein_group`` and is sorted by p-value (untestable rows last)."""
+    """Differential abundance for every contrast of ``cfg.de`` on ``ds`` (samples × proteins, log2):
+    :func:`proteomics.stats.differential.differential` with ``cfg.de.model`` (moderated t plus the detection
+    test by default). Each result's table has ``gene`` and ``description`` after ``protein_group`` and is sorted
+    by p-value (untestable rows last)."""
+    from .stats.differential import differential
+
     progress = progress or _no_progress
     d = cfg.de
-    results = []
-    for i, contrast in enumerate(d.contrasts):
-        progress(f"differential abundance: {contrast}", i, len(d.contrasts))
+    for contrast in d.contrasts:
         check_contrast_groups(ds, d.group, contrast, cfg.inputs.sheet)
-        res = moderated_t(ds, contrast, group=d.group, covariates=tuple(d.covariates), block=d.block,
-                          trend=d.trend, robust=d.robust, legacy=True if d.legacy else None, fdr=d.fdr)
-        results.append(_annotated(res, ds))
-    return results
+    progress(f"differential abundance: {', '.join(d.contrasts)}", 0, 1)
+    res = differential(ds, list(d.contrasts), model=d.model, detection=d.detection, group=d.group,
+                       covariates=tuple(d.covariates), block=d.block, trend=d.trend, robust=d.robust,
+                       legacy=True if d.legacy else None, fdr=d.fdr, seed=cfg.seed)
+    return [_annotated(r, ds) for r in res]
 
 
 def _annotated(res: DEResult, ds: Dataset) -> DEResult:
@@ -345,4 +349,5 @@ def _rows_for_runs(sheet, runs):
     if not any(keep):
         return sheet
     return SampleSheet.from_frame(t[keep].reset_index(), path=sheet.path)
+
 

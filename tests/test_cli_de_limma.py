@@ -1,6 +1,6 @@
 """`proteomics de` on a plain matrix equals R limma on the same matrix (oracle fixtures made with R).
 
-With ``--normalize none --impute none --keep-contaminants --min-valid 0`` every input row with a value is kept, so the
+With ``--model limma --normalize none --impute none --keep-contaminants --min-valid 0`` every input row with a value is kept, so the
 command must reproduce ``lmFit`` + ``contrasts.fit`` + ``eBayes`` + ``topTable`` (design ~0 + group + batch,
 contrast B − A) of current limma (3.63.2), and with ``--legacy`` of Debian's limma 3.54.1. Proteins without any
 value are dropped (``limma.R --min-obs=1``), which matters for the robust prior only.
@@ -38,7 +38,7 @@ def test_de_command_equals_limma(tmp_path, flags, oracle):
     ref = pd.read_csv(need_oracle("examples", "outputs", *oracle)).set_index("protein")
     out = tmp_path / "de.tsv"
     res = invoke("--quiet", "de", matrix, "--sheet", sheet, "--contrast", "B-A", "--covariate", "batch",
-                 "--normalize", "none", "--impute", "none", "--keep-contaminants", "--min-valid", "0", "--scale", "log2",
+                 "--model", "limma", "--normalize", "none", "--impute", "none", "--keep-contaminants", "--min-valid", "0", "--scale", "log2",
                  *flags,
                  "-o", out)
     assert res.exit_code == 0, (res.stderr, res.exception)

@@ -11,6 +11,8 @@ from pydantic import Field, field_validator
 
 from ..choices import (
     BATCH_METHODS,
+    DE_MODELS,
+    DETECTION_TESTS,
     FDR_CHOICES,
     FORMATS,
     IMPUTE_METHODS,
@@ -62,7 +64,8 @@ class QuantifyConfig(Strict):
 class NormalizeConfig(Strict):
     """``preprocess.normalize``: per-sample normalisation of log2 values (``preprocess.STEPS`` normalize_*)."""
 
-    method: literal(NORMALIZE_METHODS) = "median"
+    #: mode (default): robust mode normalisation, offsets from the proteins that do not change
+    method: literal(NORMALIZE_METHODS) = "mode"
     reference_proteins: list[str] = Field(default_factory=list)
 
     @field_validator("reference_proteins")
@@ -97,6 +100,8 @@ class PreprocessConfig(Strict):
     remove_contaminants: bool = True
     min_valid_fraction: float = Field(0.7, ge=0, le=1)
     min_valid_per_group: bool = True
+    #: at least this many valid values (within one group when min_valid_per_group)
+    min_valid_count: int = Field(0, ge=0)
     min_peptides: int = Field(1, ge=1)
     normalize: NormalizeConfig = NormalizeConfig()
     impute: ImputeConfig = ImputeConfig()
@@ -115,6 +120,11 @@ class DEConfig(Strict):
     trend: bool = False
     robust: bool = False
     legacy: bool = False
+    #: hybrid: moderated t + a detection test for proteins seen in one group only (one FDR family);
+    #: limma: R limma alone; dpc: the detection-aware model (group designs only)
+    model: literal(DE_MODELS) = "hybrid"
+    #: the detection test: None = "model" with hybrid, "none" with limma
+    detection: literal(DETECTION_TESTS) | None = None
     fdr: literal(FDR_CHOICES) = "bh"
     q_threshold: float = Field(0.05, gt=0, le=1)
 

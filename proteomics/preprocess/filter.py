@@ -80,18 +80,22 @@ class ContaminantFilter(_Filter):
 
 
 class MinValidFilter(_Filter):
-    """Keep proteins with at least ``min_fraction`` valid (non-NaN) values.
+    """Keep proteins with at least ``min_fraction`` valid (non-NaN) values (and, when ``min_count`` is given,
+    at least ``min_count`` valid values).
 
     Overall, or, when ``per_group`` and groups are known (``y`` in ``fit``, or the Dataset's ``group_column``),
-    in at least one group. Learned on the training samples. Input/output: samples × proteins, log2.
+    in at least one group, so a protein seen in one group only is kept (and reaches the detection test).
+    Learned on the training samples. Input/output: samples × proteins, log2.
     """
 
     _uses_dataset = True
 
-    def __init__(self, min_fraction: float = 0.7, per_group: bool = True, group_column: str | None = None):
+    def __init__(self, min_fraction: float = 0.7, per_group: bool = True, group_column: str | None = None,
+                 min_count: int | None = None):
         self.min_fraction = min_fraction
         self.per_group = per_group
         self.group_column = group_column
+        self.min_count = min_count
 
     def _fit(self, frame, y=None, ds=None):
         if not 0.0 <= float(self.min_fraction) <= 1.0:
@@ -108,13 +112,18 @@ class MinValidFilter(_Filter):
                     raise InputError(f"sample table has no column {self.group_column!r}",
                                      hint="name an existing group column or set per_group=False")
                 groups = ds.samples[self.group_column].to_numpy()
+        count = 0 if self.min_count is None else int(self.min_count)
+
+        def ok(v):
+            return (v.mean(axis=0) >= self.min_fraction - 1e-12) & (v.sum(axis=0) >= count)
+
         if groups is None:
-            keep = valid.mean(axis=0) >= self.min_fraction - 1e-12
+            keep = ok(valid)
         else:
             keep = np.zeros(frame.shape[1], dtype=bool)
             labels = pd.Series(groups).astype(str).to_numpy()
             for g in np.unique(labels):
-                keep |= valid[labels == g].mean(axis=0) >= self.min_fraction - 1e-12
+                keep |= ok(valid[labels == g])
         self._keep(frame, keep)
 
 

@@ -100,8 +100,15 @@ def _nsaf(prep: Prepared, *, fasta=None, **_):
 
 
 #: method name → function(Prepared, **options) → (n_proteins, n_samples) log2
+def _dpc(prep: Prepared, **_):
+    from .dpc import dpc_quantify
+
+    return dpc_quantify(prep)[0]
+
+
 METHODS: dict[str, Callable[..., np.ndarray]] = {
     "auto": _auto,
+    "dpc": _dpc,
     "maxlfq": _maxlfq,
     "trace": _trace,
     "median_polish": _median_polish,
@@ -221,11 +228,19 @@ def quantify(table: QuantTable, sheet=None, method: str = "auto", *, min_ratio_c
         layers = {}
         n_total = None
     else:
-        X = METHODS[method](prep, min_ratio_count=min_ratio_count, top_n=top_n, fasta=fasta, n_jobs=n_jobs,
-                            progress=progress)
+        extra = {}
+        if method == "dpc":  # complete matrix + SE per value (maximum posterior given the detection curve)
+            from .dpc import dpc_quantify
+
+            X, se, fit = dpc_quantify(prep)
+            extra = {"dpc_se": se.T}
+            params["detection_curve"] = {**fit.curve.as_dict(), "sigma": fit.sigma}
+        else:
+            X = METHODS[method](prep, min_ratio_count=min_ratio_count, top_n=top_n, fasta=fasta, n_jobs=n_jobs,
+                                progress=progress)
         n_pep = np.zeros((len(prep.proteins), len(samples)))
         np.add.at(n_pep, prep.entity_protein, np.isfinite(prep.values).astype(float))  # rows: entities (vectorised)
-        layers = {"n_peptides": n_pep.T}
+        layers = {"n_peptides": n_pep.T, **extra}
         n_total = np.bincount(prep.entity_protein, weights=np.isfinite(prep.values).any(axis=1).astype(float),
                               minlength=len(prep.proteins)).astype(int)
         params.update({"rollup": resolve_method(method, len(samples)), "min_ratio_count": min_ratio_count,

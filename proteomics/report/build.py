@@ -96,6 +96,41 @@ def _qc_section(stages: Mapping[str, Any], raw, normalised, qc_tables: Mapping[s
             "intro": "Identifications, missingness, intensity distributions, sample structure and contamination."}
 
 
+def mode_normalisation_summary(stages: Mapping[str, Any]) -> dict | None:
+    """When ``normalize_mode`` ran: per-sample offsets, the share of proteins off the main peak, samples whose
+    log-ratios show two peaks of similar height, and the plotted curves. The step is refitted on the data it was
+    fitted on (deterministic, so the same anchors and offsets). None when mode normalisation did not run."""
+    from ..preprocess.mode import ModeNormalizer, mode_diagnostics
+
+    names = list(stages)
+    if "normalize_mode" not in names:
+        return None
+    before = stages[names[names.index("normalize_mode") - 1]]
+    step = ModeNormalizer().fit(before)
+    table, fits = mode_diagnostics(step, before)
+    off = float(np.nanmedian(table["off_peak_fraction"])) if len(table) else float("nan")
+    order = table.sort_values("off_peak_fraction", ascending=False, na_position="last")["sample"]
+    curves = {s: (fits[s].grid, fits[s].density, fits[s].offset) for s in order}
+    bimodal = table.loc[table["bimodal"], "sample"].tolist()
+    note = (f"median {off:.0%} of proteins off the main peak" if np.isfinite(off) else "")
+    return {"table": table, "curves": curves, "bimodal": bimodal, "note": note}
+
+
+def _mode_figures(summary: dict, figdir: Path) -> tuple[list[dict], list[dict], list[str]]:
+    figs = [_save(plots.mode_normalisation_plot(summary["curves"]), figdir, "qc_mode_normalisation",
+                  "Mode normalisation", "Per-protein log2 ratios of each sample against the anchor it differs "
+                  "from most, with the peak it was centred on (dashed); the samples with most proteins off the main "
+                  f"peak are drawn ({summary['note']}).")]
+    tab = summary["table"][["sample", "offset", "off_peak_fraction", "second_peak_ratio", "bimodal", "n"]]
+    tables = [{"title": "Mode normalisation: per-sample offsets (log2)", "html": table_html(tab, max_rows=200)}]
+    warns = []
+    if summary["bimodal"]:
+        warns.append(f"{len(summary['bimodal'])} sample(s) whose log-ratios show two peaks of similar height "
+                     f"(the 'unchanged' peak is ambiguous; check the mode-normalisation plot): "
+                     + ", ".join(summary["bimodal"][:12]))
+    return figs, tables, warns
+
+
 def _de_section(results: Sequence, figdir: Path, q: float) -> dict:
     figs, tables, kpis = [], [], []
     for r in results:
@@ -110,7 +145,9 @@ def _de_section(results: Sequence, figdir: Path, q: float) -> dict:
         top = t.sort_values("p_value", kind="stable").head(25)[cols]
         tables.append({"title": f"Top proteins, {r.contrast}", "html": table_html(top)})
     return {"id": "de", "title": "Differential abundance", "kpis": kpis, "figures": figs, "tables": tables,
-            "intro": "Moderated t statistics per protein (limma-style empirical Bayes)."}
+            "intro": "Moderated t statistics per protein (limma-style empirical Bayes), or the detection-aware model; "
+                     "proteins seen in one group only are tested for differential detection (column test) and have "
+                     "no fold change, so they are not in the volcano plot."}
 
 
 def _get(obj, *names, default=None):
@@ -245,6 +282,12 @@ def build_run_report(outdir: Path, *, ran: Mapping[str, Any], stages: Mapping[st
     raw = stages["quantified"]
     normalised = [v for k, v in stages.items() if not k.startswith("impute_")][-1]
     sections = [_qc_section(stages, raw, normalised, qc_tables, figdir, ran["de"]["group"])]
+    mode = mode_normalisation_summary(stages)
+    if mode is not None:
+        figs, tabs, warns = _mode_figures(mode, figdir)
+        sections[0]["figures"] += figs
+        sections[0]["tables"] += tabs
+        sections[0]["warnings"] += warns
     if de_results:
         sections.append(_de_section(de_results, figdir, ran["de"]["q_threshold"]))
     if panel_result is not None:
@@ -255,7 +298,8 @@ def build_run_report(outdir: Path, *, ran: Mapping[str, Any], stages: Mapping[st
         sections.append(stratify_section(strat_result, figs))
     methods, refs = methods_paragraph(ran, versions, level=level, source_format=source_format,
                                       de_done=bool(de_results), panel_done=panel_result is not None,
-                                      stratify_done=strat_result is not None)
+                                      stratify_done=strat_result is not None,
+                                      normalisation_note=mode["note"] if mode is not None else "")
     summary = [{"label": "samples", "value": clean.n_samples}, {"label": "proteins analysed", "value": clean.n_proteins}]
     for r in de_results or []:
         summary.append({"label": f"significant ({r.contrast})", "value": int((r.table["q_value"] < ran["de"]["q_threshold"])

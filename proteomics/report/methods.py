@@ -24,6 +24,11 @@ REFERENCES = {
     "limma_robust": "Phipson B, Lee S, Majewski IJ, Alexander WS, Smyth GK. Robust hyperparameter estimation "
                     "protects against hypervariable genes and improves power to detect differential expression. "
                     "Ann Appl Stat. 2016;10(2):946-963.",
+    "dpc": "Li M, Smyth GK. Neither random nor censored: estimating intensity-dependent probabilities for missing "
+           "values in label-free proteomics. Bioinformatics. 2023;39(5):btad200.",
+    "limpa": "Li M, Cobbold SA, Smyth GK. Quantification and differential analysis of mass spectrometry "
+             "proteomics data with probabilistic recovery of information from missing values. bioRxiv. 2025. "
+             "doi:10.1101/2025.04.28.651125.",
     "bh": "Benjamini Y, Hochberg Y. Controlling the false discovery rate: a practical and powerful approach to "
           "multiple testing. J R Stat Soc B. 1995;57(1):289-300.",
     "storey": "Storey JD, Tibshirani R. Statistical significance for genomewide studies. PNAS. "
@@ -89,10 +94,11 @@ def _view(value):
 
 def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, level: str = "precursor",
                       source_format: str = "", de_done: bool = True, panel_done: bool = False,
-                      stratify_done: bool = False) -> tuple[str, list[str]]:
+                      stratify_done: bool = False, normalisation_note: str = "") -> tuple[str, list[str]]:
     """The methods text and its numbered reference list (in citation order). ``ran``: what ran, as the plain
     dict of the run configuration (``RunConfig.echo()``: sections ``read``, ``quantify``, ``preprocess``, ``de``,
-    ``panel`` … with every key)."""
+    ``panel`` … with every key). ``normalisation_note`` says what the data showed about the normalisation
+    (e.g. the share of proteins off the main peak)."""
     cfg = _view(ran)
     used: list[str] = []
     p = cfg.preprocess
@@ -114,7 +120,12 @@ def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, le
         where = "of at least one group" if p.min_valid_per_group else "overall"
         steps.append(f"protein groups quantified in fewer than {p.min_valid_fraction:.0%} of the samples {where} "
                      f"were discarded")
-    norm = {"median": "log2 intensities were median-centred per sample",
+    norm = {"mode": "log2 intensities were normalised by robust mode normalisation (each sample's offset is the "
+                    "main peak of its per-protein log-ratios against anchor samples, so proteins that change "
+                    "together, even asymmetrically, do not shift it" + (f"; {normalisation_note}" if
+                                                                         normalisation_note else "") + ")",
+            "total": "log2 intensities were scaled to each sample's total intensity",
+            "median": "log2 intensities were median-centred per sample",
             "quantile": "log2 intensities were quantile-normalised to a reference distribution learned from the "
                         "cohort",
             "vsn": "intensities were variance-stabilised (arcsinh transformation)",
@@ -147,12 +158,32 @@ def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, le
         fdr = {"bh": "Benjamini-Hochberg [bh]", "storey": "Storey's q-value method [storey]",
                "by": "Benjamini-Yekutieli [by]"}[d.fdr]
         block = f", with {d.block} as a blocking factor (consensus within-block correlation)" if d.block else ""
-        parts.append(
-            f"Differential abundance was tested per protein with a linear model ({design}{block}) and empirical-Bayes "
-            f"moderated t statistics [limma]" + (f" with {' and '.join(extra)}" if extra else "")
-            + ", fitting each protein on its observed samples; "
-            f"contrast{'s' if len(d.contrasts) > 1 else ''} {', '.join(d.contrasts)}; p-values were adjusted by "
-            f"{fdr} and proteins with q < {d.q_threshold:g} called significant.")
+        model = getattr(d, "model", "limma")
+        detection = getattr(d, "detection", None) or ("model" if model == "hybrid" else "none")
+        if model == "dpc":
+            parts.append(
+                "Differential abundance was tested with a detection-aware model [dpc] [limpa]: a logistic "
+                "detection-probability curve in log2 intensity was fitted by maximum likelihood, each missing value "
+                "was replaced by its posterior mean given non-detection with its posterior standard error, and "
+                f"per-protein group means ({design}) were fitted with precision weights; residual variances from "
+                "observed values only (a group entirely unobserved adds no degrees of freedom) were moderated by "
+                "empirical Bayes with an intensity trend [limma]; "
+                f"contrast{'s' if len(d.contrasts) > 1 else ''} {', '.join(d.contrasts)}; p-values were adjusted by "
+                f"{fdr} and proteins with q < {d.q_threshold:g} called significant.")
+        else:
+            det = ""
+            if detection != "none":
+                how = ("a likelihood-ratio test under the fitted detection-probability curve [dpc], its null "
+                       "distribution simulated from the fitted model" if detection == "model"
+                       else "Fisher's exact test on detection counts")
+                det = (f"; proteins seen in one group of a contrast and absent from the other were tested for "
+                       f"differential detection with {how}, in the same multiple-testing family")
+            parts.append(
+                f"Differential abundance was tested per protein with a linear model ({design}{block}) and "
+                f"empirical-Bayes moderated t statistics [limma]" + (f" with {' and '.join(extra)}" if extra else "")
+                + ", fitting each protein on its observed samples" + det + "; "
+                f"contrast{'s' if len(d.contrasts) > 1 else ''} {', '.join(d.contrasts)}; p-values were adjusted by "
+                f"{fdr} and proteins with q < {d.q_threshold:g} called significant.")
     if panel_done:
         pc = cfg.panel
         sel = {"moderated_t": "moderated-t ranking", "l1": "L1-penalised logistic regression",

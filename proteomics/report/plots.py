@@ -24,7 +24,7 @@ from .._files import atomic_path  # noqa: E402
 __all__ = ["save_figure", "figure_png_bytes", "intensity_distributions", "missingness_heatmap", "pca_scatter",
            "cv_distributions", "identifications_bar", "volcano", "roc_curve_plot", "calibration_plot",
            "selection_frequency_plot", "decision_curve_plot", "consensus_heatmap", "km_plot", "pca_coordinates",
-           "permutation_plot", "contamination_plot"]
+           "permutation_plot", "contamination_plot", "mode_normalisation_plot"]
 
 _PALETTE = ["#1b6ca8", "#d1495b", "#66a182", "#edae49", "#6c4f9c", "#2e4057", "#8d96a3", "#00798c"]
 _RC = {"svg.hashsalt": "proteomics", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
@@ -302,4 +302,23 @@ def km_plot(curves: pd.DataFrame) -> Figure:
     ax.set_ylabel("event-free probability")
     ax.legend(frameon=False, fontsize=8)
     ax.set_title("Kaplan-Meier by subgroup", loc="left")
+    return fig
+
+
+def mode_normalisation_plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
+                            max_samples: int = 12) -> Figure:
+    """Log-ratio densities (log2, one line per sample: ``(grid, density, chosen peak)``) with the peak each
+    sample was centred on (dashed). At most ``max_samples`` samples are drawn, in the order given."""
+    fig, ax = _fig(6.5, 3.8)
+    for k, (name, (grid, dens, peak)) in enumerate(list(curves.items())[:max_samples]):
+        if len(grid) == 0:
+            continue
+        c = _PALETTE[k % len(_PALETTE)]
+        ax.plot(grid, dens, color=c, lw=1, label=str(name))
+        ax.axvline(peak, color=c, lw=0.8, ls="--")
+    ax.set_xlabel("log2 ratio to the anchor sample (per protein)")
+    ax.set_ylabel("density")
+    ax.set_title("Mode normalisation: log-ratio distributions and chosen peaks")
+    if curves:
+        ax.legend(fontsize=6, ncol=2, loc="upper right")
     return fig

@@ -65,17 +65,20 @@ def lr_statistic(y_present: np.ndarray, n_absent: int | np.ndarray, fit: DPCFit)
     return lr
 
 
-def null_lr(fit: DPCFit, n_a: int, n_b: int, *, seed: int = 0, target: int = 20000,
-            max_rows: int = 2_000_000) -> np.ndarray:
+def null_lr(fit: DPCFit, n_a: int, n_b: int, *, seed: int = 0, target: int = 10000,
+            max_rows: int = 500_000) -> np.ndarray:
     """LR statistics of simulated null proteins (no change) that are seen in exactly one of two groups of
     sizes ``n_a``/``n_b``, sorted. True means are resampled from ``fit.mu``; seeded, deterministic."""
     rng = np.random.default_rng(seed)
     mu_pool = fit.mu[np.isfinite(fit.mu)]
     out: list[np.ndarray] = []
-    got, drawn, batch = 0, 0, 100_000
+    n = n_a + n_b
+    batch = int(min(100_000, max(1_000, 10_000_000 // n)))        # at most ~10 M simulated values at a time
+    max_rows = int(min(max_rows, max(batch, 50_000_000 // n)))     # and ~50 M in all (large cohorts: few nulls)
+    got, drawn = 0, 0
     while got < target and drawn < max_rows:
         mu = rng.choice(mu_pool, size=batch)
-        Y = mu[:, None] + fit.sigma * rng.standard_normal((batch, n_a + n_b))
+        Y = mu[:, None] + fit.sigma * rng.standard_normal((batch, n))
         det = rng.random(Y.shape) < fit.curve.prob(Y)
         Y = np.where(det, Y, np.nan)
         ka, kb = det[:, :n_a].sum(axis=1), det[:, n_a:].sum(axis=1)
@@ -93,7 +96,8 @@ def null_lr(fit: DPCFit, n_a: int, n_b: int, *, seed: int = 0, target: int = 200
 
 def null_p(lr: np.ndarray, null: np.ndarray) -> np.ndarray:
     """p-values of ``lr`` against the simulated ``null`` (sorted): empirical up to its 99th percentile, then
-    a χ²₁ tail scaled to pass through that percentile (continuous there)."""
+    a χ²₁ tail scaled to pass through that percentile (continuous there). With fewer than 100 simulated nulls
+    (large groups, where absence from a whole group by chance is very rare) the χ²₁ reference is used."""
     lr = np.asarray(lr, dtype=float)
     if null.size < 100:
         return stats.chi2.sf(lr, 1)
