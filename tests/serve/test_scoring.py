@@ -108,3 +108,27 @@ def test_password_change_reset_and_reenable(backend):
     acts = [a[1] for a in audit_rows(app) if a[1] not in ("login",)]
     assert acts == ["user_add", "user_add", "password_change", "password_change", "user_disable", "password_reset",
                     "user_enable"]
+
+
+def test_gzipped_upload_with_several_runs(backend, sigs, tmp_path):
+    """A gzipped file holding several runs is read like the CLI reads it: one row per run, same TSV bytes."""
+    from .conftest import REPO
+
+    settings = make_settings(*backend)
+    app = create_app(settings)
+    trust(settings, sigs["pem"])
+    users(app, *ALL_USERS)
+    sid = approved(app, sigs)
+    web = Web(app)
+    web.login("cli")
+    path = REPO / "sample_data" / "new_patients" / "report.tsv.gz"
+    r = score(web, sid, path, patient_id="PAT-GZ")
+    assert r.status_code == 303
+    rid = r.headers["location"].rsplit("/", 1)[1]
+    expected = cli_score(sigs, path, tmp_path)
+    assert web.get(f"/results/{rid}/scores.tsv").text == expected
+    page = web.get(f"/results/{rid}").text
+    for run in ("N001_plasma_b3", "N002_plasma_b3", "N003_plasma_b3"):
+        assert f"<td>{run}</td>" in page
+    stored = list(settings.uploads_dir.iterdir())
+    assert len(stored) == 1 and stored[0].name.endswith(".gz") and len(stored[0].name) == 64 + 3
