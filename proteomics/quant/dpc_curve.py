@@ -186,7 +186,8 @@ def fit_detection_curve(Y, *, sigma: float | None = None, cap: bool = True, max_
     frac = float(n_miss.sum() / n_miss.size / n_tot)
     if frac == 0.0:  # nothing missing: detection is certain over the observed range
         curve = DetectionCurve(50.0, 0.0, 1.0)
-        return DPCFit(curve, s, np.where(keep, np.nanmean(np.where(obs, Y, np.nan), axis=1), np.nan), 0.0, 0)
+        row_mean = np.where(obs, Y, 0.0).sum(axis=1) / np.maximum(obs.sum(axis=1), 1)
+        return DPCFit(curve, s, np.where(keep, row_mean, np.nan), 0.0, 0)
     # start: midpoint at the low end of observed values, slope 1 per log2 unit, cap just below 1
     mid = float(np.quantile(y_flat, 0.05))
     theta = np.array([-mid, 0.0, 4.0 if cap else 40.0])

@@ -101,7 +101,8 @@ def dpc_t(ds: Dataset, contrasts: str | Sequence[str], *, group: str = "conditio
     with np.errstate(all="ignore"):
         s2 = np.where(df > 0, (resid ** 2).sum(axis=1) / np.maximum(df, 1), np.nan)
     detected = obs.any(axis=0)
-    amean = np.where(detected, np.nanmean(np.where(np.isfinite(full), full, np.nan).T, axis=1), np.nan)
+    fin = np.isfinite(full)
+    amean = np.where(detected, np.where(fin, full, 0.0).sum(axis=0) / np.maximum(fin.sum(axis=0), 1), np.nan)
     ok = detected & (df > 0)
     sq = squeeze_var(np.where(ok, s2, 0.0)[ok], df[ok], covariate=amean[ok] if trend else None, robust=robust)
     G = ds.n_proteins
