@@ -25,6 +25,7 @@ ambiguous and the result should be checked).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,8 @@ from ..errors import InputError
 from .base import ProteomicsTransformer
 
 __all__ = ["ModeNormalizer", "ModeFit", "log_ratio_mode", "mode_diagnostics", "BIMODAL_RATIO"]
+
+log = logging.getLogger(__name__)
 
 #: a second peak at least this high relative to the main peak is reported as "two peaks of similar height"
 BIMODAL_RATIO = 0.5
@@ -209,7 +212,14 @@ class ModeNormalizer(ProteomicsTransformer):
         return np.array([_offset(f, self.anchor_offsets_) for f in self._fits(frame)])
 
     def _transform(self, frame):
-        off = np.array([_offset(f, self.anchor_offsets_) for f in self._fits(frame)])
+        fits = self._fits(frame)
+        off = np.array([_offset(f, self.anchor_offsets_) for f in fits])
+        two = [str(s) for s, fs in zip(frame.index, fits, strict=True)
+               if any(f.second_peak_ratio >= BIMODAL_RATIO for f in fs)]
+        if two:
+            log.warning("mode normalisation: %d sample(s) show two peaks of similar height in their log-ratios "
+                        "(the unchanged peak is ambiguous; check the report's mode-normalisation plot): %s",
+                        len(two), ", ".join(two[:8]))
         return frame.sub(off, axis=0)
 
 
