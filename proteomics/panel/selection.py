@@ -1,359 +1,65 @@
-"""Feature selectors, the fill step and the classifiers of a panel, as scikit-learn estimators.
+"""The registry of panel selectors and models: names → estimators (the CLI/config choices come from here).
 
-Every selector takes a samples × proteins DataFrame of log2 values (NaN = missing) and labels ``y``,
-learns a **ranking** of candidate proteins in ``fit`` (``ranking_``, best first, independent of the panel
-size), keeps the first ``k`` (``selected_``) and returns those columns in ranking order. Because the
-ranking does not depend on ``k``, tuning the panel size in the inner folds is exact and cheap: a pipeline
-fitted with ``k`` selects exactly the first ``k`` proteins of the pipeline fitted with ``k_max``.
+Selectors (``SELECTORS``; modules ``selectors``, ``sparse``, ``redundancy``)
+--------------------------------------------------------------------------
+``l1``           (default) L1 logistic path, tuned over its penalty and the panel size (multivariate)
+``elastic_net``  the same path with l1_ratio 0.5 (saga, warm starts)
+``moderated_t``  univariate: |moderated t| (two classes) or moderated F
+``mrmr``         minimum redundancy – maximum relevance on the moderated statistic
+``stability``    stability selection (Meinshausen & Bühlmann 2010)
+``rfe``          random-forest importance with recursive elimination
 
-Selectors
----------
-``ModeratedTSelector``   limma-style moderated t (two classes) or F (more classes) from ``proteomics.stats``
-``L1Selector``           L1 / elastic-net logistic regression on standardised proteins; ranked by |coef|
-``StabilitySelector``    Meinshausen & Bühlmann (2010) stability selection; reports the bound
-                         E[V] ≤ q² / ((2·π_thr − 1)·p) on the expected number of false selections
-``RFESelector``          random-forest importance with recursive elimination (halving) down to one protein
-
-``PanelFill`` replaces missing values of the panel proteins by a per-protein value learned on the training
-samples (training minimum: missing values in proteomics are mostly below the detection limit), so one
-new sample can be completed without a cohort.
+``REDUNDANCY`` wraps any of them: ``none`` or ``cluster`` (one representative per cluster of proteins with
+|r| ≥ threshold). Models (``MODELS``, module ``models``): ``logistic``, ``random_forest``, ``svm``.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import ClassVar
-
-import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import LinearSVC
-
+from .models import MODELS, PanelFill, make_model
+from .redundancy import ClusterRepresentatives, MRMRSelector
+from .selectors import (
+    L1Selector,
+    ModeratedTSelector,
+    RFESelector,
+    StabilitySelector,
+    rank_statistic,
+)
+from .sparse import L1PathSelector
 from ..errors import InputError
-from ..preprocess.base import as_frame
-from ..stats.limma import class_statistic
 
-log = logging.getLogger(__name__)
+__all__ = ["SELECTORS", "REDUNDANCY", "PATH_SELECTORS", "make_selector", "MODELS", "make_model", "PanelFill",
+           "ModeratedTSelector", "L1Selector", "L1PathSelector", "StabilitySelector", "RFESelector",
+           "MRMRSelector", "ClusterRepresentatives", "rank_statistic"]
 
-__all__ = ["ModeratedTSelector", "L1Selector", "StabilitySelector", "RFESelector", "PanelFill", "SELECTORS",
-           "make_selector", "make_model", "MODELS", "rank_statistic"]
+SELECTORS = {"l1": L1PathSelector, "elastic_net": L1PathSelector, "moderated_t": ModeratedTSelector,
+             "mrmr": MRMRSelector, "stability": StabilitySelector, "rfe": RFESelector}
+#: selectors whose ranking depends on a penalty tuned by the inner CV together with the panel size
+PATH_SELECTORS = ("l1", "elastic_net")
+REDUNDANCY = ("none", "cluster")
 
 
-def rank_statistic(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-protein ranking statistic (larger = stronger), NaN-aware, vectorised over proteins.
+def make_selector(name: str, k: int | None, *, seed: int = 0, options: dict | None = None,
+                  penalty: float | None = None, redundancy: str = "none", redundancy_threshold: float = 0.8):
+    """A fresh selector by name (see ``SELECTORS``), keeping ``k`` proteins (None = unrestricted).
 
-    Two classes: |moderated t| of limma's two-group model (``proteomics.stats``); more classes: the
-    moderated F. ``X`` is samples × proteins (log2), ``y`` class labels. Proteins that cannot be tested
-    get −inf.
+    ``penalty`` places a path selector on its path (multiple of c_min); ``redundancy="cluster"`` wraps the
+    selector in :class:`ClusterRepresentatives` with ``redundancy_threshold``.
     """
-    s = np.asarray(class_statistic(np.asarray(X, dtype=float), np.asarray(y)), dtype=float)
-    s[~np.isfinite(s)] = -np.inf
-    return s
-
-
-def _order(scores: np.ndarray) -> np.ndarray:
-    """Indices by decreasing score; ties keep the column order (stable)."""
-    return np.argsort(-scores, kind="mergesort")
-
-
-class _Selector(TransformerMixin, BaseEstimator):
-    """Base: ``fit`` sets ``proteins_in_``, ``ranking_`` (names, best first), ``scores_``; ``k`` keeps a prefix."""
-
-    k: int
-    #: whether the selector can rank every candidate (False for L1: only non-zero coefficients are ranked)
-    ranks_all: ClassVar[bool] = True
-
-    def _rank(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
-        raise NotImplementedError
-
-    def fit(self, X, y):
-        frame = as_frame(X)
-        if y is None:
-            raise InputError(f"{type(self).__name__} needs labels y")
-        y = np.asarray(y)
-        self.proteins_in_ = [str(c) for c in frame.columns]
-        order, scores = self._rank(frame.to_numpy(dtype=float), y)
-        self.ranking_ = [self.proteins_in_[i] for i in order]
-        self.scores_ = np.asarray(scores, dtype=float)
-        if not self.ranking_:
-            raise InputError(f"{type(self).__name__} selected no protein", hint="check that the classes differ "
-                             "and that proteins have enough values")
-        return self
-
-    @property
-    def selected_(self) -> list[str]:
-        if not hasattr(self, "ranking_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet")
-        return self.ranking_[: max(1, int(self.k))]
-
-    def transform(self, X):
-        frame = as_frame(X)
-        sel = self.selected_
-        missing = [p for p in sel if p not in frame.columns]
-        if missing:
-            raise InputError(f"selected protein(s) missing from the input: {', '.join(missing)}")
-        return frame.loc[:, sel]
-
-    def get_feature_names_out(self, input_features=None):
-        return np.asarray(self.selected_, dtype=object)
-
-
-def _fill_min(X: np.ndarray) -> np.ndarray:
-    """Replace NaN by the column minimum (0 for all-missing columns); used inside selector fits only."""
-    col_min = np.where(np.isnan(X).all(axis=0), 0.0, np.nanmin(np.where(np.isnan(X), np.inf, X), axis=0))
-    return np.where(np.isnan(X), col_min[None, :], X)
-
-
-def _standardise(X: np.ndarray) -> np.ndarray:
-    """Centre and scale columns (population SD, as glmnet); constant columns become 0."""
-    sd = X.std(axis=0)
-    return (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-
-
-class ModeratedTSelector(_Selector):
-    """Top-``k`` proteins by |moderated t| (two classes) or moderated F (several classes).
-
-    Parameters
-    ----------
-    k : panel size (number of proteins kept).
-    min_valid : proteins need at least this many observed values per class to be ranked.
-    """
-
-    def __init__(self, k: int = 5, min_valid: int = 2):
-        self.k = k
-        self.min_valid = min_valid
-
-    def _rank(self, X, y):
-        s = rank_statistic(X, y)
-        obs = ~np.isnan(X)
-        for c in np.unique(y):
-            s[obs[y == c].sum(axis=0) < self.min_valid] = -np.inf
-        order = _order(s)
-        order = order[np.isfinite(s[order])]
-        return order, s
-
-
-class L1Selector(_Selector):
-    """L1 (``l1_ratio`` = 1) or elastic-net logistic regression on standardised proteins.
-
-    The ranking holds the proteins with a non-zero coefficient, by decreasing |coef| (largest over
-    classes when multi-class); missing values are filled with the protein's training minimum before the
-    fit. ``C`` is sklearn's inverse penalty on the mean-loss scale: C = 1/(n·λ) with glmnet's λ.
-    If no coefficient is non-zero, the protein with the largest |moderated t| is kept (logged).
-    """
-
-    ranks_all: ClassVar[bool] = False
-
-    def __init__(self, k: int = 5, C: float = 0.5, l1_ratio: float = 1.0, max_iter: int = 5000,
-                 tol: float = 1e-6):
-        self.k = k
-        self.C = C
-        self.l1_ratio = l1_ratio
-        self.max_iter = max_iter
-        self.tol = tol
-
-    def _rank(self, X, y):
-        Z = _standardise(_fill_min(X))
-        model = LogisticRegression(C=self.C, l1_ratio=self.l1_ratio, solver="saga", max_iter=self.max_iter,
-                                   tol=self.tol, random_state=0)
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(Z, y)
-        mag = np.abs(model.coef_).max(axis=0)
-        order = _order(mag)
-        order = order[mag[order] > 0]
-        if order.size == 0:
-            log.info("L1Selector: no non-zero coefficient at C=%g; keeping the top moderated-t protein", self.C)
-            s = rank_statistic(X, y)
-            order = _order(s)[:1]
-        return order, mag
-
-
-class StabilitySelector(_Selector):
-    """Stability selection (Meinshausen & Bühlmann 2010, JRSS-B 72:417).
-
-    ``n_subsamples`` random halves of the training samples (stratified by class, seeded); on each, the
-    base procedure picks ``q`` proteins (``base="moderated_t"``: top-q by |moderated t|; ``base="l1"``:
-    top-q non-zero L1 coefficients). A protein's selection probability π̂ is the fraction of subsamples that
-    picked it; the stable set is π̂ ≥ ``threshold`` (ranked by π̂, then by the full-data statistic). After
-    ``fit``, ``expected_false_`` holds the bound E[V] ≤ q² / ((2·threshold − 1)·p), p = number of
-    candidates (valid for threshold > ½ under the exchangeability assumption of the paper).
-    When no protein reaches the threshold the most frequent one is kept (``fallback_`` = True).
-    """
-
-    def __init__(self, k: int = 5, q: int = 10, threshold: float = 0.6, n_subsamples: int = 50,
-                 base: str = "moderated_t", C: float = 0.5, seed: int = 0):
-        self.k = k
-        self.q = q
-        self.threshold = threshold
-        self.n_subsamples = n_subsamples
-        self.base = base
-        self.C = C
-        self.seed = seed
-
-    def _rank(self, X, y):
-        if not 0.5 < self.threshold <= 1:
-            raise InputError(f"stability threshold must be in (0.5, 1], got {self.threshold}")
-        if self.base not in ("moderated_t", "l1"):
-            raise InputError(f"unknown stability base {self.base!r}", hint="use moderated_t or l1")
-        rng = np.random.default_rng(self.seed)
-        p = X.shape[1]
-        q = min(self.q, p)
-        counts = np.zeros(p)
-        classes = np.unique(y)
-        for _ in range(self.n_subsamples):
-            idx = np.concatenate([rng.choice(np.flatnonzero(y == c), size=max(1, int(np.sum(y == c)) // 2),
-                                             replace=False) for c in classes])
-            idx.sort()
-            if self.base == "l1":
-                sel = L1Selector(k=q, C=self.C).fit(X[idx], y[idx])
-                pos = np.asarray([int(r[1:]) for r in sel.ranking_[:q]], dtype=int)
-            else:
-                s = rank_statistic(X[idx], y[idx])
-                pos = _order(s)[:q]
-                pos = pos[np.isfinite(s[pos])]
-            counts[pos] += 1
-        freq = counts / self.n_subsamples
-        full = rank_statistic(X, y)
-        order = np.lexsort((-np.where(np.isfinite(full), full, -1e300), -freq))
-        stable = order[freq[order] >= self.threshold]
-        self.fallback_ = stable.size == 0
-        if self.fallback_:
-            stable = order[:1]
-        self.frequency_ = freq
-        self.expected_false_ = float(q * q / ((2 * self.threshold - 1) * p))
-        self.q_ = q
-        return stable, freq
-
-    def fit(self, X, y):
-        # the L1 base works on positional names; map them back afterwards
-        frame = as_frame(X)
-        super().fit(frame, y)
-        return self
-
-
-class RFESelector(_Selector):
-    """Random forest + recursive feature elimination: repeatedly refit a seeded forest and drop the least
-    important ``step`` fraction of the remaining proteins until one is left; the ranking is the reverse
-    order of elimination (so ``k`` keeps the last ``k`` survivors). Missing values are filled with the
-    training minimum before fitting. ``prefilter`` (if > 0) first keeps that many proteins by |moderated t|
-    to bound the cost on thousands of proteins."""
-
-    def __init__(self, k: int = 5, n_estimators: int = 200, step: float = 0.5, prefilter: int = 500,
-                 seed: int = 0):
-        self.k = k
-        self.n_estimators = n_estimators
-        self.step = step
-        self.prefilter = prefilter
-        self.seed = seed
-
-    def _rank(self, X, y):
-        Xf = _fill_min(X)
-        cand = np.arange(X.shape[1])
-        tail: list[np.ndarray] = []
-        if self.prefilter and X.shape[1] > self.prefilter:
-            s = rank_statistic(X, y)
-            o = _order(s)
-            cand, rest = o[: self.prefilter], o[self.prefilter:]
-            tail.append(rest[np.isfinite(s[rest])][::-1])
-        eliminated: list[np.ndarray] = tail  # worst first
-        while cand.size > 1:
-            rf = RandomForestClassifier(n_estimators=self.n_estimators, random_state=self.seed, n_jobs=1)
-            rf.fit(Xf[:, cand], y)
-            imp = rf.feature_importances_
-            n_drop = max(1, int(self.step * cand.size))
-            n_drop = min(n_drop, cand.size - 1)
-            worst_first = np.argsort(imp, kind="mergesort")  # least important first
-            eliminated.append(cand[worst_first[:n_drop]])
-            cand = np.sort(cand[worst_first[n_drop:]])
-        eliminated.append(cand)
-        order = np.concatenate(eliminated)[::-1]
-        scores = np.zeros(X.shape[1])
-        scores[order] = np.arange(order.size, 0, -1)
-        return order, scores
-
-
-SELECTORS = {"moderated_t": ModeratedTSelector, "l1": L1Selector, "elastic_net": L1Selector,
-             "stability": StabilitySelector, "rfe": RFESelector}
-
-
-def make_selector(name: str, k: int, *, seed: int = 0, options: dict | None = None):
-    """A fresh selector by name (``moderated_t``, ``l1``, ``elastic_net``, ``stability``, ``rfe``)."""
     opts = dict(options or {})
     if name not in SELECTORS:
         raise InputError(f"unknown selector {name!r}", hint=f"use one of {', '.join(SELECTORS)}")
+    if redundancy not in REDUNDANCY:
+        raise InputError(f"unknown redundancy option {redundancy!r}", hint=f"use one of {', '.join(REDUNDANCY)}")
     if name == "elastic_net":
         opts.setdefault("l1_ratio", 0.5)
     if name in ("stability", "rfe"):
         opts.setdefault("seed", seed)
+    if name in PATH_SELECTORS and penalty is not None:
+        opts["penalty"] = float(penalty)
     try:
-        return SELECTORS[name](k=k, **opts)
+        sel = SELECTORS[name](k=k, **opts)
     except TypeError as exc:
         raise InputError(f"bad option for selector {name!r} ({exc})") from None
-
-
-class PanelFill(TransformerMixin, BaseEstimator):
-    """Fill missing values of each protein with a value learned on the training samples (log2).
-
-    ``method="min"``: the protein's training minimum (missing ≈ below detection); ``"median"``: its training
-    median. Single-sample safe: the learned values are stored (``fill_values_``) and applied to any sample.
-    """
-
-    single_sample_safe: ClassVar[bool] = True
-
-    def __init__(self, method: str = "min"):
-        self.method = method
-
-    def fit(self, X, y=None):
-        frame = as_frame(X)
-        A = frame.to_numpy(dtype=float)
-        if self.method not in ("min", "median"):
-            raise InputError(f"unknown fill method {self.method!r}", hint="use min or median")
-        with np.errstate(all="ignore"):
-            allnan = np.isnan(A).all(axis=0)
-            if self.method == "min":
-                v = np.nanmin(np.where(allnan[None, :], 0.0, A), axis=0)
-            else:
-                v = np.nanmedian(np.where(allnan[None, :], 0.0, A), axis=0)
-        self.proteins_in_ = [str(c) for c in frame.columns]
-        self.fill_values_ = np.where(allnan, 0.0, v)
-        return self
-
-    def transform(self, X):
-        if not hasattr(self, "fill_values_"):
-            raise NotFittedError("PanelFill is not fitted yet")
-        frame = as_frame(X).loc[:, self.proteins_in_]
-        A = frame.to_numpy(dtype=float)
-        A = np.where(np.isnan(A), self.fill_values_[None, :], A)
-        return pd.DataFrame(A, index=frame.index, columns=frame.columns)
-
-    def get_feature_names_out(self, input_features=None):
-        return np.asarray(self.proteins_in_, dtype=object)
-
-
-MODELS = ("logistic", "random_forest", "svm")
-
-
-def make_model(name: str, *, C: float = 1.0, seed: int = 0, n_estimators: int = 300, **options):
-    """A fresh classifier: ``logistic`` (L2-penalised, default), ``random_forest`` or ``svm`` (linear SVM
-    with Platt/sigmoid probability calibration on 3 internal folds, ``ensemble=False``). Multi-class labels
-    give a multinomial logistic model / one-vs-rest SVM."""
-    if options:
-        raise InputError(f"unknown model option(s) {', '.join(sorted(options))}", hint="allowed: n_estimators")
-    if name == "logistic":
-        return LogisticRegression(C=C, l1_ratio=0.0, solver="newton-cholesky", max_iter=200, tol=1e-8)
-    if name == "random_forest":
-        return RandomForestClassifier(n_estimators=n_estimators, random_state=seed, n_jobs=1,
-                                      min_samples_leaf=2)
-    if name == "svm":
-        return CalibratedClassifierCV(LinearSVC(C=C, max_iter=20000, tol=1e-5, random_state=seed),
-                                      method="sigmoid", cv=3, ensemble=False)
-    raise InputError(f"unknown model {name!r}", hint=f"use one of {', '.join(MODELS)}")
+    if redundancy == "cluster":
+        return ClusterRepresentatives(sel, k=k, threshold=redundancy_threshold)
+    return sel
