@@ -9,22 +9,48 @@ against it by :func:`proteomics.panel.settings.coerce_settings`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+import numpy as np
+from pydantic import Field, field_validator, model_validator
 
 from .base import Strict
 
-__all__ = ["PanelSettings", "describe_preprocess"]
+__all__ = ["PanelSettings", "describe_preprocess", "DEFAULT_SIZE_GRID", "DEFAULT_PENALTIES", "PATH_SELECTORS",
+           "size_label"]
+
+#: panel sizes tried by default; None = unrestricted (every protein the selector ranks)
+DEFAULT_SIZE_GRID: tuple[int | None, ...] = (1, 2, 3, 5, 8, 10, 15, 20, 30, 50, None)
+#: default positions on the L1 path (multiples of c_min), sparsest first: 1.12 … 10⁴ (glmnet's λ_max/λ down to
+#: its lambda.min.ratio 1e-4), 14 points
+DEFAULT_PENALTIES: tuple[float, ...] = tuple(float(round(v, 4)) for v in np.logspace(0.05, 4, 14))
+#: selectors whose ranking depends on a penalty tuned together with the panel size (see panel.selection)
+PATH_SELECTORS = ("l1", "elastic_net")
+
+
+def size_label(k: int | None) -> int | str:
+    """A size as written in JSON/TSV/YAML: the integer, or ``"unrestricted"``."""
+    return "unrestricted" if k is None else int(k)
 
 
 class PanelSettings(Strict):
     """Settings of :func:`proteomics.panel.build_panel`.
 
-    selector / model : see ``proteomics.panel.selection`` (``moderated_t`` + ``logistic`` by default).
-    max_proteins : largest panel size; ``panel_sizes`` (default 1, 2, 3, 5, 8 … up to it) are tuned in
-        the inner folds unless ``fixed_size`` is true (then the panel has exactly ``max_proteins``).
-    C_grid : inverse L2 penalties tuned for the logistic / SVM model (on standardised proteins).
+    selector / model : see ``proteomics.panel.selection`` (``l1`` path + ``logistic`` by default).
+    redundancy / redundancy_threshold : ``cluster`` keeps one protein per cluster of proteins correlated at
+        |r| ≥ threshold (from any selector's ranking); ``none`` (default) keeps the ranking as it is.
+    size_grid : panel sizes tried ("unrestricted" = every protein the selector ranks); every size is tuned
+        (penalty, C) in the inner folds and its nested-CV AUC reported (the size–AUC curve).
+    size_rule : how the inner CV picks the size: ``one_se`` (default; the smallest size whose pooled inner
+        out-of-fold AUC is within one DeLong standard error of the best size's) or ``best``.
+    max_proteins : hard cap on the panel size (unset: the size rule decides); the report shows what the cap
+        costs in AUC. ``fixed_size``: the panel has exactly ``max_proteins`` proteins.
+    penalty_grid : positions on the L1 / elastic-net path (multiples of c_min, increasing) tuned with the size.
+    C_grid : inverse L2 penalties tuned for the logistic / SVM model (on standardised proteins); unset → 1.0
+        with a path selector (its L1 penalty is what is tuned), (0.1, 1, 10) otherwise.
+    inner_repeats : repeats of the inner CV (new folds each, the same folds for every candidate); unset → 3
+        below 60 training samples, 2 below 200, else 1.
+    baseline : also run the plain L1 and random-forest baselines on the same outer folds (baselines.json).
     outer_folds, outer_repeats, inner_folds : nested CV shape; folds are stratified by label and grouped
         by ``group_by`` (a sample-table column, e.g. subject; absent column → each sample its own group).
     leave_one_batch_out : sample-table column; when set, the outer loop leaves one batch out at a time.
@@ -46,15 +72,31 @@ class PanelSettings(Strict):
     name / version / intended_use / specimen : recorded in the signature.
     """
 
-    selector: str = "moderated_t"
+    _renamed = {"panel_sizes": "size_grid"}
+
+    #: l1 (default): L1 logistic path tuned over penalty and size (multivariate); moderated_t: univariate
+    selector: str = "l1"
     model: str = "logistic"
-    max_proteins: int = Field(5, ge=1)
-    panel_sizes: tuple[int, ...] | None = None
+    #: cluster: one protein per cluster of proteins correlated at |r| >= redundancy_threshold
+    redundancy: Literal["none", "cluster"] = "none"
+    redundancy_threshold: float = Field(0.8, gt=0, le=1)
+    #: panel sizes whose nested-CV AUC is reported (the size-AUC curve) and among which size_rule chooses
+    size_grid: tuple[int | Literal["unrestricted"] | None, ...] = Field(DEFAULT_SIZE_GRID, min_length=1)
+    #: one_se: smallest size within one standard error of the best (pooled inner out-of-fold AUC); best
+    size_rule: Literal["one_se", "best"] = "one_se"
+    #: hard cap on the panel size (a targeted assay costs per protein); unset = the size rule decides
+    max_proteins: int | None = Field(None, ge=1)
     fixed_size: bool = False
-    C_grid: tuple[float, ...] = Field((0.1, 1.0, 10.0), min_length=1)
+    #: L1 path positions (multiples of the smallest C with a non-zero coefficient), increasing
+    penalty_grid: tuple[float, ...] = Field(DEFAULT_PENALTIES, min_length=1)
+    C_grid: tuple[float, ...] | None = Field(None, min_length=1)
     outer_folds: int = Field(5, ge=2)
     outer_repeats: int = Field(3, ge=1)
     inner_folds: int = Field(3, ge=2)
+    #: inner CV repeats (same folds for every candidate); unset = 3 below 60 samples, 2 below 200, else 1
+    inner_repeats: int | None = Field(None, ge=1)
+    #: also run the plain L1 and random-forest baselines on the same outer folds (baselines.json)
+    baseline: bool = False
     group_by: str | None = "subject"
     leave_one_batch_out: str | None = None
     batch_column: str | None = "batch"
@@ -82,22 +124,69 @@ class PanelSettings(Strict):
     @field_validator("C_grid")
     @classmethod
     def _positive(cls, v):
-        if any(c <= 0 for c in v):
+        if v is not None and any(c <= 0 for c in v):
             raise ValueError("C_grid must hold positive numbers")
         return v
 
-    def sizes(self) -> tuple[int, ...]:
-        """Panel sizes tried in the inner folds (sorted, ≤ max_proteins)."""
+    @field_validator("size_grid")
+    @classmethod
+    def _sizes(cls, v):
+        out = []
+        for k in v:
+            if k is None or k == "unrestricted":
+                k = None
+            elif k < 1:
+                raise ValueError(f"panel size {k} is not a positive integer (or 'unrestricted')")
+            if k not in out:
+                out.append(k)
+        return tuple(out)
+
+    @field_validator("penalty_grid")
+    @classmethod
+    def _increasing(cls, v):
+        if any(p <= 0 for p in v) or any(b <= a for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError("penalty_grid must hold increasing positive multiples of c_min")
+        return tuple(float(p) for p in v)
+
+    @model_validator(mode="after")
+    def _cap(self):
+        if self.fixed_size and self.max_proteins is None:
+            raise ValueError("fixed_size needs max_proteins (the exact panel size)")
+        if not self.sizes():
+            raise ValueError(f"no size of size_grid is within max_proteins={self.max_proteins}")
+        return self
+
+    def curve_sizes(self) -> tuple[int | None, ...]:
+        """Every size whose nested-CV AUC is reported (the grid, plus the cap), smallest first, None last."""
         if self.fixed_size:
             return (self.max_proteins,)
-        if self.panel_sizes:
-            return tuple(sorted({int(k) for k in self.panel_sizes if 1 <= int(k) <= self.max_proteins}))
-        base = [1, 2, 3, 5, 8, 13, 20, 30, 50]
-        return tuple(sorted({k for k in base if k <= self.max_proteins} | {self.max_proteins}))
+        ks = {k for k in self.size_grid if k is not None}
+        if self.max_proteins is not None:
+            ks.add(int(self.max_proteins))
+        return (*sorted(ks), *((None,) if None in self.size_grid else ()))
+
+    def sizes(self) -> tuple[int | None, ...]:
+        """Sizes the size rule may choose: the curve's sizes within ``max_proteins`` (the hard cap)."""
+        cap = self.max_proteins
+        return tuple(k for k in self.curve_sizes() if cap is None or (k is not None and k <= cap))
+
+    def inner_repeat_count(self, n_train: int) -> int:
+        """Inner CV repeats for ``n_train`` training samples (``inner_repeats`` or the automatic rule)."""
+        if self.inner_repeats is not None:
+            return int(self.inner_repeats)
+        return 3 if n_train < 60 else 2 if n_train < 200 else 1
+
+    def penalties(self) -> tuple[float | None, ...]:
+        """Selector penalties tuned (None for selectors without a path)."""
+        return tuple(self.penalty_grid) if self.selector in PATH_SELECTORS else (None,)
 
     def c_values(self) -> tuple[float | None, ...]:
-        """Inverse penalties tuned (None for the random forest, which has none)."""
-        return (None,) if self.model == "random_forest" else tuple(float(c) for c in self.C_grid)
+        """Inverse penalties of the model tuned (None for the random forest, which has none)."""
+        if self.model == "random_forest":
+            return (None,)
+        if self.C_grid is None:
+            return (1.0,) if self.selector in PATH_SELECTORS else (0.1, 1.0, 10.0)
+        return tuple(float(c) for c in self.C_grid)
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting as plain values (as recorded in the signature; preprocessing steps described)."""
@@ -105,6 +194,9 @@ class PanelSettings(Strict):
         d["preprocess"] = [list(p) if isinstance(p, tuple) else p for p in describe_preprocess(self.preprocess)]
         d["selector_options"] = dict(self.selector_options)
         d["model_options"] = dict(self.model_options)
+        d["size_grid"] = [size_label(k) for k in self.size_grid]
+        d["penalty_grid"] = list(self.penalty_grid)
+        d["C_grid"] = None if self.C_grid is None else list(self.C_grid)
         return d
 
 

@@ -26,8 +26,9 @@ from ..dataset import Dataset
 from ..errors import InputError
 from ..signature import Signature
 from . import metrics as M
+from .curve import AUC_DEFINITION, cap_cost
 from .cv import NestedCVResult, derive_seed, fit_tuned, nested_cv
-from .settings import PanelSettings, coerce_settings
+from .settings import PanelSettings, coerce_settings, size_label
 from .signature import lock
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ class PanelResult:
     signature : the locked Signature; curves : {"roc", "roc_band", "calibration", "decision_curve"} DataFrames
     for the report; permutation_aucs : nested-CV AUCs under shuffled labels; oof : per-sample out-of-fold
     probability averaged over repeats (sample, label, probability, n_predictions); pipeline : the fitted
-    locked sklearn Pipeline (not serialised; for tests and in-memory use).
+    locked sklearn Pipeline (not serialised; for tests and in-memory use); baselines : the plain L1 and
+    random-forest baselines on the same outer folds (``settings.baseline``; see ``proteomics.panel.baselines``).
     """
 
     cv: NestedCVResult
@@ -59,6 +61,7 @@ class PanelResult:
     oof: pd.DataFrame
     settings: PanelSettings
     pipeline: Any = field(default=None, repr=False, compare=False)
+    baselines: dict | None = None
 
 
 def _labels(ds: Dataset, label: str, positive: str) -> pd.Series:
@@ -152,15 +155,18 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
     batch = samples[batch_col].to_numpy() if batch_col and batch_col in samples.columns else None
     if len(set(groups if groups is not None else [])) and len(set(groups)) < len(groups):
         metrics["n_subjects"] = int(len(set(groups)))
-    pipe, k, c = fit_tuned(X, y, groups if groups is not None else np.asarray(ds.sample_ids), s, classes, positive,
-                           derive_seed(seed, 7))
+    pipe, tuned = fit_tuned(X, y, groups if groups is not None else np.asarray(ds.sample_ids), s, classes, positive,
+                            derive_seed(seed, 7))
+    sel_step = pipe.named_steps["select"]
+    k, c = len(sel_step.selected_), tuned.choice.C
+    selection_info = _selection_info(s, tuned, cv, k)
+    metrics.update(selection_info)
     # the warnings name the panel actually locked (k proteins), not the configured maximum
     warnings = M.design_warnings(y, X.shape[1], batch=batch, panel_size=int(k))
     if len(classes) > 2:  # said, not silent: --positive only names the class whose probability is reported
         warnings.insert(0, f"the label has {len(classes)} classes ({', '.join(map(str, classes))}): a multinomial "
                            f"model was built; 'probability' is that of {positive!r} and the category is the most "
                            "probable class (restrict the sheet to two classes for a binary panel)")
-    sel_step = pipe.named_steps["select"]
     if hasattr(sel_step, "expected_false_"):
         metrics["stability_expected_false_bound"] = sel_step.expected_false_
         metrics["stability_threshold"] = sel_step.threshold
@@ -169,6 +175,7 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
                                                             pd.Series(y).value_counts().sort_index().items()},
                 "label": label, "positive": positive, "n_candidate_proteins": int(X.shape[1]),
                 "panel_size": int(k), "C": c, "seed": int(seed), "settings": s.to_dict(),
+                "selection": selection_info,
                 "input_sha256": ds.checksum(), "history": [h.name for h in ds.history]}
     quant = [h for h in ds.history if h.name == "quantify"]
     if quant and "method" in quant[-1].params:
@@ -189,7 +196,38 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
         if col in prot.columns:
             selection["gene"] = prot[col].reindex(selection["protein_group"]).astype(object).to_numpy()
             break
-    return PanelResult(cv, metrics, selection, warnings, sig, curves, cv.permutation_aucs, oof, s, pipe)
+    baselines = None
+    if s.baseline:
+        from .baselines import run_baselines
+
+        baselines = run_baselines(X, y, positive=positive, settings=s, groups=groups, batches=batches, seed=seed)
+        baselines["panel"] = {"auc": metrics["auc"], "auc_ci_low": metrics.get("auc_ci_low"),
+                              "auc_ci_high": metrics.get("auc_ci_high"), "size": int(k),
+                              "chosen_size": selection_info["chosen_size"]}
+        metrics["baselines"] = {name: {key: b[key] for key in ("auc", "auc_ci_low", "auc_ci_high", "size")}
+                                for name, b in baselines["methods"].items()}
+    return PanelResult(cv, metrics, selection, warnings, sig, curves, cv.permutation_aucs, oof, s, pipe, baselines)
+
+
+def _selection_info(s: PanelSettings, tuned, cv: NestedCVResult, k: int) -> dict:
+    """What the signature and cv_metrics.json record about the selection: method, size rule, curve, choice."""
+    ch = tuned.choice
+    rule = {"one_se": "smallest size whose pooled inner out-of-fold AUC (mean over inner repeats) is within one "
+                      "DeLong standard error of the best size's",
+            "best": "size with the best pooled inner out-of-fold AUC (ties: smaller)"}[s.size_rule]
+    chosen = [f.k for f in cv.folds]
+    info = {"selection_method": s.selector, "redundancy": s.redundancy,
+            "size_rule": s.size_rule, "size_rule_text": rule + (f"; hard cap max_proteins = {s.max_proteins}"
+                                                                if s.max_proteins is not None else ""),
+            "size_grid": [size_label(x) for x in s.curve_sizes()], "max_proteins": s.max_proteins,
+            "chosen_size": size_label(ch.k), "panel_size": int(k), "penalty": ch.penalty, "C": ch.C,
+            "inner_auc_at_chosen_size": ch.inner_auc, "auc_definition": AUC_DEFINITION,
+            "outer_fold_sizes": {str(size_label(x)): chosen.count(x) for x in dict.fromkeys(chosen)},
+            "size_curve": list(cv.size_curve)}
+    cost = cap_cost(cv.size_curve, s.max_proteins)
+    if cost is not None:
+        info["cap_cost"] = cost
+    return info
 
 
 def _metrics(cv: NestedCVResult, oof: pd.DataFrame, y01: np.ndarray, s: PanelSettings, seed: int,
@@ -239,8 +277,9 @@ def _tsv(df: pd.DataFrame, path: Path) -> None:
 
 
 def write_panel_outputs(result: PanelResult, outdir: str | os.PathLike) -> dict[str, Path]:
-    """Write signature.json, cv_metrics.json, selection.tsv, oof_predictions.tsv (per repeat), and the curve
-    tables (roc.tsv, roc_band.tsv, calibration.tsv, decision_curve.tsv) into ``outdir`` atomically. No
+    """Write signature.json, cv_metrics.json, selection.tsv, oof_predictions.tsv (per repeat), size_curve.tsv,
+    baselines.json (when run), and the curve tables (roc.tsv, roc_band.tsv, calibration.tsv,
+    decision_curve.tsv) into ``outdir`` atomically. No
     timestamps or paths inside, so reruns are byte-identical. Returns the written paths."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -253,6 +292,13 @@ def write_panel_outputs(result: PanelResult, outdir: str | os.PathLike) -> dict[
     m["panel"] = list(result.signature.proteins)
     write_text(paths["cv_metrics"], canonical_json(m))
     _tsv(result.selection, paths["selection"])
+    if result.cv.size_curve:
+        paths["size_curve"] = out / "size_curve.tsv"
+        _tsv(pd.DataFrame(list(result.cv.size_curve)), paths["size_curve"])
+    if result.baselines is not None:
+        paths["baselines"] = out / "baselines.json"
+        write_text(paths["baselines"], canonical_json({k: v for k, v in result.baselines.items()
+                                                       if k != "cpu_seconds"}))
     _tsv(result.cv.oof, paths["oof"])
     for name, df in result.curves.items():
         paths[name] = out / f"{name}.tsv"

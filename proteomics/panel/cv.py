@@ -7,9 +7,10 @@ set, so no learned number ever sees a test sample.
 
 Outer loop: ``outer_repeats`` × ``outer_folds`` stratified folds grouped by subject
 (``StratifiedGroupKFold``; a subject never appears on both sides, asserted), or leave-one-batch-out.
-Inner loop (``tune``): on the outer training part only, ``inner_folds`` grouped stratified folds choose the
-panel size ``k`` and the penalty ``C`` by the pooled inner out-of-fold AUC (ties → smaller panel, then
-smaller C). Every task has its own seed derived from (seed, permutation, repeat, fold), so results do not
+Inner loop (``proteomics.panel.tuning.tune``): on the outer training part only, repeated grouped stratified
+folds score every (selector penalty, panel size, model C) on the same folds; the size rule picks the size.
+Every size of the grid is also fitted on the outer training part and predicts the outer test part, which
+gives the size–AUC curve (``proteomics.panel.curve``). Every task has its own seed derived from (seed, permutation, repeat, fold), so results do not
 depend on ``n_jobs`` or on execution order.
 
 X is a samples × proteins DataFrame (log2, NaN = missing), rows indexed by sample id.
@@ -32,13 +33,15 @@ from sklearn.preprocessing import StandardScaler
 
 from ..errors import InputError
 from . import metrics as M
+from .curve import size_curve
 from .selection import PanelFill, make_model, make_selector
-from .settings import PanelSettings
+from .settings import PanelSettings, size_label
+from .tuning import Choice, TuneResult, back_end, encode, n_splits, score_auc, tune
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NestedCVResult", "FoldResult", "nested_cv", "make_pipeline", "preprocess_steps", "tune",
-           "outer_splits", "derive_seed", "positive_proba"]
+__all__ = ["NestedCVResult", "FoldResult", "nested_cv", "make_pipeline", "preprocess_steps", "fit_tuned",
+           "fit_choice", "outer_splits", "derive_seed", "positive_proba"]
 
 Progress = Callable[[int, int], None]
 
@@ -84,10 +87,13 @@ def preprocess_steps(settings: PanelSettings, seed: int = 0) -> list[tuple[str, 
     return out
 
 
-def make_pipeline(settings: PanelSettings, k: int, C: float | None, seed: int = 0) -> Pipeline:
-    """The whole learnable panel: preprocessing → select(k) → fill → standardise → model(C)."""
+def make_pipeline(settings: PanelSettings, k: int | None, C: float | None, seed: int = 0, *,
+                  penalty: float | None = None) -> Pipeline:
+    """The whole learnable panel: preprocessing → select(k, penalty) → fill → standardise → model(C)."""
     steps = preprocess_steps(settings, seed)
-    steps.append(("select", make_selector(settings.selector, k, seed=seed, options=dict(settings.selector_options))))
+    steps.append(("select", make_selector(settings.selector, k, seed=seed, options=dict(settings.selector_options),
+                                          penalty=penalty, redundancy=settings.redundancy,
+                                          redundancy_threshold=settings.redundancy_threshold)))
     steps.append(("fill", PanelFill(settings.fill)))
     steps.append(("scale", StandardScaler()))
     steps.append(("model", make_model(settings.model, C=1.0 if C is None else C, seed=seed,
@@ -100,26 +106,7 @@ def positive_proba(model_or_pipe, X, positive_index: int) -> np.ndarray:
     return np.asarray(model_or_pipe.predict_proba(X))[:, positive_index]
 
 
-def _encode(y: np.ndarray, positive: str, classes: Sequence[str]):
-    """Binary → 0/1 ints (1 = positive); several classes → the string labels."""
-    if len(classes) == 2:
-        return (y == positive).astype(int), 1
-    return y, list(classes).index(positive)
-
-
-def _score(y_true: np.ndarray, proba: np.ndarray, classes: Sequence[str], positive: str) -> float:
-    if len(classes) == 2:
-        return M.roc_auc((y_true == positive).astype(int), proba[:, 1])
-    return M.multiclass_auc(y_true, proba, classes)
-
-
 # -- splits --------------------------------------------------------------------------------------------------
-def _n_splits(y: np.ndarray, groups: np.ndarray, wanted: int) -> int:
-    """Folds possible with grouped stratification: at most the number of groups in the smallest class."""
-    per_class = pd.Series(groups).groupby(pd.Series(y)).nunique()
-    return int(min(wanted, per_class.min()))
-
-
 def outer_splits(y: np.ndarray, groups: np.ndarray, settings: PanelSettings, seed: int,
                  batches: np.ndarray | None = None) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
     """(repeat, fold, train_idx, test_idx) of the outer loop; asserts that no group is split."""
@@ -130,7 +117,7 @@ def outer_splits(y: np.ndarray, groups: np.ndarray, settings: PanelSettings, see
         for f, (tr, te) in enumerate(LeaveOneGroupOut().split(np.zeros(len(y)), y, batches)):
             out.append((0, f, tr, te))
     else:
-        n = _n_splits(y, groups, settings.outer_folds)
+        n = n_splits(y, groups, settings.outer_folds)
         if n < 2:
             raise InputError("too few subjects per class for cross-validation (need ≥ 2 in every class)")
         for r in range(settings.outer_repeats):
@@ -142,86 +129,77 @@ def outer_splits(y: np.ndarray, groups: np.ndarray, settings: PanelSettings, see
     return out
 
 
-# -- inner tuning ---------------------------------------------------------------------------------------------
-def tune(X: pd.DataFrame, y: np.ndarray, groups: np.ndarray, settings: PanelSettings, classes: Sequence[str],
-         positive: str, seed: int) -> tuple[int, float | None, pd.DataFrame]:
-    """Choose panel size k and C by inner grouped stratified CV on (X, y) only.
-
-    For each inner split the preprocessing + selector are fitted once with the largest k (the ranking does
-    not depend on k), then fill + scale + model are fitted for every (k, C). Returns (k, C, grid table with
-    the pooled inner AUC per (k, C)).
-    """
-    sizes, cs = settings.sizes(), settings.c_values()
-    if len(sizes) == 1 and len(cs) == 1:
-        return sizes[0], cs[0], pd.DataFrame({"k": [sizes[0]], "C": [cs[0]], "inner_auc": [np.nan]})
-    n = _n_splits(y, groups, settings.inner_folds)
-    if n < 2:
-        return sizes[-1], cs[len(cs) // 2], pd.DataFrame({"k": [sizes[-1]], "C": [cs[len(cs) // 2]],
-                                                          "inner_auc": [np.nan]})
-    kmax = sizes[-1]
-    cv = StratifiedGroupKFold(n_splits=n, shuffle=True, random_state=derive_seed(seed, 23))
-    y_enc, pos_i = _encode(y, positive, classes)
-    n_cls = len(classes)
-    preds = {(k, c): np.full((len(y), max(2, n_cls)), np.nan) for k in sizes for c in cs}
-    for tr, te in cv.split(np.zeros(len(y)), y, groups):
-        front = make_pipeline(settings, kmax, cs[0], seed)[:-3]  # preprocessing + selector
-        Xtr = front.fit_transform(X.iloc[tr], y_enc[tr])
-        Xte = front.transform(X.iloc[te])
-        for k in sizes:
-            cols = list(Xtr.columns[:k])
-            for c in cs:
-                back = make_pipeline(settings, k, c, seed)[-3:]
-                back.fit(Xtr[cols], y_enc[tr])
-                p = back.predict_proba(Xte[cols])
-                preds[(k, c)][te, : p.shape[1]] = p
-    rows = []
-    for (k, c), p in preds.items():
-        ok = ~np.isnan(p[:, 0])
-        rows.append({"k": k, "C": c, "inner_auc": _score(y[ok], p[ok][:, :max(2, n_cls)], classes, positive)})
-    grid = pd.DataFrame(rows)
-    best = grid["inner_auc"].fillna(-1).to_numpy()
-    i = int(np.flatnonzero(best >= best.max() - 1e-12)[0])  # rows are ordered by (k, C) ascending
-    return int(grid.loc[i, "k"]), (None if grid.loc[i, "C"] is None or pd.isna(grid.loc[i, "C"])
-                                   else float(grid.loc[i, "C"])), grid
+# -- inner tuning (proteomics.panel.tuning) and the final fit ---------------------------------------------------
+def fit_choice(X: pd.DataFrame, y: np.ndarray, settings: PanelSettings, classes: Sequence[str], positive: str,
+               seed: int, choice: Choice) -> Pipeline:
+    """The panel pipeline with a tuned (size, penalty, C), fitted on all of (X, y)."""
+    y_enc, _ = encode(y, positive, classes)
+    return make_pipeline(settings, choice.k, choice.C, seed, penalty=choice.penalty).fit(X, y_enc)
 
 
 def fit_tuned(X: pd.DataFrame, y: np.ndarray, groups: np.ndarray, settings: PanelSettings,
-              classes: Sequence[str], positive: str, seed: int) -> tuple[Pipeline, int, float | None]:
-    """Tune on (X, y) with inner CV, then fit the pipeline with the chosen (k, C) on all of (X, y)."""
-    k, c, _ = tune(X, y, groups, settings, classes, positive, seed)
-    y_enc, _ = _encode(y, positive, classes)
-    pipe = make_pipeline(settings, k, c, seed).fit(X, y_enc)
-    return pipe, k, c
+              classes: Sequence[str], positive: str, seed: int) -> tuple[Pipeline, TuneResult]:
+    """Tune on (X, y) with inner CV, then fit the pipeline with the size rule's choice on all of (X, y)."""
+    tr = tune(X, y, groups, settings, classes, positive, seed)
+    return fit_choice(X, y, settings, classes, positive, seed, tr.choice), tr
 
 
 # -- outer loop ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FoldResult:
-    """One outer fold: its training/test samples, chosen (k, C), selected proteins (ranked) and test AUC."""
+    """One outer fold: its test samples, the size rule's (k, penalty, C), selected proteins (ranked), test AUC,
+    and the test probabilities of the chosen panel (``proba``) and of every curve size (``size_proba``)."""
 
     permutation: int
     repeat: int
     fold: int
     seed: int
     test_samples: tuple[str, ...]
-    k: int
+    k: int | None
     C: float | None
     selected: tuple[str, ...]
     auc: float
     proba: np.ndarray = field(repr=False)  # (n_test, n_classes) predicted probabilities
+    penalty: float | None = None
+    size_proba: dict = field(default_factory=dict, repr=False)  # size → (n_test, n_classes)
+    size_n: dict = field(default_factory=dict, repr=False)  # size → number of proteins actually kept
 
     def to_dict(self) -> dict:
         return {"permutation": self.permutation, "repeat": self.repeat, "fold": self.fold, "seed": self.seed,
-                "k": self.k, "C": self.C, "selected": list(self.selected), "auc": self.auc,
-                "n_test": len(self.test_samples)}
+                "k": size_label(self.k), "penalty": self.penalty, "C": self.C, "selected": list(self.selected),
+                "n_selected": len(self.selected), "auc": self.auc, "n_test": len(self.test_samples)}
 
 
 def _outer_task(X, y, groups, tr, te, settings, classes, positive, seed, perm, r, f) -> FoldResult:
-    pipe, k, c = fit_tuned(X.iloc[tr], y[tr], groups[tr], settings, classes, positive, seed)
-    proba = np.asarray(pipe.predict_proba(X.iloc[te]), dtype=float)
-    sel = tuple(pipe.named_steps["select"].selected_)
-    auc = _score(y[te], proba, classes, positive) if len(set(y[te])) > 1 else float("nan")
-    return FoldResult(perm, r, f, seed, tuple(X.index[te]), k, c, sel, float(auc), proba)
+    """Tune on the outer training part, then fit every curve size's tuned pipeline on it and predict the test
+    part (only the rule's choice under permutation). Preprocessing is fitted once and shared by the sizes."""
+    curve = perm == 0
+    res = tune(X.iloc[tr], y[tr], groups[tr], settings, classes, positive, seed, curve=curve)
+    y_enc, _ = encode(y[tr], positive, classes)
+    steps = preprocess_steps(settings, seed)
+    front = Pipeline(steps).fit(X.iloc[tr], y_enc) if steps else None
+    Xa = front.transform(X.iloc[tr]) if front else X.iloc[tr]
+    Xb = front.transform(X.iloc[te]) if front else X.iloc[te]
+    wanted = dict(res.per_size) if curve else {}
+    wanted[("rule",)] = res.choice
+    size_proba, size_n, sel_cache = {}, {}, {}
+    proba, sel = None, ()
+    for key, ch in wanted.items():
+        if ch.penalty not in sel_cache:
+            sel_cache[ch.penalty] = make_selector(
+                settings.selector, None, seed=seed, options=dict(settings.selector_options), penalty=ch.penalty,
+                redundancy=settings.redundancy, redundancy_threshold=settings.redundancy_threshold).fit(Xa, y_enc)
+        ranking = sel_cache[ch.penalty].ranking_
+        cols = list(ranking if ch.k is None else ranking[: max(1, ch.k)])
+        pr = np.asarray(back_end(settings, ch.C, seed).fit(Xa[cols], y_enc).predict_proba(Xb[cols]), dtype=float)
+        if key == ("rule",):
+            proba, sel = pr, tuple(cols)
+        else:
+            size_proba[key], size_n[key] = pr, len(cols)
+    auc = score_auc(y[te], proba, classes, positive) if len(set(y[te])) > 1 else float("nan")
+    ch = res.choice
+    return FoldResult(perm, r, f, seed, tuple(X.index[te]), ch.k, ch.C, sel, float(auc), proba, ch.penalty,
+                      size_proba, size_n)
 
 
 @dataclass(frozen=True)
@@ -234,6 +212,7 @@ class NestedCVResult:
         several classes); ``auc`` is their mean.
     selection : DataFrame protein_group, frequency (fraction of outer folds selecting it), n_folds, mean_rank.
     permutation_aucs : the same ``auc`` computed with shuffled labels (one per permutation).
+    size_curve : [{size, auc, auc_ci_low, auc_ci_high, auc_se, mean_panel_size}] (see ``proteomics.panel.curve``).
     """
 
     folds: tuple[FoldResult, ...]
@@ -246,6 +225,7 @@ class NestedCVResult:
     positive: str
     seeds: dict
     params: dict
+    size_curve: tuple = ()
 
 
 def _permuted_labels(y: np.ndarray, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -339,5 +319,6 @@ def nested_cv(X: pd.DataFrame, y: Sequence, *, positive: str, settings: PanelSet
         yp = tasks[[t[0] for t in tasks].index(perm)][3]
         null.append(_summarise(fr, X.index, yp, classes, positive)[2])
     seeds = {"seed": seed, "fold_seeds": [f.seed for f in real]}
+    curve = tuple(size_curve(real, X.index, y, classes, positive))
     return NestedCVResult(tuple(real), oof, aucs, auc, _selection_table(real, X.columns), tuple(null), classes,
-                          positive, seeds, settings.to_dict())
+                          positive, seeds, settings.to_dict(), curve)

@@ -25,6 +25,7 @@ from .selectors import (
     rank_statistic,
 )
 from .sparse import L1PathSelector
+from ..config.panel import PATH_SELECTORS
 from ..errors import InputError
 
 __all__ = ["SELECTORS", "REDUNDANCY", "PATH_SELECTORS", "make_selector", "MODELS", "make_model", "PanelFill",
@@ -33,8 +34,6 @@ __all__ = ["SELECTORS", "REDUNDANCY", "PATH_SELECTORS", "make_selector", "MODELS
 
 SELECTORS = {"l1": L1PathSelector, "elastic_net": L1PathSelector, "moderated_t": ModeratedTSelector,
              "mrmr": MRMRSelector, "stability": StabilitySelector, "rfe": RFESelector}
-#: selectors whose ranking depends on a penalty tuned by the inner CV together with the panel size
-PATH_SELECTORS = ("l1", "elastic_net")
 REDUNDANCY = ("none", "cluster")
 
 

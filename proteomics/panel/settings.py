@@ -9,11 +9,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..config.base import validation_error
-from ..config.panel import PanelSettings
+from ..config.panel import DEFAULT_PENALTIES, DEFAULT_SIZE_GRID, PanelSettings, size_label
 from ..errors import InputError
 from .selection import MODELS, SELECTORS
 
-__all__ = ["PanelSettings", "coerce_settings"]
+__all__ = ["PanelSettings", "coerce_settings", "size_label", "DEFAULT_SIZE_GRID", "DEFAULT_PENALTIES"]
 
 #: run-config keys of the ``panel`` section that are not panel settings (the caller handles them)
 _RUN_KEYS = ("enabled", "label", "positive", "permutations", "quant_method")

@@ -28,15 +28,13 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
+from ..config.panel import DEFAULT_PENALTIES
 from .selectors import _Selector, fill_min, order_desc, rank_statistic, standardise
 
 log = logging.getLogger(__name__)
 
 __all__ = ["L1PathSelector", "c_min", "l1_path", "DEFAULT_PENALTIES"]
 
-#: default penalty grid (multiples of c_min), sparsest first: 1.12 … 10⁴ (glmnet's λ_max/λ down to its
-#: lambda.min.ratio 1e-4), 14 points
-DEFAULT_PENALTIES: tuple[float, ...] = tuple(float(round(v, 4)) for v in np.logspace(0.05, 4, 14))
 
 
 def _targets(y: np.ndarray) -> np.ndarray:

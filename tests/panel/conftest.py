@@ -9,6 +9,7 @@ import pytest
 from proteomics import Dataset
 
 FAST = {"outer_folds": 3, "outer_repeats": 1, "inner_folds": 2, "C_grid": [1.0], "max_proteins": 3,
+        "size_grid": [1, 2, 3], "penalty_grid": [2.0, 5.0, 20.0], "inner_repeats": 1,
         "n_boot": 200, "interval_boot": 20, "specimen": "plasma"}
 
 
