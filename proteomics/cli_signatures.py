@@ -40,17 +40,22 @@ def panel(
     sign_key: Annotated[str | None, typer.Option("--sign-key", help="Private key (PEM file or key id from "
                                                                     "'proteomics keys list') that signs the "
                                                                     "signature; default: your key.")] = None,
+    baseline: Annotated[bool, typer.Option("--baseline", help="Also run the plain L1 and random-forest baselines "
+                                                              "on the same outer folds (OUTDIR/baselines.json).")]
+    = False,
 ):
     """Build a biomarker panel with nested cross-validation and lock it into a signature."""
     with _errors(), _progress() as cb:
         res = panel_command(input, sheet, label=label, positive=positive, output=output, config=config,
                             permutations=permutations, seed=seed, format=format, scale=scale.value,
                             specimen=specimen, n_jobs=n_jobs, force=force, progress=cb, also=also or (),
-                            sign_key=sign_key)
+                            sign_key=sign_key, baseline=baseline)
         if not _state["quiet"]:
             m = res.metrics
             out_console.print(f"nested-CV AUC {m['auc']:.3f} (95% CI {m.get('auc_ci_low', float('nan')):.3f}–"
                               f"{m.get('auc_ci_high', float('nan')):.3f}); panel: {', '.join(res.signature.proteins)}")
+            for name, b in (m.get("baselines") or {}).items():
+                out_console.print(f"baseline {name}: AUC {b['auc']:.3f} with {b['size']:.0f} proteins")
             for w in res.warnings:
                 out_console.print(f"[yellow]warning[/yellow]: {w}")
             out_console.print(f"wrote {output}/signature.json")

@@ -135,19 +135,22 @@ def _inputs(*paths) -> list:
 
 def panel_command(input, sheet, *, label, positive, output, config=None, permutations=None, seed=None,
                   format=None, scale=None, specimen=None, n_jobs=None, force=False, progress: Progress | None = None,
-                  also=(), sign_key=None):
+                  also=(), sign_key=None, baseline=False):
     """``proteomics panel``: nested CV + locked signature into folder ``output``, with ``run``'s preprocessing
     chain and the panel settings of ``config`` (a panel YAML) or the config's defaults.
 
     ``also``: more specimens of the same subjects as ``"SPECIMEN=PATH"`` strings (or a mapping); the inputs are
     joined by the sheet's ``subject`` into one multi-specimen panel (``specimen:protein`` features).
-    ``sign_key``: private key (PEM path or own key id) that signs the signature; None = the user's default."""
+    ``sign_key``: private key (PEM path or own key id) that signs the signature; None = the user's default.
+    ``baseline``: also run the plain L1 and random-forest baselines on the same outer folds (baselines.json)."""
     check_outputs(inputs=[*_inputs(input, sheet, config), *parse_also(also).values()], folders=[output], force=force)
     key = load_signing_key(sign_key)
     section = load_section(config, "panel") if config is not None else {}
     section.update(label=label, positive=positive)
     if permutations is not None:
         section["permutations"] = permutations
+    if baseline:
+        section["baseline"] = True
     cfg = command_config(input, sheet, format=format, scale=scale, specimen=specimen, seed=seed, n_jobs=n_jobs,
                          panel=section)
     method = cfg.panel.quant_method

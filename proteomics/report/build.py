@@ -193,6 +193,10 @@ def panel_figures(res, outdir: Path) -> list[dict]:
     if dc is not None and len(dc):
         figs.append(_save(plots.decision_curve_plot(dc), outdir, "decision_curve", "Decision curve",
                           "Net benefit of acting on the panel's probability vs treating everyone or no one."))
+    if m.get("size_curve"):
+        figs.append(_save(plots.size_curve_plot(m["size_curve"], m.get("chosen_size"), m.get("baselines")), outdir,
+                          "size_curve", "AUC against panel size", "Each size tuned and tested in the nested CV "
+                          "(95% CI); square: the size rule's choice; dashed: baselines on the same outer folds."))
     null = _get(res, "permutation_aucs", default=None)
     if null is not None and len(null):
         figs.append(_save(plots.permutation_plot(null, float(m["auc"]), m.get("permutation_p")), outdir,
@@ -218,8 +222,22 @@ def panel_section(res, figs: list[dict]) -> dict:
         tables.append({"title": "Selection frequency (top 20)", "html": table_html(sel.head(20))})
     rows = [{"protein_group": p} for p in sig.proteins]
     tables.append({"title": "Locked signature", "html": table_html(pd.DataFrame(rows))})
+    if m.get("size_curve"):
+        kpis.append({"label": "panel size", "value": f"{m.get('panel_size')} ({m.get('size_rule')})"})
+        tables.append({"title": "AUC against panel size", "html": table_html(pd.DataFrame(m["size_curve"]))})
+    if m.get("baselines"):
+        rows = [{"method": "this panel", "auc": m["auc"], "auc_ci_low": m.get("auc_ci_low"),
+                 "auc_ci_high": m.get("auc_ci_high"), "size": m.get("panel_size")}]
+        rows += [{"method": k, **v} for k, v in m["baselines"].items()]
+        tables.append({"title": "Baselines on the same outer folds", "html": table_html(pd.DataFrame(rows))})
     notes = [f"Signature {getattr(sig, 'name', '')} version {getattr(sig, 'version', '')}, sha256 {sig.sha256}, "
              f"intended specimen {sig.specimen}."]
+    if m.get("auc_definition"):
+        notes.append(f"AUC: {m['auc_definition']}. Size rule: {m.get('size_rule_text', '')}.")
+    if m.get("cap_cost"):
+        c = m["cap_cost"]
+        notes.append(f"The cap of {c['max_proteins']} proteins costs {c['auc_cost']:.3f} AUC: best "
+                     f"{c['best_auc']:.3f} at size {c['best_size']} vs {c['best_auc_within_cap']:.3f} within the cap.")
     return {"id": "panel", "title": "Biomarker panel", "kpis": kpis, "figures": figs, "tables": tables,
             "warnings": list(_get(res, "warnings", default=[]) or []), "notes": notes,
             "intro": "Nested cross-validation: every learned step refitted inside each training fold."}

@@ -186,15 +186,22 @@ def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, le
                 f"{fdr} and proteins with q < {d.q_threshold:g} called significant.")
     if panel_done:
         pc = cfg.panel
-        sel = {"moderated_t": "moderated-t ranking", "l1": "L1-penalised logistic regression",
-               "elastic_net": "elastic-net logistic regression", "stability": "stability selection [stability]",
+        sel = {"moderated_t": "moderated-t ranking", "l1": "the L1-penalised logistic regression path",
+               "elastic_net": "the elastic-net logistic regression path", "mrmr": "mRMR ranking",
+               "stability": "stability selection [stability]",
                "rfe": "random-forest recursive feature elimination"}[pc.selector]
+        if getattr(pc, "redundancy", "none") == "cluster":
+            sel += " keeping one protein per cluster of correlated proteins"
         model = {"logistic": "penalised logistic regression", "random_forest": "a random forest",
                  "svm": "a linear support vector machine"}[pc.model]
         parts.append(
-            f"A panel of at most {pc.max_proteins} proteins ({pc.label} = {pc.positive} vs the rest) was selected by "
-            f"{sel} and modelled with {model} [sklearn]; every learned step (filtering, normalisation, imputation, "
-            f"selection, model) was refitted inside each training fold of a nested cross-validation "
+            "A panel" + (f" of at most {pc.max_proteins} proteins" if pc.max_proteins else "")
+             + f" ({pc.label} = {pc.positive} vs the rest) was selected by {sel} and modelled with {model} "
+             "[sklearn]; its size was chosen in the inner folds by "
+             + ("the smallest size whose pooled out-of-fold AUC was within one standard error of the best size"
+                if getattr(pc, "size_rule", "one_se") == "one_se" else "the best pooled out-of-fold AUC")
+             + "; every learned step (filtering, normalisation, imputation, "
+            "selection, model) was refitted inside each training fold of a nested cross-validation "
             f"({pc.outer_folds} outer folds × {pc.outer_repeats} repeats, {pc.inner_folds} inner folds"
             + (f", grouped by {pc.group_by}" if pc.group_by else "") + "). The AUC of the out-of-fold predictions is "
             "reported with a DeLong 95% confidence interval [delong], with calibration and decision-curve net "

@@ -279,6 +279,31 @@ def permutation_plot(null_aucs: Sequence[float], auc: float, p: float | None) ->
     return fig
 
 
+def size_curve_plot(curve: Sequence[Mapping], chosen=None, baselines: Mapping | None = None) -> Figure:
+    """Nested-CV AUC (95% CI) against panel size (points in grid order, "unrestricted" last), the size rule's
+    choice marked, baselines as horizontal lines labelled with their size."""
+    fig, ax = _fig(6, 3.6)
+    x = np.arange(len(curve))
+    auc = np.array([c["auc"] for c in curve], float)
+    lo = np.array([c["auc_ci_low"] if c.get("auc_ci_low") is not None else np.nan for c in curve], float)
+    hi = np.array([c["auc_ci_high"] if c.get("auc_ci_high") is not None else np.nan for c in curve], float)
+    ax.fill_between(x, lo, hi, color="#a9c6e8", alpha=0.6, lw=0, label="95% CI")
+    ax.plot(x, auc, "o-", color="#2e5c8a", ms=4, label="nested-CV AUC")
+    labels = [str(c["size"]) if c["size"] != "unrestricted" else "all" for c in curve]
+    if chosen is not None and chosen in [c["size"] for c in curve]:
+        i = [c["size"] for c in curve].index(chosen)
+        ax.plot([x[i]], [auc[i]], "s", color="#d1495b", ms=8, label=f"size rule: {labels[i]}")
+    for j, (name, b) in enumerate((baselines or {}).items()):
+        ax.axhline(b["auc"], ls="--", lw=1, color=["#6a994e", "#bc6c25", "#7b2cbf", "#555555"][j % 4],
+                   label=f"{name} ({b['auc']:.3f}, {b['size']:.0f} proteins)")
+    ax.set_xticks(x, labels)
+    ax.set_xlabel("panel size (proteins)")
+    ax.set_ylabel("AUC")
+    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    ax.set_title("Accuracy against panel size", loc="left")
+    return fig
+
+
 # -- stratify ----------------------------------------------------------------------------------------------
 def consensus_heatmap(matrix: np.ndarray, labels: Sequence) -> Figure:
     """Consensus matrix with samples ordered by cluster."""
