@@ -15,6 +15,7 @@ Selectors (``SELECTORS``; modules ``selectors``, ``sparse``, ``redundancy``)
 
 from __future__ import annotations
 
+from ..errors import InputError
 from .models import MODELS, PanelFill, make_model
 from .redundancy import ClusterRepresentatives, MRMRSelector
 from .selectors import (
@@ -25,8 +26,6 @@ from .selectors import (
     rank_statistic,
 )
 from .sparse import L1PathSelector
-from ..config.panel import PATH_SELECTORS
-from ..errors import InputError
 
 __all__ = ["SELECTORS", "REDUNDANCY", "PATH_SELECTORS", "make_selector", "MODELS", "make_model", "PanelFill",
            "ModeratedTSelector", "L1Selector", "L1PathSelector", "StabilitySelector", "RFESelector",
