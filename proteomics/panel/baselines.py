@@ -99,6 +99,19 @@ def random_forest(Ztr, ytr, Zte, *, seed: int = 0, n_estimators: int = 500):
     return rf.predict_proba(Zte), int(Ztr.shape[1])
 
 
+def calibration(parts, y01: np.ndarray) -> dict:
+    """Calibration slope/intercept and Brier score of the out-of-fold positive-class probability averaged over
+    repeats (as the panel's)."""
+    from . import metrics as M
+
+    tot, cnt = np.zeros(y01.size), np.zeros(y01.size)
+    for _, idx, pr in parts:
+        tot[np.asarray(idx)] += pr[:, 1]
+        cnt[np.asarray(idx)] += 1
+    p = tot / np.maximum(cnt, 1)
+    return {**M.calibration_slope_intercept(y01.astype(int), p), "brier": M.brier(y01.astype(int), p)}
+
+
 def run_baselines(X: pd.DataFrame, y, *, positive: str, settings: PanelSettings, groups=None, batches=None,
                   seed: int = 0, restricted: int | None = 10) -> dict:
     """Every baseline on the outer folds of ``nested_cv(..., seed=seed)``; a JSON-ready dict (no timings in
@@ -134,6 +147,8 @@ def run_baselines(X: pd.DataFrame, y, *, positive: str, settings: PanelSettings,
         out[name] = {"auc": d["auc"], "auc_ci_low": d["auc_ci_low"], "auc_ci_high": d["auc_ci_high"],
                      "auc_per_repeat": d["auc_per_repeat"], "size": float(np.mean(sizes)),
                      "size_per_fold": sizes, "max_proteins": spec["cap"]}
+        if len(classes) == 2:
+            out[name].update(calibration(parts, y == positive))
     return {"schema": BASELINES_SCHEMA, "schema_version": 1, "package_version": __version__,
             "auc_definition": AUC_DEFINITION, "seed": int(seed), "n_outer_folds": len(splits),
             "methods": out, "cpu_seconds": cpu}

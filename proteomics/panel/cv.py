@@ -163,6 +163,7 @@ class FoldResult:
     penalty: float | None = None
     size_proba: dict = field(default_factory=dict, repr=False)  # size → (n_test, n_classes)
     size_n: dict = field(default_factory=dict, repr=False)  # size → number of proteins actually kept
+    size_selected: dict = field(default_factory=dict, repr=False)  # size → the proteins of that size's panel
 
     def to_dict(self) -> dict:
         return {"permutation": self.permutation, "repeat": self.repeat, "fold": self.fold, "seed": self.seed,
@@ -182,7 +183,7 @@ def _outer_task(X, y, groups, tr, te, settings, classes, positive, seed, perm, r
     Xb = front.transform(X.iloc[te]) if front else X.iloc[te]
     wanted = dict(res.per_size) if curve else {}
     wanted[("rule",)] = res.choice
-    size_proba, size_n, sel_cache = {}, {}, {}
+    size_proba, size_n, size_sel, sel_cache = {}, {}, {}, {}
     proba, sel = None, ()
     for key, ch in wanted.items():
         if ch.penalty not in sel_cache:
@@ -195,11 +196,11 @@ def _outer_task(X, y, groups, tr, te, settings, classes, positive, seed, perm, r
         if key == ("rule",):
             proba, sel = pr, tuple(cols)
         else:
-            size_proba[key], size_n[key] = pr, len(cols)
+            size_proba[key], size_n[key], size_sel[key] = pr, len(cols), tuple(cols)
     auc = score_auc(y[te], proba, classes, positive) if len(set(y[te])) > 1 else float("nan")
     ch = res.choice
     return FoldResult(perm, r, f, seed, tuple(X.index[te]), ch.k, ch.C, sel, float(auc), proba, ch.penalty,
-                      size_proba, size_n)
+                      size_proba, size_n, size_sel)
 
 
 @dataclass(frozen=True)

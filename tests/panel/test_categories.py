@@ -60,7 +60,8 @@ def test_config_targets_reach_the_signature():
 def test_design_warning_counts_the_locked_panel():
     """Only 3 proteins exist, max_proteins 5: the warning must speak of the panel actually locked."""
     ds = simulate(n_per_class=12, n_proteins=3, n_true=3, seed=4)
-    res = build_panel(ds, "condition", "case", settings={**FAST, "max_proteins": 5}, seed=1)
+    res = build_panel(ds, "condition", "case", settings={**FAST, "max_proteins": 5, "fixed_size": True,
+                                                                  "selector": "moderated_t"}, seed=1)
     k = len(res.signature.proteins)
     assert k < 5
     epv = [w for w in res.warnings if "events per protein" in w]
