@@ -15,6 +15,7 @@ Selectors (``SELECTORS``; modules ``selectors``, ``sparse``, ``redundancy``)
 
 from __future__ import annotations
 
+from ..config.panel import PATH_SELECTORS
 from ..errors import InputError
 from .models import MODELS, PanelFill, make_model
 from .redundancy import ClusterRepresentatives, MRMRSelector
