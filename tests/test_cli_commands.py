@@ -22,10 +22,16 @@ def flow(tmp_path_factory):
     res = invoke("--quiet", "quantify", REPORT, "--sheet", SHEET, "--specimen", "plasma", "-o", d / "m.tsv")
     assert res.exit_code == 0, res.stderr
     (d / "panel.yaml").write_text(yaml.safe_dump({"panel": {"outer_folds": 3, "outer_repeats": 1,
-                                                            "inner_folds": 2, "max_proteins": 4}}))
+                                                            "inner_folds": 2, "max_proteins": 4,
+                                                            "size_grid": [1, 2, 8, "unrestricted"],
+                                                            # validate below draws a cohort with another simulator
+                                                            # seed: only the planted proteins keep their levels
+                                                            # there (the range check refuses the others)
+                                                            "selector": "moderated_t"}}))
     # the panel is built from the precursor report, so new patients' runs are quantified the same way (top3)
     res = invoke("--quiet", "panel", REPORT, "--sheet", SHEET, "--specimen", "plasma", "--label", "condition",
-                 "--positive", "cancer", "--config", d / "panel.yaml", "--permutations", "2", "-o", d / "panel")
+                 "--positive", "cancer", "--config", d / "panel.yaml", "--permutations", "2", "--baseline",
+                 "-o", d / "panel")
     assert res.exit_code == 0, (res.stderr, res.exception)
     return d
 
@@ -81,6 +87,13 @@ def test_panel_outputs(flow):
         assert key in metrics
     assert metrics["auc_ci_low"] <= metrics["auc"] <= metrics["auc_ci_high"]
     assert (p / "selection.tsv").is_file() and (p / "roc.png").is_file()
+    # the size–AUC curve (cap 4 added to the grid; sizes above the cap still reported) and the size rule
+    assert [c["size"] for c in metrics["size_curve"]] == [1, 2, 4, 8, "unrestricted"]
+    assert all({"size", "auc", "auc_ci_low", "auc_ci_high"} <= set(c) for c in metrics["size_curve"])
+    assert metrics["size_rule"] == "one_se" and metrics["panel_size"] <= 4 and "cap_cost" in metrics
+    assert (p / "size_curve.png").is_file() and (p / "size_curve.tsv").is_file()
+    base = json.loads((p / "baselines.json").read_text())
+    assert {"plain_l1", "plain_l1_max4", "plain_l1_max10", "random_forest"} == set(base["methods"])
     sig = json.loads((p / "signature.json").read_text())
     for key in ("schema", "schema_version", "kind", "proteins", "specimen", "steps", "model", "sha256"):
         assert key in sig

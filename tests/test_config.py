@@ -135,7 +135,7 @@ OLD_STRATIFY_KEYS = {"enabled", "k_max", "n_features", "repeats", "null_permutat
 def test_every_old_key_is_still_accepted():
     from proteomics.config import PanelConfig, StratifyConfig
 
-    assert OLD_PANEL_KEYS <= set(PanelConfig.model_fields)
+    assert OLD_PANEL_KEYS <= set(PanelConfig.model_fields) | set(PanelConfig._renamed)  # renamed: still accepted
     assert OLD_STRATIFY_KEYS <= set(StratifyConfig.model_fields)
 
 

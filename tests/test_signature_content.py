@@ -25,7 +25,8 @@ from tests.panel.conftest import FAST, simulate
 @pytest.fixture(scope="module")
 def built():
     ds = simulate(n_per_class=12, n_proteins=40, seed=5, missing=0.02)
-    res = build_panel(ds, "condition", "case", settings={**FAST, "max_proteins": 3}, seed=0)
+    res = build_panel(ds, "condition", "case", settings={**FAST, "max_proteins": 3, "fixed_size": True,
+                                                                  "selector": "moderated_t"}, seed=0)
     return ds, res.signature
 
 

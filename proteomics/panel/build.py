@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,7 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
 
         joined = joined_specimen_name(specimens)
         if s.specimen is None:
-            s = replace(s, specimen=joined)
+            s = s.model_copy(update={"specimen": joined})
         elif str(s.specimen).lower() != joined.lower():
             raise InputError(f"specimen setting {s.specimen!r} differs from the joined specimens {joined!r}",
                              hint="leave the panel's specimen setting empty for a multi-specimen panel")
