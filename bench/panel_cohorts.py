@@ -86,7 +86,7 @@ def _calibration(folds, key, y01, sample_ids):
     pos = {s: i for i, s in enumerate(sample_ids)}
     tot, cnt = np.zeros(y01.size), np.zeros(y01.size)
     for f in folds:
-        pr = f.proba if key is None else f.size_proba[key]
+        pr = f.proba if key == "default" else f.size_proba[key]
         idx = [pos[s] for s in f.test_samples]
         tot[idx] += pr[:, 1]
         cnt[idx] += 1
@@ -110,7 +110,7 @@ def bench_cohort(name: str, *, seed: int, permutations: int) -> dict:
     chosen = [f.k for f in cv.folds]
     rows["ours (default)"] = {"auc": cv.auc, **_ci(cv), "size": float(np.mean([len(f.selected) for f in cv.folds])),
                               "stability": jaccard([f.selected for f in cv.folds]),
-                              **_calibration(cv.folds, None, y01, ids), "cpu_s": cpu_ours,
+                              **_calibration(cv.folds, "default", y01, ids), "cpu_s": cpu_ours,
                               "chosen_sizes": [("unrestricted" if k is None else k) for k in chosen]}
     for pt in cv.size_curve:
         if pt["size"] in FIXED:
