@@ -95,6 +95,7 @@ def test_main_flows_in_a_real_browser(browser, sigs, tmp_path, request, db):
     try:
         url = server.url
         ctx = browser.new_context(viewport={"width": 1100, "height": 900})
+        ctx.set_default_timeout(120_000)  # a loaded 2-core CI machine: scoring can take tens of seconds
         page = ctx.new_page()
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
