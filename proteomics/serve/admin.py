@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import InputError
 from . import audit, auth, registry
-from .app import Ctx, Forbidden, check_csrf, record, render, require, response_download
 from .db import AuditLog, SignatureRecord, User, Validation
+from .web import Ctx, Forbidden, check_csrf, record, render, require, response_download
 
 __all__ = ["router"]
 

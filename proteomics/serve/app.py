@@ -1,6 +1,6 @@
 """The FastAPI application: middleware (security headers, upload limit, origin check), sessions, login/logout,
 password change, error pages. The pages live in :mod:`.views` (clinician) and :mod:`.admin` (reviewer and
-administrator); both use the helpers here (:func:`require`, :func:`check_csrf`, :func:`render`).
+administrator); all three use the helpers of :mod:`.web` (:func:`require`, :func:`check_csrf`, :func:`render`).
 
 Every response carries ``Content-Security-Policy`` (no inline script, ``frame-ancestors 'none'``),
 ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``, ``Referrer-Policy: same-origin`` and
@@ -13,29 +13,39 @@ from __future__ import annotations
 import logging
 import secrets
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from fastapi import Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from .._version import __version__
 from ..errors import InputError
 from . import audit, auth
 from .db import open_database
 from .settings import ServeSettings
+from .web import (  # noqa: F401 - re-exported: the helpers lived here
+    COOKIE,
+    HERE,
+    Ctx,
+    Forbidden,
+    NotLoggedIn,
+    _ChangePassword,
+    _load_ctx,
+    _serializer,
+    check_csrf,
+    pool,
+    record,
+    render,
+    require,
+    response_download,
+    templates,
+)
 
 __all__ = ["create_app", "require", "check_csrf", "render", "Ctx", "COOKIE"]
 
 log = logging.getLogger("proteomics.serve")
-HERE = Path(__file__).parent
-COOKIE = "proteomics_session"
 PRE_COOKIE = "proteomics_login"
 SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -50,15 +60,6 @@ SECURITY_HEADERS = [
 
 class UploadTooLarge(Exception):
     pass
-
-
-class NotLoggedIn(Exception):
-    pass
-
-
-class Forbidden(Exception):
-    def __init__(self, message: str = "You are not allowed to do this."):
-        self.message = message
 
 
 class Guard:
@@ -117,79 +118,6 @@ async def _plain(send, status: int, text: str):
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
-
-
-@dataclass(frozen=True)
-class Ctx:
-    """The logged-in user of a request (plain values, detached from the database)."""
-
-    user_id: int
-    name: str
-    role: str
-    csrf: str
-    must_change_password: bool
-    token: str
-
-
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-
-def render(request: Request, name: str, ctx: Ctx | None = None, status: int = 200, **values: Any) -> HTMLResponse:
-    """Render a page with the user, CSRF token and version available to the template."""
-    values.update(user=ctx, csrf=ctx.csrf if ctx else values.get("csrf", ""), version=__version__)
-    return templates.TemplateResponse(request, name, values, status_code=status)
-
-
-def _serializer(request: Request) -> URLSafeSerializer:
-    return URLSafeSerializer(request.app.state.secret, salt="proteomics-session")
-
-
-def _load_ctx(request: Request) -> Ctx | None:
-    raw = request.cookies.get(COOKIE)
-    if not raw:
-        return None
-    try:
-        token = _serializer(request).loads(raw)
-    except BadSignature:
-        return None
-    st = request.app.state
-    with st.db() as s, s.begin():
-        got = auth.load_session(s, str(token), st.settings.idle_timeout)
-        if got is None:
-            return None
-        ws, u = got
-        return Ctx(u.id, u.name, u.role, ws.csrf, bool(u.must_change_password), str(token))
-
-
-def require(*roles: str):
-    """A dependency: the logged-in user, who must hold one of ``roles`` (any role when none given)."""
-    def dep(request: Request) -> Ctx:
-        ctx = _load_ctx(request)
-        if ctx is None:
-            raise NotLoggedIn()
-        if ctx.must_change_password and request.url.path not in ("/password", "/logout"):
-            raise _ChangePassword()
-        if roles and ctx.role not in roles:
-            raise Forbidden(f"This page is for the {' or '.join(roles)} role; you are signed in as "
-                            f"{ctx.role}.")
-        return ctx
-    return dep
-
-
-class _ChangePassword(Exception):
-    pass
-
-
-def check_csrf(ctx: Ctx, token: str | None) -> None:
-    if not auth.csrf_ok(ctx.csrf, token):
-        raise Forbidden("The form expired or did not come from this site (CSRF check failed). Reload the page "
-                        "and try again.")
-
-
-def record(request: Request, **kw) -> None:
-    """Append one audit row in its own transaction."""
-    with request.app.state.db() as s, s.begin():
-        audit.append(s, **kw)
 
 
 def create_app(settings: ServeSettings) -> FastAPI:
@@ -331,17 +259,3 @@ def _login_page(request: Request, message: str, status: int = 200) -> HTMLRespon
     resp.set_cookie(PRE_COOKIE, URLSafeSerializer(request.app.state.secret, salt="login").dumps(token),
                     httponly=True, samesite="strict", secure=request.app.state.settings.secure_cookies, path="/")
     return resp
-
-
-def pool(request: Request):
-    """The scoring worker pool (created on first use)."""
-    st = request.app.state
-    if st.pool is None:
-        from .scoring import make_pool
-
-        st.pool = make_pool(st.settings.workers)
-    return st.pool
-
-
-def response_download(data: str | bytes, filename: str, media: str) -> Response:
-    return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{filename}"'})

@@ -23,9 +23,9 @@ from .._version import __version__
 from ..errors import InputError
 from ..samples import SPECIMENS
 from . import audit, plots, registry
-from .app import Ctx, Forbidden, check_csrf, pool, record, render, require, response_download
 from .db import Result, SignatureRecord, User, utc_now
 from .scoring import run_in_pool
+from .web import Ctx, Forbidden, check_csrf, pool, record, render, require, response_download
 
 __all__ = ["router", "purge_uploads", "store_upload"]
 
