@@ -21,12 +21,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import clone
 from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -34,6 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from ..errors import InputError
 from . import metrics as M
 from .curve import size_curve
+from .seeds import derive_seed, preprocess_steps
 from .selection import PanelFill, make_model, make_selector
 from .settings import PanelSettings, size_label
 from .tuning import Choice, TuneResult, back_end, encode, n_splits, score_auc, tune
@@ -44,47 +43,6 @@ __all__ = ["NestedCVResult", "FoldResult", "nested_cv", "make_pipeline", "prepro
            "fit_choice", "outer_splits", "derive_seed", "positive_proba"]
 
 Progress = Callable[[int, int], None]
-
-
-def derive_seed(seed: int, *keys: int) -> int:
-    """A 31-bit seed derived deterministically from ``seed`` and integer keys."""
-    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *[int(k) for k in keys]]).generate_state(1)[0]
-               & 0x7FFFFFFF)
-
-
-# -- pipeline ------------------------------------------------------------------------------------------------
-def preprocess_steps(settings: PanelSettings, seed: int = 0) -> list[tuple[str, Any]]:
-    """Fresh (unfitted) preprocessing transformers from ``settings.preprocess`` (see PanelSettings)."""
-    try:
-        from ..preprocess import STEPS
-    except ImportError:  # pragma: no cover - preprocess not installed
-        STEPS = {}
-    pre = settings.preprocess
-    if pre is None:
-        pre = tuple((k, p) for k, p in (("filter_min_valid", {"min_fraction": 0.5}), ("normalize_median", {}))
-                    if k in STEPS)
-    out = []
-    for i, item in enumerate(pre):
-        if isinstance(item, dict):
-            key, params = item.get("step"), dict(item.get("params", {}))
-        elif isinstance(item, tuple | list) and len(item) == 2 and hasattr(item[1], "get_params"):
-            out.append((f"pre{i}_{item[0]}", clone(item[1])))
-            continue
-        elif isinstance(item, tuple | list) and len(item) == 2:
-            key, params = item[0], dict(item[1])
-        elif hasattr(item, "get_params"):
-            out.append((f"pre{i}_{type(item).__name__}", clone(item)))
-            continue
-        else:
-            raise InputError(f"cannot read preprocessing step {item!r}",
-                             hint="give (STEPS key, params) pairs or transformer instances")
-        if key not in STEPS:
-            raise InputError(f"unknown preprocessing step {key!r}", hint=f"use one of {', '.join(sorted(STEPS))}")
-        cls = STEPS[key]
-        if "seed" in cls().get_params() and "seed" not in params:
-            params["seed"] = seed
-        out.append((f"pre{i}_{key}", cls(**params)))
-    return out
 
 
 def make_pipeline(settings: PanelSettings, k: int | None, C: float | None, seed: int = 0, *,

@@ -28,6 +28,7 @@ from sklearn.preprocessing import StandardScaler
 
 from . import metrics as M
 from .models import PanelFill, make_model
+from .seeds import derive_seed, preprocess_steps
 from .selection import make_selector
 from .settings import PanelSettings
 
@@ -162,7 +163,6 @@ def tune(X: pd.DataFrame, y: np.ndarray, groups: np.ndarray, settings: PanelSett
     ``preprocess`` is a function returning fresh preprocessing steps (list of (name, transformer)); ``curve``
     False tunes only the sizes the rule may choose (cheaper; used under label permutation).
     """
-    from .cv import derive_seed, preprocess_steps
 
     make_pre = preprocess or (lambda: preprocess_steps(settings, seed))
     sizes = settings.curve_sizes() if curve else settings.sizes()
