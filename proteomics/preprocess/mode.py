@@ -11,8 +11,8 @@ both. The offset against that anchor is the mode of ``d``:
 
 1. a Gaussian kernel density estimate of ``d`` (bandwidth ``h``: the robust Silverman rule
    ``0.9·min(sd, IQR/1.349)·n^(-1/5)`` unless given, log2 units) evaluated on a binned grid of step ``h/8``;
-2. the highest grid point, refined by mean-shift iterations on the exact KDE (converges to the local maximum);
-3. a second mean shift with a Gaussian window as wide as the main peak itself (its SD ``s`` from the half
+2. the highest grid point;
+3. a mean shift with a Gaussian window as wide as the main peak itself (its SD ``s`` from the half
    maximum on its narrower side, kernel deconvolved): a weighted mean of the peak's proteins, much less noisy than the KDE maximum.
 
 The normalised sample is ``x_i· − offset_i``, so values stay on the anchors' intensity-like log2 scale.
@@ -93,7 +93,7 @@ def _mean_shift(d: np.ndarray, start: float, h: float, max_iter: int = 200) -> f
         if sw <= 0:
             break
         new = float(np.dot(w, d) / sw)
-        if abs(new - m) < 1e-10:
+        if abs(new - m) < 1e-9:
             return new
         m = new
     return m
@@ -119,7 +119,7 @@ def log_ratio_mode(d: np.ndarray, *, bandwidth: float | None = None, min_protein
     h = float(bandwidth) if bandwidth is not None else _bandwidth(d)
     grid, dens = _kde_grid(d, h)
     top = int(np.argmax(dens))
-    mode = _mean_shift(d, float(grid[top]), h)
+    mode = float(grid[top])
     peak = float(dens[top])
     # width of the main peak from its half maximum, deconvolved from the kernel
     above = dens >= peak / 2
@@ -137,8 +137,13 @@ def log_ratio_mode(d: np.ndarray, *, bandwidth: float | None = None, min_protein
     mode = _mean_shift(d, mode, max(s, h))
     off = float(np.mean(np.abs(d - mode) > 3 * s))
     pk = _peaks(dens)
-    far = pk[np.abs(grid[pk] - grid[top]) > 2 * h]
-    ratio = float(dens[far].max() / peak) if far.size else 0.0
+    # a second peak counts only when a real valley separates it from the main one (its height at least 1/0.7
+    # of the lowest density in between): wiggles of a flat top or of a sparse tail are not peaks
+    ratio = 0.0
+    for k in pk[np.abs(grid[pk] - grid[top]) > 2 * h]:
+        lo, hi = (k, top) if k < top else (top, k)
+        if dens[lo:hi + 1].min() <= 0.7 * dens[k]:
+            ratio = max(ratio, float(dens[k] / peak))
     return ModeFit(float(mode), h, int(d.size), off, ratio, "mode", grid, dens)
 
 
