@@ -18,6 +18,41 @@ from scipy import special
 _EPS = np.finfo(float).eps
 
 
+def parabolic_step(x: float, v: float, w: float, fx: float, fv: float, fw: float) -> tuple[float, float]:
+    """Brent's parabolic interpolation through (v, fv), (w, fw), (x, fx): the step from ``x`` is ``p / q``;
+    returns ``(p, q)`` with ``q ≥ 0`` (the sign moved to ``p``), as R's ``fmin`` and ``sbart`` compute it."""
+    r = (x - w) * (fx - fv)
+    q = (x - v) * (fx - fw)
+    p = (x - v) * q - (x - w) * r
+    q = (q - r) * 2.0
+    if q > 0.0:
+        p = -p
+    else:
+        q = -q
+    return p, q
+
+
+def bracket_update(a, b, v, fv, w, fw, x, fx, u, fu) -> tuple[float, ...]:
+    """Brent's fmin after evaluating ``f(u) = fu``: the new bracket ``[a, b]`` and the three best points
+    (``x`` best, ``w`` second, ``v`` previous ``w``) with their values, as R's ``fmin`` and ``sbart`` update them.
+    Returns ``(a, b, v, fv, w, fw, x, fx)``."""
+    if fu <= fx:
+        if u < x:
+            b = x
+        else:
+            a = x
+        return a, b, w, fw, x, fx, u, fu
+    if u < x:
+        a = u
+    else:
+        b = u
+    if fu <= fw or w == x:
+        v, fv, w, fw = w, fw, u, fu
+    elif fu <= fv or v == x or v == w:
+        v, fv = u, fu
+    return a, b, v, fv, w, fw, x, fx
+
+
 def brent_fmin(f, ax: float, bx: float, tol: float = _EPS ** 0.25) -> float:
     """Minimiser of ``f`` on ``[ax, bx]`` exactly as R's ``optimize`` (Brent 1973, ``fmin``)."""
     c = (3.0 - math.sqrt(5.0)) * 0.5
@@ -37,14 +72,7 @@ def brent_fmin(f, ax: float, bx: float, tol: float = _EPS ** 0.25) -> float:
             break
         p = q = r = 0.0
         if abs(e) > tol1:
-            r = (x - w) * (fx - fv)
-            q = (x - v) * (fx - fw)
-            p = (x - v) * q - (x - w) * r
-            q = (q - r) * 2.0
-            if q > 0.0:
-                p = -p
-            else:
-                q = -q
+            p, q = parabolic_step(x, v, w, fx, fv, fw)
             r = e
             e = d
         if abs(p) >= abs(q * 0.5 * r) or p <= q * (a - x) or p >= q * (b - x):
@@ -62,23 +90,7 @@ def brent_fmin(f, ax: float, bx: float, tol: float = _EPS ** 0.25) -> float:
         else:
             u = x - tol1
         fu = f(u)
-        if fu <= fx:
-            if u < x:
-                b = x
-            else:
-                a = x
-            v, w, x = w, x, u
-            fv, fw, fx = fw, fx, fu
-        else:
-            if u < x:
-                a = u
-            else:
-                b = u
-            if fu <= fw or w == x:
-                v, fv = w, fw
-                w, fw = u, fu
-            elif fu <= fv or v == x or v == w:
-                v, fv = u, fu
+        a, b, v, fv, w, fw, x, fx = bracket_update(a, b, v, fv, w, fw, x, fx, u, fu)
     return x
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import InputError
+from ._rmath import bracket_update, parabolic_step
 
 __all__ = ["bh", "by", "storey", "pi0_estimate", "adjust", "FDR_METHODS"]
 
@@ -84,13 +85,7 @@ def _sbart_search(f, ax: float = -1.5, bx: float = 1.5, tol: float = 1e-4, eps: 
             return x, last
         golden = abs(e) <= tol1
         if not golden:
-            r = (x - w) * (fx - fv)
-            q = (x - v) * (fx - fw)
-            p = (x - v) * q - (x - w) * r
-            q = (q - r) * 2.0
-            if q > 0:
-                p = -p
-            q = abs(q)
+            p, q = parabolic_step(x, v, w, fx, fv, fw)
             r, e = e, d
             if abs(p) >= abs(0.5 * q * r) or q == 0.0 or p <= q * (a - x) or p >= q * (b - x):
                 golden = True
@@ -104,21 +99,7 @@ def _sbart_search(f, ax: float = -1.5, bx: float = 1.5, tol: float = 1e-4, eps: 
         u = x + (d if abs(d) >= tol1 else math.copysign(tol1, d))
         fu = f(u)
         last = u
-        if fu <= fx:
-            if u >= x:
-                a = x
-            else:
-                b = x
-            v, fv, w, fw, x, fx = w, fw, x, fx, u, fu
-        else:
-            if u < x:
-                a = u
-            else:
-                b = u
-            if fu <= fw or w == x:
-                v, fv, w, fw = w, fw, u, fu
-            elif fu <= fv or v == x or v == w:
-                v, fv = u, fu
+        a, b, v, fv, w, fw, x, fx = bracket_update(a, b, v, fv, w, fw, x, fx, u, fu)
 
 
 def smooth_spline_df(x: np.ndarray, y: np.ndarray, df: float = 3.0) -> np.ndarray:
