@@ -41,7 +41,7 @@ from .workflow import run as run_workflow
 @app.command(epilog="Example: proteomics run configs/example_plasma.yaml --out results/plasma")
 def run(
     config: Annotated[Path, typer.Argument(help="YAML config (see configs/).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default results/<name>).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", "--output", help="Results folder (default results/<config file name>).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")] = False,
     engine: Annotated[str | None, typer.Option("--engine", help="local or dask (overrides the config).")] = None,
 ):

@@ -15,6 +15,7 @@ and :mod:`proteomics.stratify` (which puts its payload under ``model`` with ``ki
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -28,7 +29,7 @@ from .limits import MAX_SIGNATURE_BYTES, loads_json, read_limited
 from .signature_checks import check_content
 
 __all__ = ["Signature", "SIGNATURE_SCHEMA", "SIGNATURE_SCHEMA_VERSION", "KINDS", "step_states", "restore_steps",
-           "UNSIGNED_WARNING"]
+           "UNSIGNED_WARNING", "permutation_p_text"]
 
 SIGNATURE_SCHEMA = "proteomics.signature"
 SIGNATURE_SCHEMA_VERSION = 1
@@ -206,9 +207,11 @@ class Signature:
         if self.specimens:
             out["specimens"] = ", ".join(self.specimens)
         out["signed_by"] = self.signing.get("key_id") if self.signing else "unsigned"
-        for k in ("auc", "auc_ci_low", "auc_ci_high", "permutation_p"):
+        for k in ("auc", "auc_ci_low", "auc_ci_high"):
             if perf.get(k) is not None:
                 out[f"cv_{k}"] = perf[k]
+        if perf.get("permutation_p") is not None:
+            out["cv_permutation_p"] = permutation_p_text(perf["permutation_p"], perf.get("n_permutations"))
         if self.thresholds:
             out["thresholds"] = ", ".join(f"{k}={v.get('probability') if isinstance(v, Mapping) else v}"
                                           for k, v in self.thresholds.items())
@@ -286,3 +289,21 @@ def _check_steps_apply(steps: Sequence[Any], proteins: Sequence[str], kind: str)
     if lost and kind == "panel":
         raise SignatureError(f"panel protein(s) {', '.join(lost[:5])} are not produced by the signature's "
                              "preprocessing steps", hint="use the original signature file")
+
+
+def permutation_p_text(p: float | None, n: int | None, alpha: float = 0.05) -> str:
+    """A label-permutation p-value as it may be shown: with N permutations the smallest p is 1/(N+1), so a
+    p-value is only stated plainly when N can reach ``alpha``; otherwise with its resolution, e.g.
+    ``"≤ 0.25 (3 permutations, resolution 0.25; 19 or more are needed to reach p ≤ 0.05)"``."""
+    if p is None or p != p:
+        return "not computed (no permutations)"
+    if not n:
+        return f"{p:.3g}"
+    n = int(n)
+    floor = 1.0 / (n + 1)
+    if floor <= alpha + 1e-12:
+        return f"{p:.3g} ({n} permutations)"
+    need = math.ceil(1.0 / alpha - 1 - 1e-9)
+    rel = "≤" if abs(p - floor) < 1e-12 else "="
+    return (f"{rel} {p:.3g} ({n} permutation{'s' if n != 1 else ''}, resolution {floor:.2g}; {need} or more are "
+            f"needed to reach p ≤ {alpha:g})")

@@ -194,9 +194,15 @@ def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, m
 
 
 def safe_name(contrast: str) -> str:
+<<<<<<< HEAD
     """A contrast as a file name: ``"cancer-control"`` → ``cancer_vs_control``; other characters → ``_``."""
     keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in contrast.replace(" ", ""))
     return keep.replace("-", "_vs_", 1) if contrast.count("-") == 1 and "(" not in contrast else keep
+=======
+    from .stats.results import contrast_file_stem
+
+    return contrast_file_stem(contrast)
+>>>>>>> df6d460 (Report as a lab report: summary (what ran / found / check), searchable sortable DE table of every protein with genes and q-values, p-value histogram, MA plot, clustered heatmap, sample correlation, missingness vs intensity, panel boxplots; tables link their files, integers as integers, flags highlighted, long tables collapsible; no absolute paths; permutation p with its resolution. Tour verbatim: inputs resolved against the config folder then the working directory (recorded in run.json), results/<config file stem>)
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = F
     ``results/<name>``). Returns a :class:`RunSummary`. Raises :class:`InputError` for bad input, before any
     results folder exists."""
     progress = progress or (lambda stage, done, total: None)
-    out = Path(out) if out is not None else (cfg.output.dir or Path("results") / cfg.name)
+    out = Path(out) if out is not None else default_output_dir(cfg)
     check_outputs(inputs=[cfg.inputs.data, cfg.inputs.sheet, cfg.inputs.fasta, cfg.source], folders=[out],
                   force=force)
     load_signing_key()  # signatures are signed with the user's default key: fail now if it is unusable
@@ -147,12 +147,21 @@ def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = F
     return summary
 
 
+def default_output_dir(cfg: RunConfig) -> Path:
+    """``output.dir``, else ``results/<config file stem>`` (so a copied config never collides with the
+    example's results), else ``results/<name>``."""
+    if cfg.output.dir:
+        return Path(cfg.output.dir)
+    return Path("results") / (Path(cfg.source).stem if cfg.source else cfg.name)
+
+
 def _input_checksums(cfg: RunConfig) -> list[dict[str, str]]:
     rows = []
     for role in ("data", "sheet", "fasta"):
         p = getattr(cfg.inputs, role)
         if p is not None:
-            rows.append({"role": role, "name": Path(p).name, "path": str(p), "sha256": sha256_file(p)})
+            rows.append({"role": role, "name": Path(p).name, "path": str(p), "sha256": sha256_file(p),
+                         "resolved_against": cfg.input_resolution.get(role, "absolute path")})
     if cfg.source is not None:
         rows.append({"role": "config", "name": Path(cfg.source).name, "path": str(cfg.source),
                      "sha256": sha256_file(cfg.source)})

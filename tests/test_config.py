@@ -16,12 +16,30 @@ def _write(tmp_path, text):
     return p
 
 
-def test_bundled_configs_validate():
+def test_bundled_configs_validate(monkeypatch):
+    monkeypatch.chdir(REPO)  # the configs name sample_data/ as seen from the repository root
     for path in sorted((REPO / "configs").glob("*.yaml")):
-        cfg = load_config(path, check_files=False)
+        cfg = load_config(path)
         assert cfg.inputs.data.is_absolute()
-        # relative paths are resolved against the config file's folder, not the working directory
+        # not in configs/: taken from the working directory, and recorded as such
         assert cfg.inputs.sheet == (REPO / "sample_data" / "sheet.csv")
+        assert cfg.input_resolution["sheet"] == "working directory"
+
+
+def test_config_folder_wins_over_working_directory(tmp_path, monkeypatch):
+    """A relative input is looked up in the config's folder first, then in the working directory."""
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cwd").mkdir()
+    for folder in ("cfg", "cwd"):
+        (tmp_path / folder / "d.tsv").write_text("x")
+    (tmp_path / "cwd" / "s.csv").write_text("x")
+    p = tmp_path / "cfg" / "c.yaml"
+    p.write_text("inputs:\n  data: d.tsv\n  sheet: s.csv\n")
+    monkeypatch.chdir(tmp_path / "cwd")
+    cfg = load_config(p)
+    assert cfg.inputs.data == tmp_path / "cfg" / "d.tsv" and cfg.input_resolution["data"] == "config folder"
+    assert cfg.inputs.sheet == tmp_path / "cwd" / "s.csv" and cfg.input_resolution["sheet"] == "working directory"
+    assert cfg.model_copy(update={"engine": "local"}).input_resolution == cfg.input_resolution
 
 
 def test_unknown_key_names_path_line_and_close_match(tmp_path):

@@ -40,17 +40,31 @@ def config_from_dict(data: dict[str, Any], *, base: Path | None = None, path: Pa
     except ValidationError as exc:
         raise validation_error(exc, path, lines, RunConfig) from None
     base = base or Path.cwd()
+    resolved: dict[str, str] = {}
 
-    def res(p: Path | None) -> Path | None:
+    def res(p: Path | None, key: str | None = None) -> Path | None:
+        """Relative paths: against the config's folder; an input that is not there but is in the working
+        directory is taken from there (a config copied elsewhere, as in the README's tour)."""
         if p is None:
             return None
         p = Path(os.path.expanduser(str(p)))
-        return p if p.is_absolute() else Path(os.path.normpath(base / p))
+        if p.is_absolute():
+            return p
+        in_base = Path(os.path.normpath(base / p))
+        in_cwd = Path(os.path.normpath(Path.cwd() / p))
+        if key is not None and not in_base.exists() and in_cwd.exists():
+            resolved[key] = "working directory"
+            return in_cwd
+        if key is not None:
+            resolved[key] = "config folder"
+        return in_base
 
-    inputs = cfg.inputs.model_copy(update={"data": res(cfg.inputs.data), "sheet": res(cfg.inputs.sheet),
-                                           "fasta": res(cfg.inputs.fasta)})
+    inputs = cfg.inputs.model_copy(update={"data": res(cfg.inputs.data, "data"),
+                                           "sheet": res(cfg.inputs.sheet, "sheet"),
+                                           "fasta": res(cfg.inputs.fasta, "fasta")})
     output = cfg.output.model_copy(update={"dir": res(cfg.output.dir)})
     cfg = cfg.model_copy(update={"inputs": inputs, "output": output, "source": path})
+    cfg._resolved = resolved
     if check_files:
         for key in ("data", "sheet", "fasta"):
             p = getattr(cfg.inputs, key)
@@ -58,7 +72,8 @@ def config_from_dict(data: dict[str, Any], *, base: Path | None = None, path: Pa
                 continue
             if not p.exists():
                 raise InputError(f"inputs.{key} file not found: {p}", path=path, line=lines.get(f"inputs.{key}"),
-                                 hint="fix the path; relative paths are resolved against the config file's folder")
+                                 hint="fix the path; relative paths are resolved against the config file's folder, "
+                                      "then the working directory")
             if p.is_dir():
                 raise InputError(f"inputs.{key} is a directory, not a file: {p}", path=path,
                                  line=lines.get(f"inputs.{key}"), hint="point it at the file inside")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from ..choices import (
     BATCH_METHODS,
@@ -177,6 +177,12 @@ class RunConfig(Strict):
     stratify: StratifyConfig = StratifyConfig()
     output: OutputConfig = OutputConfig()
     source: Path | None = Field(None, exclude=True, description="the YAML file this came from")
+    _resolved: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def input_resolution(self) -> dict[str, str]:
+        """For each relative input path, what it was resolved against: "config folder" or "working directory"."""
+        return dict(self._resolved)
 
     @field_validator("name")
     @classmethod

@@ -142,6 +142,7 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
             raise InputError(f"leave_one_batch_out column {s.leave_one_batch_out!r} is not in the sample table")
         batches = samples[s.leave_one_batch_out].astype(str).to_numpy()
     X = ds.to_frame()
+    n_candidates = int(np.isfinite(X.to_numpy(float)).any(axis=0).sum())  # proteins with at least one value
     cv = nested_cv(X, y, positive=positive, settings=s, groups=groups, batches=batches, seed=seed,
                    n_permutations=n_permutations, n_jobs=n_jobs, progress=progress)
     classes = cv.classes
@@ -162,7 +163,7 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
     selection_info = _selection_info(s, tuned, cv, k)
     metrics.update(selection_info)
     # the warnings name the panel actually locked (k proteins), not the configured maximum
-    warnings = M.design_warnings(y, X.shape[1], batch=batch, panel_size=int(k))
+    warnings = M.design_warnings(y, n_candidates, batch=batch, panel_size=int(k))
     if len(classes) > 2:  # said, not silent: --positive only names the class whose probability is reported
         warnings.insert(0, f"the label has {len(classes)} classes ({', '.join(map(str, classes))}): a multinomial "
                            f"model was built; 'probability' is that of {positive!r} and the category is the most "
@@ -173,7 +174,7 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
         metrics["stability_q"] = sel_step.q_
     training = {"n_samples": int(len(y)), "class_counts": {str(a): int(b) for a, b in
                                                             pd.Series(y).value_counts().sort_index().items()},
-                "label": label, "positive": positive, "n_candidate_proteins": int(X.shape[1]),
+                "label": label, "positive": positive, "n_candidate_proteins": n_candidates,
                 "panel_size": int(k), "C": c, "seed": int(seed), "settings": s.to_dict(),
                 "selection": selection_info,
                 "input_sha256": ds.checksum(), "history": [h.name for h in ds.history]}

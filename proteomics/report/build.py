@@ -15,9 +15,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import plots
+from ..signature import permutation_p_text
+from ..stats.results import contrast_file_stem
+from . import plots, plots_de
+from .de_section import de_section
 from .html import table_html, write_report
 from .methods import methods_paragraph
+from .summary import relative_paths, relpath, summary_lists
 
 __all__ = ["build_run_report", "panel_figures", "stratify_figures", "panel_section", "stratify_section"]
 
@@ -45,8 +49,9 @@ def _qc_section(stages: Mapping[str, Any], raw, normalised, qc_tables: Mapping[s
         figs.append(_save(plots.identifications_bar(counts, flagged), figdir, "qc_identifications",
                           "Identifications per sample", "Protein groups quantified per sample; red bars are "
                           "samples flagged by QC (outlier or contamination)."))
-        tables.append({"title": "Per-sample QC", "html": table_html(sq.reset_index() if "sample" not in sq.columns
-                                                                     else sq, max_rows=200)})
+        sq_t = sq.reset_index() if "sample" not in sq.columns else sq
+        tables.append({"title": "Per-sample QC", "html": table_html(sq_t, max_rows=None, sortable=True),
+                       "file": "qc/sample_qc.tsv", "n_rows": len(sq_t), "collapsed": len(sq_t) > 15})
     if flagged:
         warns.append(f"{len(flagged)} sample(s) flagged by QC: {', '.join(flagged[:12])}"
                      + (" …" if len(flagged) > 12 else ""))
@@ -57,6 +62,15 @@ def _qc_section(stages: Mapping[str, Any], raw, normalised, qc_tables: Mapping[s
     groups = raw.samples[group].astype(str).tolist() if group in raw.samples else None
     figs.append(_save(plots.missingness_heatmap(raw.to_frame(), groups), figdir, "qc_missingness",
                       "Missing values", "Samples (rows, grouped by condition) × proteins (columns)."))
+    figs.append(_save(plots_de.missingness_vs_intensity(raw.to_frame()), figdir, "qc_missingness_intensity",
+                      "Missingness vs intensity", "Each dot a protein: share of samples where it is missing "
+                      "against its mean log2 intensity where observed. Missingness that falls with intensity "
+                      "means low values drop out (left-censored): impute by down-shift, or test only observed "
+                      "values as here."))
+    figs.append(_save(plots_de.correlation_heatmap(normalised.to_frame(), groups), figdir, "qc_sample_correlation",
+                      "Sample correlation", "Pearson correlation of every pair of samples over the proteins both "
+                      "quantified (normalised log2), clustered; a sample that correlates poorly with all others "
+                      "is worth a look in the per-sample QC table."))
     for col in (group, "batch"):
         if col in normalised.samples:
             figs.append(_save(plots.pca_scatter(normalised.to_frame(), normalised.samples[col].astype(str).tolist(),
@@ -85,7 +99,9 @@ def _qc_section(stages: Mapping[str, Any], raw, normalised, qc_tables: Mapping[s
                 warns.append(f"{len(bad)} sample(s) with a contamination flag (Geyer et al. 2019 marker panels): "
                              + ", ".join(bad[:12]))
         keep = [c for c in cont.columns if not c.endswith(("_share", "_n_markers"))]
-        tables.append({"title": "Contamination indices", "html": table_html(cont[keep], max_rows=200)})
+        tables.append({"title": "Contamination indices", "html": table_html(cont[keep], max_rows=None,
+                                                                               sortable=True),
+                       "file": "qc/contamination.tsv", "n_rows": len(cont), "collapsed": len(cont) > 15})
     notes = [str(n) for n in qc_tables.get("notes", pd.DataFrame({"note": []}))["note"]] \
         if isinstance(qc_tables.get("notes"), pd.DataFrame) else []
     kpis = [{"label": "samples", "value": raw.n_samples}, {"label": "proteins quantified", "value": raw.n_proteins},
@@ -131,25 +147,6 @@ def _mode_figures(summary: dict, figdir: Path) -> tuple[list[dict], list[dict], 
     return figs, tables, warns
 
 
-def _de_section(results: Sequence, figdir: Path, q: float) -> dict:
-    figs, tables, kpis = [], [], []
-    for r in results:
-        t = r.table
-        n = int((t["q_value"] < q).sum())
-        kpis.append({"label": f"{r.contrast}: q < {q:g}", "value": n})
-        stem = "de_volcano_" + "".join(ch if ch.isalnum() else "_" for ch in r.contrast)
-        figs.append(_save(plots.volcano(t, q=q, title=f"Volcano: {r.contrast}"), figdir, stem,
-                          f"Volcano plot, {r.contrast}", f"Red: q < {q:g}; labels: top proteins by p-value."))
-        cols = [c for c in ("protein_group", "gene", "log2fc", "ci_low", "ci_high", "ave_expr", "t", "p_value",
-                            "q_value") if c in t.columns]
-        top = t.sort_values("p_value", kind="stable").head(25)[cols]
-        tables.append({"title": f"Top proteins, {r.contrast}", "html": table_html(top)})
-    return {"id": "de", "title": "Differential abundance", "kpis": kpis, "figures": figs, "tables": tables,
-            "intro": "Moderated t statistics per protein (limma-style empirical Bayes), or the detection-aware model; "
-                     "proteins seen in one group only are tested for differential detection (column test) and have "
-                     "no fold change, so they are not in the volcano plot."}
-
-
 def _get(obj, *names, default=None):
     for n in names:
         if isinstance(obj, Mapping) and n in obj:
@@ -159,8 +156,9 @@ def _get(obj, *names, default=None):
     return default
 
 
-def panel_figures(res, outdir: Path) -> list[dict]:
-    """ROC with CI band, calibration, selection frequency, decision curve, permutation histogram → files."""
+def panel_figures(res, outdir: Path, values=None, label: str | None = None) -> list[dict]:
+    """ROC with CI band, calibration, selection frequency, decision curve, permutation histogram → files;
+    with ``values`` (a Dataset holding the panel proteins) and ``label`` also boxplots of each panel protein."""
     outdir = Path(outdir)
     figs = []
     m = res.metrics
@@ -199,9 +197,22 @@ def panel_figures(res, outdir: Path) -> list[dict]:
                           "(95% CI); square: the size rule's choice; dashed: baselines on the same outer folds."))
     null = _get(res, "permutation_aucs", default=None)
     if null is not None and len(null):
-        figs.append(_save(plots.permutation_plot(null, float(m["auc"]), m.get("permutation_p")), outdir,
+        figs.append(_save(plots.permutation_plot(null, float(m["auc"]), None), outdir,
                           "permutations", "Label permutations", "Nested-CV AUC with shuffled labels (the "
-                                                                "leakage alarm: should centre on 0.5)."))
+                          "leakage alarm: should centre on 0.5); permutation p "
+                          + permutation_p_text(m.get("permutation_p"), m.get("n_permutations")) + "."))
+    if values is not None and label is not None and label in values.samples.columns:
+        names = list(res.signature.proteins)
+        present = [p for p in names if p in values.protein_ids]
+        if present:
+            ann = values.proteins.reindex(present)
+            shown = plots_de.display_names(pd.DataFrame({"protein_group": present, **(
+                {"gene": ann["gene"].to_numpy()} if "gene" in ann else {})})).tolist()
+            figs.append(_save(plots_de.panel_boxplots(values.to_frame()[present], shown,
+                                                      values.samples[label].astype(str).tolist()),
+                              outdir, "panel_boxplots", "Panel proteins by group",
+                              f"log2 abundance of each of the {len(present)} panel proteins by {label} "
+                              "(normalised matrix of the differential-abundance analysis); every dot a sample."))
     return figs
 
 
@@ -212,16 +223,29 @@ def panel_section(res, figs: list[dict]) -> dict:
     if m.get("auc_ci_low") is not None:
         kpis.append({"label": "95% CI (DeLong)", "value": f"{m['auc_ci_low']:.3f}–{m['auc_ci_high']:.3f}"})
     if m.get("permutation_p") is not None:
-        kpis.append({"label": "permutation p", "value": f"{m['permutation_p']:.3g}"})
+        text = permutation_p_text(m["permutation_p"], m.get("n_permutations"))
+        value, _, detail = text.partition(" (")
+        kpis.append({"label": f"permutation p ({detail.rstrip(')')})" if detail else "permutation p",
+                     "value": value})
     if m.get("brier") is not None:
         kpis.append({"label": "Brier score", "value": f"{m['brier']:.3f}"})
     sig = res.signature
     tables = []
     sel = _get(res, "selection", default=None)
     if sel is not None:
-        tables.append({"title": "Selection frequency (top 20)", "html": table_html(sel.head(20))})
-    rows = [{"protein_group": p} for p in sig.proteins]
-    tables.append({"title": "Locked signature", "html": table_html(pd.DataFrame(rows))})
+        tables.append({"title": "Selection frequency (top 20)", "html": table_html(sel.head(20), sortable=True),
+                       "file": "panel/selection.tsv", "n_rows": min(20, len(sel))})
+    rows = pd.DataFrame({"protein_group": list(sig.proteins)})
+    if sel is not None and "gene" in sel.columns:
+        rows["gene"] = sel.set_index("protein_group")["gene"].reindex(rows["protein_group"]).to_numpy()
+    thr = dict(getattr(sig, "thresholds", {}) or {})
+    tables.append({"title": "Locked signature", "html": table_html(rows), "file": "panel/signature.json"})
+    if thr:
+        trows = pd.DataFrame([{"threshold": k, **{c: v.get(c) for c in ("probability", "sensitivity", "specificity",
+                                                                          "ppv", "npv")}}
+                              for k, v in thr.items() if isinstance(v, Mapping)])
+        tables.append({"title": "Risk-category thresholds (out-of-fold)", "html": table_html(trows),
+                       "file": "panel/cv_metrics.json"})
     if m.get("size_curve"):
         kpis.append({"label": "panel size", "value": f"{m.get('panel_size')} ({m.get('size_rule')})"})
         tables.append({"title": "AUC against panel size", "html": table_html(pd.DataFrame(m["size_curve"]))})
@@ -283,7 +307,8 @@ def stratify_section(res, figs: list[dict]) -> dict:
     kpis = [{"label": "chosen k", "value": m.get("k")},
             {"label": "conclusion", "value": m.get("conclusion", "")}]
     tables = [{"title": "Cluster sizes", "html": table_html(res.assignments["cluster"].value_counts()
-                                                              .rename_axis("cluster").reset_index(name="n"))}]
+                                                              .rename_axis("cluster").reset_index(name="n")),
+               "file": "stratify/assignments.tsv"}]
     return {"id": "stratify", "title": "Patient subgroups", "kpis": kpis, "figures": figs, "tables": tables,
             "warnings": list(m.get("warnings", []) or []) or list(getattr(res, "warnings", ()) or ()),
             "intro": "Consensus clustering with a null comparison and batch-association checks."}
@@ -306,10 +331,14 @@ def build_run_report(outdir: Path, *, ran: Mapping[str, Any], stages: Mapping[st
         sections[0]["figures"] += figs
         sections[0]["tables"] += tabs
         sections[0]["warnings"] += warns
+    group, q = ran["de"]["group"], ran["de"]["q_threshold"]
+    groups = normalised.samples[group].astype(str).tolist() if group in normalised.samples else None
     if de_results:
-        sections.append(_de_section(de_results, figdir, ran["de"]["q_threshold"]))
+        files = {r.contrast: f"de/{contrast_file_stem(r.contrast)}.tsv" for r in de_results}
+        sections.append(de_section(de_results, figdir, _save, q=q, values=normalised.to_frame(),
+                                   groups=groups, proteins=clean.proteins, files=files))
     if panel_result is not None:
-        figs = panel_figures(panel_result, figdir)
+        figs = panel_figures(panel_result, figdir, values=normalised, label=ran["panel"]["label"])
         sections.append(panel_section(panel_result, figs))
     if strat_result is not None:
         figs = stratify_figures(strat_result, figdir)
@@ -318,17 +347,27 @@ def build_run_report(outdir: Path, *, ran: Mapping[str, Any], stages: Mapping[st
                                       de_done=bool(de_results), panel_done=panel_result is not None,
                                       stratify_done=strat_result is not None,
                                       normalisation_note=mode["note"] if mode is not None else "")
-    summary = [{"label": "samples", "value": clean.n_samples}, {"label": "proteins analysed", "value": clean.n_proteins}]
+    summary = [{"label": "samples", "value": clean.n_samples},
+               {"label": "proteins quantified", "value": raw.n_proteins},
+               {"label": "proteins tested (after filtering)", "value": clean.n_proteins}]
     for r in de_results or []:
-        summary.append({"label": f"significant ({r.contrast})", "value": int((r.table["q_value"] < ran["de"]["q_threshold"])
-                                                                             .sum())})
+        summary.append({"label": f"significant ({r.contrast}, q < {q:g})",
+                        "value": int((r.table["q_value"] < q).sum())})
     if panel_result is not None:
-        summary.append({"label": "panel AUC (nested CV)", "value": f"{panel_result.metrics['auc']:.3f}"})
+        summary.append({"label": f"panel AUC (nested CV, {len(panel_result.signature.proteins)} proteins)",
+                        "value": f"{panel_result.metrics['auc']:.3f}"})
+    config_file = next((i.get("path") for i in inputs if i.get("role") == "config"), None)
+    base = Path(config_file).parent if config_file else None
+    lists = summary_lists(ran=ran, raw=raw, clean=clean, de_results=de_results, panel_result=panel_result,
+                          level=level, source_format=source_format, warnings=[*sections[0]["warnings"], *warnings],
+                          base=base)
+    inputs = [{**i, "path": relpath(i["path"], base) if i.get("path") else i.get("name", "")} for i in inputs]
     ctx = {"title": f"proteomics report: {ran['name']}",
            "subtitle": f"specimen {ran['specimen'] or 'all'} · {clean.n_samples} samples · seed {ran['seed']}",
            "summary": summary, "warnings": list(warnings), "sections": sections, "methods": methods,
            "references": refs, "inputs": inputs, "versions": versions,
            "steps": [{"name": s.name, "params": ", ".join(f"{k}={v}" for k, v in s.params.items())}
                      for s in clean.history],
-           "config_yaml": yaml.safe_dump(dict(ran), sort_keys=False)}
-    write_report(outdir / "report.html", ctx)
+           "config_yaml": yaml.safe_dump(dict(ran), sort_keys=False), **lists,
+           "config_name": Path(config_file).name if config_file else ""}
+    write_report(outdir / "report.html", relative_paths(ctx, base))

@@ -36,6 +36,10 @@ def figure_entry(fig, title: str, caption: str = "") -> dict[str, str]:
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer):
+        return str(int(v))
     if isinstance(v, float | np.floating):
         a = abs(float(v))
         if a != 0 and (a < 1e-3 or a >= 1e5):
@@ -44,18 +48,57 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def table_html(df: pd.DataFrame, max_rows: int = 30) -> str:
-    """A small escaped HTML table (numbers right-aligned, 3 significant decimals)."""
-    df = df.head(max_rows)
+_FLAG_NAMES = ("outlier", "_flag", "flagged", "refused")
+
+
+def _is_flag_column(name: str, s: pd.Series) -> bool:
+    """QC flags (``*_outlier``, ``*_flag``, ``flagged``, ``refused``): true cells are highlighted."""
+    return any(str(name).endswith(f) for f in _FLAG_NAMES)
+
+
+def _integer_column(s: pd.Series) -> bool:
+    """Integer dtype, or floats that are all whole numbers (counts that went through a NaN-able column)."""
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return False
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return True
+    if pd.api.types.is_float_dtype(s.dtype):
+        v = s.to_numpy(float)
+        v = v[np.isfinite(v)]
+        return bool(len(v)) and bool(np.all(v == np.round(v))) and bool(np.all(np.abs(v) < 2**53))
+    return False
+
+
+def table_html(df: pd.DataFrame, max_rows: int | None = 30, *, sortable: bool = False, table_id: str = "",
+               highlight: tuple[str, float] | None = None) -> str:
+    """An escaped HTML table: numbers right-aligned (3 decimals; whole-number columns as integers), true flags
+    highlighted (``class="flag"``). ``sortable``: headers sort on click (the report's small script), numeric
+    cells carry their exact value in ``data-v``. ``highlight=(column, cut)``: rows with column < cut marked."""
+    df = df if max_rows is None else df.head(max_rows)
+    ints = {c for c in df.columns if _integer_column(df[c])}
+    flags = {c for c in df.columns if _is_flag_column(c, df[c])}
     head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in df.columns)
+    hi = df[highlight[0]].to_numpy(float) < highlight[1] if highlight and highlight[0] in df.columns else None
     rows = []
-    for rec in df.itertuples(index=False):
+    for i, rec in enumerate(df.itertuples(index=False)):
         cells = []
-        for v in rec:
-            cls = ' class="num"' if isinstance(v, int | float | np.integer | np.floating) else ""
-            cells.append(f"<td{cls}>{_html.escape(_fmt(v))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+        for col, v in zip(df.columns, rec, strict=True):
+            missing = v is None or (isinstance(v, float | np.floating) and np.isnan(v))
+            if col in flags and not missing and str(v).lower() in ("true", "1", "yes", "1.0"):
+                cells.append('<td class="flag">yes</td>')
+                continue
+            if col in ints and not missing and not isinstance(v, bool | np.bool_):
+                v = int(v)
+            num = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
+            attrs = ' class="num"' if num else ""
+            if sortable and num:
+                attrs += f' data-v="{"" if missing else repr(float(v))}"'
+            cells.append(f"<td{attrs}>{_html.escape(_fmt(v))}</td>")
+        cls = ' class="hit"' if hi is not None and hi[i] else ""
+        rows.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
+    tid = f' id="{_html.escape(table_id)}"' if table_id else ""
+    tcls = ' class="sortable"' if sortable else ""
+    return f"<table{tid}{tcls}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def render_report(context: Mapping[str, Any]) -> str:
@@ -63,11 +106,15 @@ def render_report(context: Mapping[str, Any]) -> str:
     sections (list of {id, title, intro, kpis, warnings, figures, tables, notes}), methods, references, inputs
     (list of {role, name, sha256}), versions (dict), steps (list of {name, params}), config_yaml."""
     ctx = {"summary": [], "warnings": [], "sections": [], "references": [], "inputs": [], "versions": {},
-           "steps": [], "config_yaml": "", "methods": "", "subtitle": "", "version": __version__}
+           "steps": [], "config_yaml": "", "methods": "", "subtitle": "", "version": __version__,
+           "ran": [], "found": [], "check": [], "config_name": ""}
     ctx.update(context)
     for s in ctx["sections"]:
         for key in ("kpis", "warnings", "figures", "tables", "notes"):
             s.setdefault(key, [])
+        for t in s["tables"]:
+            for key in ("file", "n_rows", "collapsed", "search", "scroll"):
+                t.setdefault(key, None)
         s.setdefault("intro", "")
     return _env().get_template("report.html.j2").render(**ctx)
 

@@ -132,12 +132,18 @@ def ma_plot(table: pd.DataFrame, q: float = 0.05, fc: float = 1.0, title: str = 
     return fig
 
 
-def _order(Z: np.ndarray) -> np.ndarray:
-    """Leaf order of an average-linkage clustering of the rows of ``Z`` (NaN treated as the row mean)."""
+def _order(Z: np.ndarray, distances: bool = False) -> np.ndarray:
+    """Leaf order of an average-linkage clustering of the rows of ``Z`` (NaN treated as the row mean, i.e. 0
+    after standardising); ``distances``: ``Z`` is a square distance matrix."""
     from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
 
     if len(Z) < 3:
         return np.arange(len(Z))
+    if distances:
+        D = np.nan_to_num((Z + Z.T) / 2, nan=float(np.nanmax(Z)) if np.isfinite(Z).any() else 1.0)
+        np.fill_diagonal(D, 0.0)
+        return leaves_list(linkage(squareform(np.clip(D, 0, None), checks=False), method="average"))
     filled = np.where(np.isnan(Z), 0.0, Z)
     return leaves_list(linkage(filled, method="average", metric="euclidean"))
 
@@ -184,16 +190,14 @@ def clustered_heatmap(frame: pd.DataFrame, names: Sequence[str], groups: Sequenc
 def matplotlib_cmap():
     import matplotlib
 
-    cmap = matplotlib.colormaps["RdBu_r"].copy()
-    cmap.set_bad("#e6e6e6")
-    return cmap
+    return matplotlib.colormaps["RdBu_r"].with_extremes(bad="#e6e6e6")
 
 
 def correlation_heatmap(frame: pd.DataFrame, groups: Sequence[str] | None = None, min_shared: int = 10) -> Figure:
     """Pearson correlation between samples over the proteins both observed (at least ``min_shared``),
     samples ordered by clustering of 1 − r; a colour strip shows each sample's group."""
     r = frame.T.corr(method="pearson", min_periods=min_shared).to_numpy(float)
-    order = _order(np.nan_to_num(1 - r, nan=1.0))
+    order = _order(1 - r, distances=True)
     fig, ax = _fig(6.0, 5.2)
     lo = np.nanmin(r) if np.isfinite(r).any() else 0.0
     im = ax.imshow(r[np.ix_(order, order)], cmap="viridis", vmin=max(0.0, np.floor(lo * 20) / 20), vmax=1,

@@ -24,7 +24,7 @@ from .._files import write_text
 from ..dataset import Dataset
 from .design import Design
 
-__all__ = ["DEResult", "de_long_table", "build_result", "format_float"]
+__all__ = ["DEResult", "de_long_table", "build_result", "format_float", "contrast_file_stem"]
 
 BASE_COLUMNS = ("protein_group", "gene", "log2fc", "ci_low", "ci_high", "ave_expr", "t", "p_value", "q_value",
                 "df_total", "B")
@@ -50,6 +50,12 @@ class DEResult:
     def to_tsv(self, path: str | os.PathLike) -> None:
         """Write ``table`` as TSV atomically; floats in shortest round-trip form, empty = missing."""
         write_text(path, table_to_tsv(self.table))
+
+
+def contrast_file_stem(contrast: str) -> str:
+    """The file stem of a contrast's DE table (``de/<stem>.tsv``): "cancer-control" → "cancer_vs_control"."""
+    keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in contrast.replace(" ", ""))
+    return keep.replace("-", "_vs_", 1) if contrast.count("-") == 1 and "(" not in contrast else keep
 
 
 def format_float(x) -> str:
