@@ -112,11 +112,15 @@ def quantify(
 ):
     """Roll precursors/peptides up to proteins and write a samples-by-protein log2 matrix (TSV)."""
     with _errors(), _progress() as cb:
+        from .io.write import DATASET_SUFFIXES, output_suffix, write_dataset
+
+        suffix = output_suffix(output, dataset=True)  # the format follows the suffix; unknown: exit 2, no work
         check_outputs(inputs=[input, sheet, fasta, sidecar_path(input)], outputs=[output, sidecar_path(output)])
         ds = quantify_file(input, sheet, format=format, method=method.value, fasta=fasta, scale=scale.value,
                            specimen=specimen, n_jobs=n_jobs, engine=engine, progress=cb)
-        ds.to_tsv(output)
-        write_protein_sidecar(ds, output)
+        write_dataset(ds, output)
+        if suffix in DATASET_SUFFIXES[:2]:  # text matrices carry their annotation in a sidecar
+            write_protein_sidecar(ds, output)
         if output.suffix != ".parquet" and not _state["quiet"]:
             out_console.print(f"wrote {output}: {ds.n_proteins} proteins × {ds.n_samples} samples (log2)")
 

@@ -19,7 +19,7 @@ from .config import RunConfig, command_config_from_dict, load_section
 from .dataset import Dataset
 from .errors import InputError
 from .guard import check_outputs
-from .io.write import write_tsv as _write_tsv
+from .io.write import write_table
 from .panel import (
     build_panel,
     quant_method_for,
@@ -293,7 +293,7 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
         table["warning"] = UNSIGNED_WARNING
         summary["warning"] = UNSIGNED_WARNING
     html = render_patient_report(table.to_dict("records"), summary)
-    _write_tsv(table, output)
+    write_table(table, output)  # the format its suffix names
     write_text(report, html)
     return table, report
 

@@ -134,11 +134,18 @@ def _annotated(res: DEResult, ds: Dataset) -> DEResult:
 
 
 def write_de(results: list[DEResult], per_contrast: Callable[[str], Path], long: Path | None) -> None:
-    """Write one table per contrast (``per_contrast(safe name)``) and the long table (``long``, if given)."""
+    """Write one table per contrast (``per_contrast(safe name)``) and the long table (``long``, if given), each in
+    the format its suffix names."""
+    from .io.write import write_table
+
     for r in results:
-        r.to_tsv(per_contrast(safe_name(r.contrast)))
+        path = per_contrast(safe_name(r.contrast))
+        if Path(path).suffix.lower() == ".tsv":
+            r.to_tsv(path)
+        else:  # the format its suffix names (.csv, .parquet, .xlsx)
+            write_table(r.table, path)
     if long is not None:
-        write_tsv(de_long_table(results), long)
+        write_table(de_long_table(results), long)
 
 
 def panel_settings(cfg: RunConfig) -> dict[str, Any]:
@@ -194,15 +201,9 @@ def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, m
 
 
 def safe_name(contrast: str) -> str:
-<<<<<<< HEAD
     """A contrast as a file name: ``"cancer-control"`` → ``cancer_vs_control``; other characters → ``_``."""
     keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in contrast.replace(" ", ""))
     return keep.replace("-", "_vs_", 1) if contrast.count("-") == 1 and "(" not in contrast else keep
-=======
-    from .stats.results import contrast_file_stem
-
-    return contrast_file_stem(contrast)
->>>>>>> df6d460 (Report as a lab report: summary (what ran / found / check), searchable sortable DE table of every protein with genes and q-values, p-value histogram, MA plot, clustered heatmap, sample correlation, missingness vs intensity, panel boxplots; tables link their files, integers as integers, flags highlighted, long tables collapsible; no absolute paths; permutation p with its resolution. Tour verbatim: inputs resolved against the config folder then the working directory (recorded in run.json), results/<config file stem>)
 
 
 @dataclass(frozen=True)

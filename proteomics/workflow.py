@@ -198,7 +198,9 @@ def _run_stages(cfg: RunConfig, inputs: Inputs, tmp: Path, timer: _Timer, progre
     clean.to_parquet(tmp / "protein_matrix.parquet")
     raw.to_tsv(tmp / "qc" / "protein_matrix_unfiltered.tsv")
     if cfg.output.anndata:
-        clean.to_anndata().write_h5ad(tmp / "protein_matrix.h5ad")
+        from .io.write import write_dataset
+
+        write_dataset(clean, tmp / "protein_matrix.h5ad")  # AnnData; provenance as JSON strings in uns
     write_text(tmp / "provenance.json", canonical_json([s.to_dict() for s in clean.history]))
 
     with timer("qc"):

@@ -18,7 +18,7 @@ from ..limits import check_sheet_size
 from .columns import REQUIRED_COLUMNS, build_table, close_names
 from .layouts import map_columns, read_xlsx_rows
 from .parse import decode_sheet, parse_rows
-from .runs import match_runs
+from .runs import match_runs, run_basename, run_stem
 from .sdrf import from_sdrf, is_sdrf
 from .specimens import normalise_specimen
 
@@ -149,8 +149,31 @@ class SampleSheet:
         ``allow_unused_sheet_rows``), are listed together in one :class:`InputError`.
         Returns ``{data run: sample}`` in data-run order.
         """
-        return match_runs(self.runs, self.samples, data_runs, err=self._err,
-                          allow_unused_sheet_rows=allow_unused_sheet_rows)
+        try:
+            return match_runs(self.runs, self.samples, data_runs, err=self._err,
+                              allow_unused_sheet_rows=allow_unused_sheet_rows)
+        except InputError as exc:
+            hint = self._specimen_hint(data_runs)
+            if hint is None:
+                raise
+            raise InputError(exc.message, path=exc.path, line=exc.line, column=exc.column, hint=hint) from None
+
+    def _specimen_hint(self, data_runs: Sequence[str]) -> str | None:
+        """When the data's runs are the sheet rows of one specimen and the rows left over are other specimens,
+        the fix is to select that specimen (``--specimen`` / config ``specimen``)."""
+        if "specimen" not in self._table.columns:
+            return None
+        keys = set()
+        for r in data_runs:
+            keys |= {str(r), run_basename(str(r)), run_stem(str(r))}
+        hit = np.array([r in keys or run_basename(r) in keys or run_stem(r) in keys for r in map(str, self.runs)])
+        spec = self._table["specimen"].astype(str).to_numpy()
+        matched, rest = set(spec[hit]), set(spec[~hit])
+        if len(matched) != 1 or not rest or matched & rest:
+            return None
+        s = next(iter(matched))
+        return (f"the data holds the {s} runs and the sheet also lists {', '.join(sorted(rest))} samples: add "
+                f"--specimen {s} (or specimen: {s} in the config) to use only the {s} rows")
 
     # ----------------------------------------------------------------------- selections
     def subset(self, **equals) -> SampleSheet:
