@@ -66,7 +66,7 @@ def run(
 
 
 # -- inspect / formats -------------------------------------------------------------------------------------
-@app.command(epilog="Example: proteomics inspect sample_data/plasma/report.tsv --json")
+@app.command(epilog="Example: proteomics inspect sample_data/plasma/report.tsv.gz --json")
 def inspect(
     path: Annotated[Path, typer.Argument(help="Any supported input file (may be gzipped).")],
     format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "auto",
@@ -94,8 +94,8 @@ def formats():
 
 
 # -- quantify ---------------------------------------------------------------------------------------------------
-@app.command(epilog="Example: proteomics quantify sample_data/plasma/report.tsv --sheet sample_data/sheet.csv "
-                    "--method maxlfq -o plasma_matrix.tsv")
+@app.command(epilog="Example: proteomics quantify sample_data/plasma/report.tsv.gz --sheet sample_data/sheet.csv "
+                    "--specimen plasma -o plasma.tsv\n\nThe suffix of -o picks the format: .tsv .csv .parquet .xlsx .h5ad.")
 def quantify(
     input: Annotated[Path, typer.Argument(help="Precursor/peptide/protein-level input file.")],
     sheet: Annotated[Path, typer.Option("--sheet", help="Sample sheet (CSV/TSV or SDRF).")],
@@ -126,7 +126,7 @@ def quantify(
 
 
 # -- de ---------------------------------------------------------------------------------------------------------
-@app.command(epilog='Example: proteomics de plasma_matrix.tsv --sheet sample_data/sheet.csv '
+@app.command(epilog='Example: proteomics de plasma.tsv --sheet sample_data/sheet.csv --specimen plasma '
                     '--contrast "cancer-control" --covariate batch -o de.tsv')
 def de(
     input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],

@@ -13,8 +13,9 @@ from .commands import panel_command, score_command, stratify_command, validate_c
 
 
 # -- panel / validate -------------------------------------------------------------------------------------------
-@app.command(epilog="Example: proteomics panel plasma_matrix.tsv --sheet sample_data/sheet.csv --label condition "
-                    "--positive cancer --permutations 20 -o panel_out\n\n"
+@app.command(epilog="Example: proteomics panel sample_data/plasma/report.tsv.gz --sheet sample_data/sheet.csv --specimen "
+                    "plasma --label condition --positive cancer --permutations 3 -o panel\n\nFrom precursors, so the "
+                    "signature scores a new patient's precursor file alone.\n\n"
                     "Several specimens of the same patients (joined by the sheet's subject; features "
                     "specimen:protein; the signature then requires each specimen): proteomics panel "
                     "sample_data/plasma/report.tsv.gz --specimen plasma --also BAL=sample_data/bal/report.tsv.gz "
@@ -61,8 +62,9 @@ def panel(
             out_console.print(f"wrote {output}/signature.json")
 
 
-@app.command(epilog="Example: proteomics validate cohort2.tsv --signature panel_out/signature.json "
-                    "--sheet sheet2.csv --label condition --positive cancer -o validation\n\n"
+@app.command(epilog="Example: proteomics validate sample_data/plasma/report.tsv.gz --signature panel/signature.json "
+                    "--sheet sample_data/sheet.csv --label condition --positive cancer -o validation\n\nThe training "
+                    "cohort stands in for an independent one here.\n\n"
                     "Multi-specimen signature: proteomics validate plasma2.tsv --specimen plasma --also "
                     "BAL=bal2.tsv --signature panel_plasma_bal/signature.json --sheet sheet2.csv --label condition "
                     "--positive cancer -o validation")
@@ -95,7 +97,7 @@ def validate(
 
 
 # -- score / verify --------------------------------------------------------------------------------------------
-@app.command(epilog="Example: proteomics score sample_data/new_patients/report.tsv --signature "
+@app.command(epilog="Example: proteomics score sample_data/new_patients/report.tsv.gz --signature "
                     "results/example_plasma/panel/signature.json --sheet sample_data/new_patients/sheet.csv "
                     "-o scores.tsv\n\n"
                     "Multi-specimen signature (one input per specimen, joined by the sheet's subject): proteomics "
