@@ -92,8 +92,10 @@ def score(signature: Signature, ds: Dataset, *, specimen: str | None = None) -> 
     reasons = _specimen_reasons(sig, ds, specimen)
     frame = ds.to_frame()
     absent = [p for p in sig.proteins if p not in frame.columns]
-    if absent:
-        reasons.append(f"panel protein(s) absent from the input: {', '.join(absent)}")
+    allowed = int(dict(sig.qc).get("max_missing", 0))
+    if len(absent) > allowed:  # every sample would miss more panel proteins than allowed: refuse the whole input
+        reasons.append(f"panel protein(s) absent from the input: {', '.join(absent)} (at most {allowed} may be "
+                       "missing)")
     if ds.n_samples == 0:
         reasons.append("the input holds no sample")
     if reasons:
@@ -114,7 +116,8 @@ def score(signature: Signature, ds: Dataset, *, specimen: str | None = None) -> 
                               "within-sample normalisation")
             elif c < 0.9:
                 flags[i].append(f"coverage {c:.0%}")
-    raw_panel = frame.loc[:, list(sig.proteins)].to_numpy(float)
+    frame = frame.reindex(columns=list(frame.columns) + [p for p in absent if p not in frame.columns])
+    raw_panel = frame.loc[:, list(sig.proteins)].to_numpy(float)  # fewer absent proteins count as missing values
     Xp = frame
     for st in steps:
         Xp = st.transform(Xp)

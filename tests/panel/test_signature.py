@@ -89,9 +89,20 @@ def test_refusals(built, sigfile):
     s["specimen"] = "BAL"
     with pytest.raises(ScoringRefused, match="specimen"):
         score(sig, ds.with_samples(s))
-    p0 = sig.proteins[0]
-    with pytest.raises(ScoringRefused, match=p0):
-        score(sig, ds.subset(proteins=[p for p in ds.protein_ids if p != p0]))
+    allowed = int(sig.qc["max_missing"])
+    gone = list(sig.proteins[: allowed + 1])
+    with pytest.raises(ScoringRefused, match=gone[-1]):
+        score(sig, ds.subset(proteins=[p for p in ds.protein_ids if p not in gone]))
+    if allowed:
+        # a protein absent from the whole input counts as missing in every sample, exactly as when its column
+        # is present but empty (a single patient's file is scored as that patient is scored in a batch)
+        p0 = sig.proteins[0]
+        alone = score(sig, ds.subset(proteins=[p for p in ds.protein_ids if p != p0])).table
+        X0 = ds.to_frame()
+        X0[p0] = np.nan
+        empty = score(sig, Dataset(X0.to_numpy(), ds.samples, ds.proteins)).table
+        pd.testing.assert_frame_equal(alone, empty)
+        assert alone["qc_flags"].str.contains(p0).any() or (alone["category"] == "refused").all()
     # per-sample refusal: one sample misses every panel protein, another is far out of range
     X = ds.to_frame()
     X.loc[ds.sample_ids[0], list(sig.proteins)] = np.nan
