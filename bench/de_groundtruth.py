@@ -260,6 +260,16 @@ METHODS = {
     "quantify dpc + mode + dpc": "requantify",
 }
 
+#: bench methods that are product configurations, by their calibration key (``report.calibration.method_key``)
+PRODUCT_KEYS = {
+    "ours (default)": "mode+hybrid+model",
+    "median + limma + detection": "median+hybrid+model",
+    "mode + limma": "mode+limma+none",
+    "mode + limma + binomial detection": "mode+hybrid+binomial",
+    "median + dpc": "median+dpc+none",
+    "mode + dpc": "mode+dpc+none",
+}
+
 
 # -- measures -----------------------------------------------------------------------------------------------
 def score(table: pd.DataFrame, truth: np.ndarray) -> dict:
@@ -358,6 +368,27 @@ def run(only=None, out_dir: Path | None = None) -> dict:
     return results
 
 
+def export_calibration(results: dict, path: Path, measured: str) -> dict:
+    """Write the calibration points of the product configurations (``PRODUCT_KEYS``) as the report's packaged
+    ``de_calibration.json``: per method, per data set × contrast, the observed FDP at every nominal q."""
+    methods: dict = {}
+    for mname, key in PRODUCT_KEYS.items():
+        points = []
+        for name, entry in results.items():
+            if name == "not_scorable" or mname not in entry.get("methods", {}):
+                continue
+            for contrast, s in entry["methods"][mname].get("contrasts", {}).items():
+                if s["n_true"] and s["n_null"]:
+                    points.append({"dataset": name, "contrast": contrast, "fdp": s["calibration"]})
+        methods[key] = {"label": "the default (mode normalisation, moderated t + detection test)"
+                        if mname == "ours (default)" else mname, "points": points}
+    data = {"schema": 1, "measured": measured, "command": "python bench/de_groundtruth.py --export-calibration",
+            "q_grid": [str(q) for q in Q_GRID], "methods": methods}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return data
+
+
 def _fmt(v, pct=False):
     if v is None:
         return "–"
@@ -448,13 +479,22 @@ def main(argv=None):
     ap.add_argument("--only", default="", help="comma-separated substrings of data-set names")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "de_groundtruth"))
     ap.add_argument("--speed", action="store_true", help="time the models on 1,000 samples × 10,000 proteins")
+    ap.add_argument("--export-calibration", action="store_true",
+                    help="also write proteomics/report/data/de_calibration.json (the run report's calibration figure)")
+    ap.add_argument("--from-results", default="", help="re-export from an earlier results.json instead of running")
     a = ap.parse_args(argv)
     if a.speed:
         print(json.dumps(speed(), indent=1))
         return
     only = [s for s in a.only.split(",") if s]
-    res = run(only or None, Path(a.out))
-    print(markdown(res))
+    if a.from_results:
+        res = json.loads(Path(a.from_results).read_text())
+    else:
+        res = run(only or None, Path(a.out))
+        print(markdown(res))
+    if a.export_calibration:
+        export_calibration(res, ROOT / "proteomics" / "report" / "data" / "de_calibration.json",
+                           time.strftime("%Y-%m-%d"))
 
 
 if __name__ == "__main__":

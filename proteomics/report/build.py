@@ -18,6 +18,7 @@ import yaml
 from ..signature import permutation_p_text
 from ..stats.results import contrast_file_stem
 from . import plots, plots_de
+from .calibration import calibration_figures
 from .de_section import de_section
 from .html import table_html, write_report
 from .methods import methods_paragraph
@@ -347,6 +348,7 @@ def build_run_report(outdir: Path, *, ran: Mapping[str, Any], stages: Mapping[st
                                       de_done=bool(de_results), panel_done=panel_result is not None,
                                       stratify_done=strat_result is not None,
                                       normalisation_note=mode["note"] if mode is not None else "")
+    methods_figures, calibration_note = calibration_figures(ran, figdir, _save) if de_results else ([], "")
     summary = [{"label": "samples", "value": clean.n_samples},
                {"label": "proteins quantified", "value": raw.n_proteins},
                {"label": "proteins tested (after filtering)", "value": clean.n_proteins}]
@@ -365,6 +367,7 @@ def build_run_report(outdir: Path, *, ran: Mapping[str, Any], stages: Mapping[st
     ctx = {"title": f"proteomics report: {ran['name']}",
            "subtitle": f"specimen {ran['specimen'] or 'all'} · {clean.n_samples} samples · seed {ran['seed']}",
            "summary": summary, "warnings": list(warnings), "sections": sections, "methods": methods,
+           "methods_figures": methods_figures, "calibration_note": calibration_note,
            "references": refs, "inputs": inputs, "versions": versions,
            "steps": [{"name": s.name, "params": ", ".join(f"{k}={v}" for k, v in s.params.items())}
                      for s in clean.history],

@@ -134,27 +134,31 @@ def fisher_detection_p(k_a, n_a, k_b, n_b) -> np.ndarray:
     return out
 
 
-def _two_groups(result: DEResult, levels) -> tuple[str, str] | None:
-    """The (positive, negative) levels when the contrast is a plain difference of two groups, else None."""
+def _two_sides(result: DEResult, levels) -> tuple[list[str], list[str]] | None:
+    """The groups on the positive and on the negative side of a contrast between group means, else None.
+
+    ``B-A`` gives ``(["B"], ["A"])``; ``(B+C)/2-A`` gives ``(["B", "C"], ["A"])``. A contrast is between group
+    means when every weight is on a level of the grouping column and the weights sum to zero.
+    """
     w = dict(result.params.get("contrast_weights", {}))
-    if len(w) != 2 or sorted(w.values()) != [-1.0, 1.0]:
+    if not w or any(k not in levels for k in w) or abs(sum(w.values())) > 1e-9:
         return None
-    pos = next(k for k, v in w.items() if v > 0)
-    neg = next(k for k, v in w.items() if v < 0)
-    if pos not in levels or neg not in levels:
-        return None
-    return pos, neg
+    pos = sorted(k for k, v in w.items() if v > 0)
+    neg = sorted(k for k, v in w.items() if v < 0)
+    return (pos, neg) if pos and neg else None
 
 
 def detection_tests(ds: Dataset, results, *, group: str = "condition", method: str = "model",
                     fdr: str = "bh", fit: DPCFit | None = None, seed: int = 0):
     """Add the detection test to one :class:`DEResult` or a list of them (one per contrast).
 
-    Rows whose ``p_value`` is missing and that are observed in exactly one of the contrast's two groups get the
-    detection p-value, ``test = "detection"``, ``detected_in`` = that group, ``log2fc``/``t`` left missing
-    (the change is not estimable); every other row with a p-value gets ``test`` = the result's own test
-    (``moderated_t`` unless the column exists). ``q_value`` is recomputed over all p-values of the contrast.
-    Contrasts that are not a difference of two groups are returned with only the ``test`` column added.
+    The two sides of a contrast are the samples of the groups with positive and with negative weights (``B-A``:
+    B against A; ``(B+C)/2-A``: B and C pooled against A). Rows whose ``p_value`` is missing and that are
+    observed on exactly one side get the detection p-value, ``test = "detection"``, ``detected_in`` = that
+    side's groups joined by ``+``, ``log2fc``/``t`` left missing (the change is not estimable); every other row
+    with a p-value gets ``test`` = the result's own test (``moderated_t`` unless the column exists). ``q_value``
+    is recomputed over all p-values of the contrast. Contrasts that are not between group means (a covariate's
+    slope, say) are returned with only the ``test`` column added.
     ``fit`` is the detection curve (fitted on ``ds``, proteins as rows, when not given).
     """
     if method not in TESTS:
@@ -177,11 +181,11 @@ def detection_tests(ds: Dataset, results, *, group: str = "condition", method: s
         if "test" not in table.columns:
             table["test"] = np.where(np.isfinite(table["p_value"].to_numpy(dtype=float)), "moderated_t", "")
         table["detected_in"] = ""
-        pair = _two_groups(res, levels)
+        pair = _two_sides(res, levels)
         n_det = 0
         if pair is not None and np.isnan(X).any():
-            pos, neg = pair
-            a, b = labels == pos, labels == neg
+            pos, neg = "+".join(pair[0]), "+".join(pair[1])
+            a, b = np.isin(labels, pair[0]), np.isin(labels, pair[1])
             k_a = np.isfinite(X[a]).sum(axis=0)
             k_b = np.isfinite(X[b]).sum(axis=0)
             p_now = table["p_value"].to_numpy(dtype=float)

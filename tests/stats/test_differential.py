@@ -50,8 +50,31 @@ def test_hybrid_adds_detection_rows_to_one_family_for_every_contrast():
         assert np.array_equal(t["q_value"].to_numpy(), bh(t["p_value"].to_numpy()), equal_nan=True)
         pos, neg = r.contrast.split("-")
         assert set(t.loc[det, "detected_in"]) <= {pos, neg}
-    # a contrast that is not a difference of two groups keeps limma's rows only
-    other = differential(ds, "(B+C)/2-A")
+
+
+def test_detection_pools_the_groups_on_each_side_of_an_averaged_contrast():
+    ds, _ = _simulated(groups=("A", "B", "C"))
+    t = differential(ds, "(B+C)/2-A", detection="binomial").table.set_index("protein_group")
+    X = np.asarray(ds.X)
+    g = ds.samples["condition"].to_numpy()
+    k_pos = np.isfinite(X[np.isin(g, ["B", "C"])]).sum(axis=0)
+    k_neg = np.isfinite(X[g == "A"]).sum(axis=0)
+    limma_p = moderated_t(ds, "(B+C)/2-A").table["p_value"].to_numpy()
+    # expected from the data alone: untestable by limma and seen on exactly one side (B and C pooled, or A)
+    expect = ~np.isfinite(limma_p) & ((k_pos > 0) != (k_neg > 0))
+    det = (t["test"] == "detection").to_numpy()
+    assert expect.sum() > 20 and np.array_equal(det, expect)
+    side = np.where(k_pos > 0, "B+C", "A")
+    assert np.array_equal(t["detected_in"].to_numpy()[det], side[det])
+    # binomial test on the pooled counts: Fisher's exact test on the 2 × 2 table, computed here with scipy
+    from scipy.stats import fisher_exact
+    j = int(np.flatnonzero(det)[0])
+    n_pos, n_neg = int(np.isin(g, ["B", "C"]).sum()), int((g == "A").sum())
+    ref = fisher_exact([[k_pos[j], n_pos - k_pos[j]], [k_neg[j], n_neg - k_neg[j]]])[1]
+    assert t["p_value"].iloc[j] == pytest.approx(ref)
+    assert np.array_equal(t["q_value"].to_numpy(), bh(t["p_value"].to_numpy()), equal_nan=True)
+    # a contrast that is not between group means (weights not summing to zero) gets no detection rows
+    other = differential(ds, "B")
     assert "detection" not in set(other.table["test"])
 
 
