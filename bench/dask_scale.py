@@ -8,7 +8,9 @@ For each size a seeded DIA-NN ``report.parquet`` (``proteomics.simulate.write_la
 P precursors, ≈ 4 precursors per protein) is written once, then quantified by ``quantify_dask`` on a
 ``LocalCluster`` of ``--workers`` single-threaded processes bound to 127.0.0.1, with a ``workdir`` (the job
 folder is on disk: out of core). Measured: wall time, CPU of client + workers, peak RSS of the client and of
-each worker process (``ru_maxrss`` read inside the workers before the cluster closes), report rows. For the
+each worker process (sampled every 0.2 s from outside with psutil: ``ru_maxrss`` read inside the workers was
+inherited from the parent and not trustworthy), report rows. The report is written in a separate process first,
+so the client's peak is the quantification's own. For the
 sizes in ``--check-local`` the local engine is run too and the matrices compared bit for bit. Results:
 ``OUT/results.json``, a table ``OUT/results.md`` and a log-log plot ``bench/dask_scaling.png`` (time and peak
 worker memory against runs, with the linear reference slope).
@@ -39,20 +41,61 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+class _RssSampler:
+    """Peak resident memory of a set of processes (and their children), sampled from outside every ``every`` s."""
+
+    def __init__(self, pids, every: float = 0.2):
+        import threading
+
+        import psutil
+
+        self._procs = {pid: psutil.Process(pid) for pid in pids}
+        self.peak = dict.fromkeys(pids, 0)
+        self._stop = threading.Event()
+        self._every = every
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        import psutil
+
+        while not self._stop.is_set():
+            for pid, proc in self._procs.items():
+                try:
+                    rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+                except psutil.Error:
+                    continue
+                self.peak[pid] = max(self.peak[pid], rss)
+            self._stop.wait(self._every)
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def _write_report(path: Path, runs: int, precursors: int) -> None:
+    """Write the seeded report in a child process, so its memory never counts as the client's."""
+    import subprocess
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from proteomics.simulate import write_large_diann_report;"
+            "write_large_diann_report(sys.argv[2], n_runs=int(sys.argv[3]), n_precursors=int(sys.argv[4]), seed=0,"
+            " fmt='parquet', runs_per_chunk=8)")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, str(HERE.parent), str(path), str(runs), str(precursors)], check=True)
+    print(f"  wrote {path} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+
+
 def one(runs: int, precursors: int, method: str, workers: int, out: Path, check_local: bool) -> dict:
     import distributed
     import pyarrow.parquet as pq
 
     from proteomics.quant.distributed import quantify_dask
-    from proteomics.simulate import write_large_diann_report
 
     path = out / "data" / f"diann_{runs}x{precursors}.parquet"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        write_large_diann_report(path, n_runs=runs, n_precursors=precursors, seed=0, fmt="parquet",
-                                 runs_per_chunk=8)
-        print(f"  wrote {path} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        _write_report(path, runs, precursors)
     rows = pq.ParquetFile(path).metadata.num_rows
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                        dashboard_address=None)
@@ -65,21 +108,23 @@ def one(runs: int, precursors: int, method: str, workers: int, out: Path, check_
             last[0] = now
             print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
 
+    sampler = _RssSampler(list(client.run(os.getpid).values()))
     try:
         t0, c0 = time.perf_counter(), _cpu()
         ds = quantify_dask(path, method=method, scheduler=client, workdir=out / "work", progress=progress,
                            read_options={"fdr": 0.01})
         wall, cpu_client = time.perf_counter() - t0, _cpu() - c0
-        wk = client.run(lambda: (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                                 resource.getrusage(resource.RUSAGE_SELF).ru_utime
-                                 + resource.getrusage(resource.RUSAGE_SELF).ru_stime))
+        wk = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_utime
+                        + resource.getrusage(resource.RUSAGE_SELF).ru_stime)
+        peaks = sampler.stop()
     finally:
+        sampler.stop()
         client.close()
         cluster.close()
     res = {"runs": runs, "precursors": precursors, "rows": rows, "method": method,
            "rollup": ds.history[-1].params.get("rollup"), "workers": workers, "wall_s": wall,
-           "cpu_client_s": cpu_client, "cpu_workers_s": sum(v[1] for v in wk.values()),
-           "peak_rss_client": _peak_rss(), "peak_rss_workers": sorted(v[0] for v in wk.values()),
+           "cpu_client_s": cpu_client, "cpu_workers_s": sum(wk.values()),
+           "peak_rss_client": _peak_rss(), "peak_rss_workers": sorted(peaks.values()),
            "proteins": ds.n_proteins, "load_average": os.getloadavg()[0],
            "parquet_bytes": path.stat().st_size}
     if check_local:
