@@ -18,14 +18,23 @@ from .choices import DE_MODELS, DETECTION_TESTS, IMPUTE_METHODS, NORMALIZE_METHO
 from .cli_support import (  # noqa: F401 - app and main are this module's public names (the console script)
     FORMAT_HELP,
     FDRMethod,
+    ForceOption,
+    FormatOption,
+    NJobsOption,
     QuantMethod,
     Scale,
+    ScaleOption,
+    SeedOption,
+    SheetOption,
+    SpecimenOption,
     _errors,
     _progress,
     _state,
     app,
+    examples,
     main,
     out_console,
+    output_option,
 )
 from .commands import de_command, quantify_file
 from .config import load_config
@@ -38,11 +47,12 @@ from .workflow import run as run_workflow
 
 
 # -- run ------------------------------------------------------------------------------------------------
-@app.command(epilog="Example: proteomics run configs/example_plasma.yaml --out results/plasma")
+@app.command(epilog=examples("proteomics run configs/example_plasma.yaml",
+                             notes="Results go to results/<config file name>/; --out DIR chooses another folder."))
 def run(
     config: Annotated[Path, typer.Argument(help="YAML config (see configs/).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", "--output", help="Results folder (default results/<config file name>).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing results folder.")] = False,
+    out: Annotated[Path | None, output_option("Results folder (default results/<config file name>).")] = None,
+    force: ForceOption = False,
     engine: Annotated[str | None, typer.Option("--engine", help="local or dask (overrides the config).")] = None,
 ):
     """Run the whole pipeline from a config: read, quantify, QC, differential abundance, panel, report."""
@@ -66,7 +76,7 @@ def run(
 
 
 # -- inspect / formats -------------------------------------------------------------------------------------
-@app.command(epilog="Example: proteomics inspect sample_data/plasma/report.tsv.gz --json")
+@app.command(epilog=examples("proteomics inspect sample_data/plasma/report.tsv.gz --json"))
 def inspect(
     path: Annotated[Path, typer.Argument(help="Any supported input file (may be gzipped).")],
     format: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "auto",
@@ -85,7 +95,7 @@ def inspect(
         out_console.print(f"{'runs':>11}: {', '.join(map(str, runs[:8]))}{' …' if len(runs) > 8 else ''}")
 
 
-@app.command(epilog="Example: proteomics formats")
+@app.command(epilog=examples("proteomics formats"))
 def formats():
     """List every reader and the files it takes."""
     with _errors():
@@ -94,23 +104,28 @@ def formats():
 
 
 # -- quantify ---------------------------------------------------------------------------------------------------
-@app.command(epilog="Example: proteomics quantify sample_data/plasma/report.tsv.gz --sheet sample_data/sheet.csv "
-                    "--specimen plasma -o plasma.tsv\n\nThe suffix of -o picks the format: .tsv .csv .parquet .xlsx .h5ad.")
+@app.command(epilog=examples("proteomics quantify sample_data/plasma/report.tsv.gz --sheet sample_data/sheet.csv "
+                             "--specimen plasma -o plasma.tsv",
+                             "proteomics quantify sample_data/plasma/report.tsv.gz --sheet sample_data/sheet.csv "
+                             "--specimen plasma -o plasma.h5ad",
+                             notes="The suffix of -o picks the format: .tsv .csv .parquet .xlsx .h5ad."))
 def quantify(
     input: Annotated[Path, typer.Argument(help="Precursor/peptide/protein-level input file.")],
-    sheet: Annotated[Path, typer.Option("--sheet", help="Sample sheet (CSV/TSV or SDRF).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Protein matrix TSV to write.")],
-    format: Annotated[str, typer.Option("--format", help="Reader name; default: detect.")] = "auto",
+    sheet: SheetOption,
+    output: Annotated[Path, output_option("Protein matrix to write; the suffix picks the format: .tsv .csv "
+                                          ".parquet .xlsx .h5ad.")],
+    format: FormatOption = "auto",
     method: Annotated[QuantMethod, typer.Option(
         "--method", help="Protein roll-up method (auto: MaxLFQ up to 100 samples, trace alignment above).")
     ] = QuantMethod.auto,
     fasta: Annotated[Path | None, typer.Option("--fasta", help="FASTA (needed for iBAQ).")] = None,
-    scale: Annotated[Scale, typer.Option("--scale", help="Input values: linear, log2 or auto.")] = Scale.auto,
-    specimen: Annotated[str | None, typer.Option("--specimen", help="Use only these sheet rows.")] = None,
-    n_jobs: Annotated[int, typer.Option("--n-jobs", help="Parallel workers.")] = 1,
+    scale: ScaleOption = Scale.auto,
+    specimen: SpecimenOption = None,
+    n_jobs: NJobsOption = 1,
     engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
 ):
-    """Roll precursors/peptides up to proteins and write a samples-by-protein log2 matrix (TSV)."""
+    """Roll precursors/peptides up to proteins and write a log2 protein matrix: one row per protein group, one
+    column per sample (proteins × samples; gene annotation in MATRIX.proteins.tsv beside a text matrix)."""
     with _errors(), _progress() as cb:
         from .io.write import DATASET_SUFFIXES, output_suffix, write_dataset
 
@@ -126,13 +141,13 @@ def quantify(
 
 
 # -- de ---------------------------------------------------------------------------------------------------------
-@app.command(epilog='Example: proteomics de plasma.tsv --sheet sample_data/sheet.csv --specimen plasma '
-                    '--contrast "cancer-control" --covariate batch -o de.tsv')
+@app.command(epilog=examples('proteomics de plasma.tsv --sheet sample_data/sheet.csv --specimen plasma '
+                             '--contrast "cancer-control" --covariate batch -o de.tsv'))
 def de(
     input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],
-    sheet: Annotated[Path, typer.Option("--sheet", help="Sample sheet.")],
+    sheet: SheetOption,
     contrast: Annotated[list[str], typer.Option("--contrast", help='e.g. "cancer-control"; repeatable.')],
-    output: Annotated[Path, typer.Option("-o", "--output", help="DE table TSV to write.")],
+    output: Annotated[Path, output_option("DE table to write (.tsv .csv .parquet .xlsx).")],
     group: Annotated[str, typer.Option("--group", help="Sheet column with the groups.")] = "condition",
     covariate: Annotated[list[str] | None, typer.Option("--covariate", help="Covariate column; repeatable.")] = None,
     block: Annotated[str | None, typer.Option("--block", help="Random-effect block column (e.g. subject).")] = None,
@@ -144,7 +159,8 @@ def de(
                                                                       "normalisation).")] = None,
     impute: Annotated[str | None, typer.Option("--impute", help=f"{'|'.join(IMPUTE_METHODS)} (default: the "
                                                                 "config's, none).")] = None,
-    keep_contaminants: Annotated[bool, typer.Option("--keep-contaminants")] = False,
+    keep_contaminants: Annotated[bool, typer.Option("--keep-contaminants", help="Keep contaminant and decoy "
+                                                                       "proteins (removed by default).")] = False,
     min_valid: Annotated[int | None, typer.Option("--min-valid", help="Min. valid values per protein within at "
                                                                       "least one group (default: the config's "
                                                                       "rule, 70% of the samples of one group).")]
@@ -157,10 +173,10 @@ def de(
                                                                       "(default: model with hybrid, none with "
                                                                       "limma).")] = None,
     fdr: Annotated[FDRMethod, typer.Option("--fdr", help="Multiple-testing correction.")] = FDRMethod.bh,
-    format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
-    scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
-    specimen: Annotated[str | None, typer.Option("--specimen", help="Use only these sheet rows.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")] = None,
+    format: FormatOption = "auto",
+    scale: ScaleOption = Scale.auto,
+    specimen: SpecimenOption = None,
+    seed: SeedOption = None,
 ):
     """Differential abundance: moderated t plus a detection test for proteins seen in one group only (or the
     detection-aware dpc model), after robust mode normalisation."""

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from .cli_support import examples
+
 keys_app = typer.Typer(name="keys", no_args_is_help=True, help="Signing keys: create, list, export, trust, revoke.")
 
 TrustedDir = Annotated[Path | None, typer.Option("--trusted-dir", help="A trusted-keys folder (e.g. the web "
@@ -18,7 +20,7 @@ TrustedDir = Annotated[Path | None, typer.Option("--trusted-dir", help="A truste
 def register(app: typer.Typer, errors: Callable, console) -> None:
     """Attach the ``keys`` commands to ``app``; ``errors`` is the CLI's error-contract context manager."""
 
-    @keys_app.command("generate", epilog="Example: proteomics keys generate")
+    @keys_app.command("generate", epilog=examples("proteomics keys generate"))
     def generate(no_default: Annotated[bool, typer.Option("--no-default", help="Keep the current default key.")]
                  = False):
         """Create a new Ed25519 key pair, trust it locally and sign with it from now on."""
@@ -29,7 +31,7 @@ def register(app: typer.Typer, errors: Callable, console) -> None:
             console.print(f"created key {key.key_id} ({key.path}); share its public key with "
                           f"'proteomics keys export {key.key_id} -o {key.key_id}.pem'")
 
-    @keys_app.command("list", epilog="Example: proteomics keys list")
+    @keys_app.command("list", epilog=examples("proteomics keys list"))
     def list_(trusted_dir: TrustedDir = None):
         """List your keys, the trusted keys and the revoked ones."""
         from .signing import list_keys
@@ -42,9 +44,9 @@ def register(app: typer.Typer, errors: Callable, console) -> None:
                 tags = [t for t in ("own", "default", "trusted", "revoked") if r[t]]
                 console.print(f"{r['key_id']}  {', '.join(tags)}")
 
-    @keys_app.command("export", epilog="Example: proteomics keys export -o my_key.pem")
+    @keys_app.command("export", epilog=examples("proteomics keys export -o my_key.pem"))
     def export(key: Annotated[str | None, typer.Argument(help="Key id (default: your default key).")] = None,
-               output: Annotated[Path | None, typer.Option("-o", "--output", help="PEM file to write "
+               output: Annotated[Path | None, typer.Option("-o", "--output", "--out", help="PEM file to write "
                                                                                   "(default: print).")] = None):
         """Print or write the public key (PEM) that other sites add with 'keys trust'."""
         import os
@@ -67,7 +69,9 @@ def register(app: typer.Typer, errors: Callable, console) -> None:
             write_text(output, pem)
             console.print(f"wrote {output}")
 
-    @keys_app.command("trust", epilog="Example: proteomics keys trust colleague.pem")
+    @keys_app.command("trust", epilog=examples(
+        "proteomics keys trust my_key.pem --trusted-dir proteomics-serve/trusted_keys",
+        notes="A colleague's key (from their 'keys export') is trusted the same way."))
     def trust(public_key: Annotated[Path, typer.Argument(help="Public key PEM (from 'keys export').")],
               trusted_dir: TrustedDir = None):
         """Trust signatures made with this public key."""
@@ -78,7 +82,7 @@ def register(app: typer.Typer, errors: Callable, console) -> None:
             kid = trust_key(read_limited(public_key, 64 * 1024, what="public key"), folder=trusted_dir)
             console.print(f"trusted key {kid}")
 
-    @keys_app.command("revoke", epilog="Example: proteomics keys revoke 0123456789abcdef")
+    @keys_app.command("revoke", epilog=examples("proteomics keys revoke 0123456789abcdef"))
     def revoke(key_id: Annotated[str, typer.Argument(help="Key id (see 'keys list').")],
                trusted_dir: TrustedDir = None):
         """Revoke a key: its signatures are refused from now on (and it can no longer sign here)."""

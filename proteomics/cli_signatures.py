@@ -8,39 +8,57 @@ from typing import Annotated
 
 import typer
 
-from .cli_support import FORMAT_HELP, Scale, _errors, _progress, _state, app, out_console
+from .cli_support import (
+    AllowUnsignedOption,
+    AlsoOption,
+    ForceOption,
+    FormatOption,
+    NJobsOption,
+    Scale,
+    ScaleOption,
+    SeedOption,
+    SheetOption,
+    SignKeyOption,
+    SpecimenOption,
+    _errors,
+    _progress,
+    _state,
+    app,
+    examples,
+    out_console,
+    output_option,
+)
 from .commands import panel_command, score_command, stratify_command, validate_command, verify_command
 
 
 # -- panel / validate -------------------------------------------------------------------------------------------
-@app.command(epilog="Example: proteomics panel sample_data/plasma/report.tsv.gz --sheet sample_data/sheet.csv --specimen "
-                    "plasma --label condition --positive cancer --permutations 3 -o panel\n\nFrom precursors, so the "
-                    "signature scores a new patient's precursor file alone.\n\n"
-                    "Several specimens of the same patients (joined by the sheet's subject; features "
-                    "specimen:protein; the signature then requires each specimen): proteomics panel "
-                    "sample_data/plasma/report.tsv.gz --specimen plasma --also BAL=sample_data/bal/report.tsv.gz "
-                    "--sheet sample_data/sheet.csv --label condition --positive cancer -o panel_plasma_bal")
+@app.command(epilog=examples(
+    "proteomics panel sample_data/plasma/report.tsv.gz --sheet sample_data/sheet.csv --specimen plasma --label "
+    "condition --positive cancer --permutations 3 -o panel",
+    "proteomics panel sample_data/plasma/report.tsv.gz --specimen plasma --also BAL=sample_data/bal/report.tsv.gz "
+    "--sheet sample_data/sheet.csv --label condition --positive cancer -o panel_plasma_bal",
+    notes="From precursors, so the signature scores a new patient's precursor file alone. The second builds from "
+          "several specimens of the same patients (joined by the sheet's subject; features specimen:protein; the "
+          "signature then requires each specimen)."))
 def panel(
     input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],
-    sheet: Annotated[Path, typer.Option("--sheet")],
+    sheet: SheetOption,
     label: Annotated[str, typer.Option("--label", help="Sheet column with the outcome.")],
     positive: Annotated[str, typer.Option("--positive", help="Value of --label that is the positive class.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
+    output: Annotated[Path, output_option("Output folder.")],
     config: Annotated[Path | None, typer.Option("--config", help="Panel YAML (keys of the 'panel' section).")] = None,
     permutations: Annotated[int | None, typer.Option("--permutations", help="Label permutations (leakage alarm; "
                                                                           "default: the config's, 0).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")] = None,
-    format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
-    scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
-    specimen: Annotated[str | None, typer.Option("--specimen")] = None,
-    n_jobs: Annotated[int, typer.Option("--n-jobs")] = 1,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
+    seed: SeedOption = None,
+    format: FormatOption = "auto",
+    scale: ScaleOption = Scale.auto,
+    specimen: SpecimenOption = None,
+    n_jobs: NJobsOption = 1,
+    force: ForceOption = False,
     also: Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
                                                    help="Another specimen of the same subjects (repeatable); "
                                                         "INPUT is then the --specimen one.")] = None,
-    sign_key: Annotated[str | None, typer.Option("--sign-key", help="Private key (PEM file or key id from "
-                                                                    "'proteomics keys list') that signs the "
-                                                                    "signature; default: your key.")] = None,
+    sign_key: SignKeyOption = None,
     baseline: Annotated[bool, typer.Option("--baseline", help="Also run the plain L1 and random-forest baselines "
                                                               "on the same outer folds (OUTDIR/baselines.json).")]
     = False,
@@ -62,30 +80,28 @@ def panel(
             out_console.print(f"wrote {output}/signature.json")
 
 
-@app.command(epilog="Example: proteomics validate sample_data/plasma/report.tsv.gz --signature panel/signature.json "
-                    "--sheet sample_data/sheet.csv --label condition --positive cancer -o validation\n\nThe training "
-                    "cohort stands in for an independent one here.\n\n"
-                    "Multi-specimen signature: proteomics validate plasma2.tsv --specimen plasma --also "
-                    "BAL=bal2.tsv --signature panel_plasma_bal/signature.json --sheet sheet2.csv --label condition "
-                    "--positive cancer -o validation")
+@app.command(epilog=examples(
+    "proteomics validate sample_data/plasma/report.tsv.gz --signature panel/signature.json --sheet "
+    "sample_data/sheet.csv --label condition --positive cancer -o validation",
+    "proteomics validate sample_data/plasma/report.tsv.gz --specimen plasma --also BAL=sample_data/bal/report.tsv.gz "
+    "--signature panel_plasma_bal/signature.json --sheet sample_data/sheet.csv --label condition --positive cancer "
+    "-o validation_plasma_bal",
+    notes="The training cohort stands in for an independent one here; the second validates a multi-specimen "
+          "signature."))
 def validate(
     input: Annotated[Path, typer.Argument(help="Independent cohort (any supported input file).")],
-    signature: Annotated[Path, typer.Option("--signature")],
-    sheet: Annotated[Path, typer.Option("--sheet")],
-    label: Annotated[str, typer.Option("--label")],
-    positive: Annotated[str, typer.Option("--positive")],
-    output: Annotated[Path, typer.Option("-o", "--output")],
-    format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
-    scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
-    force: Annotated[bool, typer.Option("--force")] = False,
+    signature: Annotated[Path, typer.Option("--signature", help="Locked signature JSON.")],
+    sheet: SheetOption,
+    label: Annotated[str, typer.Option("--label", help="Sheet column with the outcome.")],
+    positive: Annotated[str, typer.Option("--positive", help="Value of --label that is the positive class.")],
+    output: Annotated[Path, output_option("Output folder (metrics.json, scores.tsv, report.html).")],
+    format: FormatOption = "auto",
+    scale: ScaleOption = Scale.auto,
+    force: ForceOption = False,
     specimen: Annotated[str | None, typer.Option("--specimen", help="Specimen of INPUT (multi-specimen "
                                                                     "signatures; default: the sheet's).")] = None,
-    also: Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
-                                                   help="Input of another specimen of the same subjects "
-                                                        "(repeatable; multi-specimen signatures).")] = None,
-    allow_unsigned: Annotated[bool, typer.Option("--allow-unsigned", help="Accept a signature without a "
-                                                                        "signing block (old files); every output "
-                                                                        "then carries a warning.")] = False,
+    also: AlsoOption = None,
+    allow_unsigned: AllowUnsignedOption = False,
 ):
     """External validation: score a labelled cohort with a locked signature, report metrics at its thresholds."""
     with _errors(), _progress() as cb:
@@ -97,27 +113,23 @@ def validate(
 
 
 # -- score / verify --------------------------------------------------------------------------------------------
-@app.command(epilog="Example: proteomics score sample_data/new_patients/report.tsv.gz --signature "
-                    "results/example_plasma/panel/signature.json --sheet sample_data/new_patients/sheet.csv "
-                    "-o scores.tsv\n\n"
-                    "Multi-specimen signature (one input per specimen, joined by the sheet's subject): proteomics "
-                    "score plasma.tsv --specimen plasma --also BAL=bal.tsv --sheet sheet.csv --signature "
-                    "panel_plasma_bal/signature.json -o scores.tsv")
+@app.command(epilog=examples(
+    "proteomics score sample_data/new_patients/report.tsv.gz --signature results/example_plasma/panel/signature.json "
+    "--sheet sample_data/new_patients/sheet.csv -o scores.tsv",
+    "proteomics score sample_data/plasma/report.tsv.gz --specimen plasma --also BAL=sample_data/bal/report.tsv.gz "
+    "--sheet sample_data/sheet.csv --signature panel_plasma_bal/signature.json -o scores_plasma_bal.tsv",
+    notes="The second scores with a multi-specimen signature: one input per specimen, joined by the sheet's "
+          "subject."))
 def score(
     input: Annotated[Path, typer.Argument(help="New patient file(s): any supported input file.")],
     signature: Annotated[Path, typer.Option("--signature", help="Locked signature JSON.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Scores TSV; a patient report HTML is written "
-                                                                "beside it.")],
+    output: Annotated[Path, output_option("Scores TSV; a patient report HTML is written beside it.")],
     sheet: Annotated[Path | None, typer.Option("--sheet", help="Sample sheet (gives each sample's specimen).")] = None,
     specimen: Annotated[str | None, typer.Option("--specimen", help="Specimen of every sample (no sheet).")] = None,
-    format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
-    scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
-    also: Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
-                                                   help="Input of another specimen of the same subjects "
-                                                        "(repeatable; multi-specimen signatures).")] = None,
-    allow_unsigned: Annotated[bool, typer.Option("--allow-unsigned", help="Accept a signature without a "
-                                                                        "signing block (old files); every output "
-                                                                        "then carries a warning.")] = False,
+    format: FormatOption = "auto",
+    scale: ScaleOption = Scale.auto,
+    also: AlsoOption = None,
+    allow_unsigned: AllowUnsignedOption = False,
 ):
     """Score new patients with a locked signature, or refuse with every reason."""
     with _errors():
@@ -135,8 +147,8 @@ def score(
             out_console.print(f"wrote {output} and {report}")
 
 
-@app.command("verify-signature", epilog="Example: proteomics verify-signature results/example_plasma/panel/"
-                                        "signature.json")
+@app.command("verify-signature",
+             epilog=examples("proteomics verify-signature results/example_plasma/panel/signature.json"))
 def verify_signature(signature: Annotated[Path, typer.Argument(help="Signature JSON file.")]):
     """Check a signature's checksum, schema, content and Ed25519 signature by a trusted key; print its intended
     use and performance."""
@@ -149,24 +161,22 @@ def verify_signature(signature: Annotated[Path, typer.Argument(help="Signature J
 
 
 # -- stratify ----------------------------------------------------------------------------------------------------
-@app.command(epilog="Example: proteomics stratify plasma_matrix.tsv --sheet sample_data/sheet.csv --k-max 5 "
-                    "-o strata")
+@app.command(epilog=examples("proteomics stratify plasma.tsv --sheet sample_data/sheet.csv --specimen plasma "
+                             "--k-max 5 -o strata"))
 def stratify(
     input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],
-    sheet: Annotated[Path, typer.Option("--sheet")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
+    sheet: SheetOption,
+    output: Annotated[Path, output_option("Output folder.")],
     k_max: Annotated[int | None, typer.Option("--k-max", help="Largest number of subgroups tried (default: the "
                                                               "--config file's or 6).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Stratify YAML.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")] = None,
-    format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
-    scale: Annotated[Scale, typer.Option("--scale")] = Scale.auto,
-    specimen: Annotated[str | None, typer.Option("--specimen")] = None,
-    n_jobs: Annotated[int, typer.Option("--n-jobs")] = 1,
-    force: Annotated[bool, typer.Option("--force")] = False,
-    sign_key: Annotated[str | None, typer.Option("--sign-key", help="Private key (PEM file or key id from "
-                                                                    "'proteomics keys list') that signs the "
-                                                                    "signature; default: your key.")] = None,
+    seed: SeedOption = None,
+    format: FormatOption = "auto",
+    scale: ScaleOption = Scale.auto,
+    specimen: SpecimenOption = None,
+    n_jobs: NJobsOption = 1,
+    force: ForceOption = False,
+    sign_key: SignKeyOption = None,
 ):
     """Discover patient subgroups by consensus clustering, check them against null and batch, lock a stratifier."""
     with _errors(), _progress() as cb:

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,6 +23,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from typer.core import TyperOption
 
 from ._version import __version__
 from .choices import (
@@ -51,6 +53,56 @@ FDRMethod = choice_enum("FDRMethod", FDR_CHOICES)
 FORMAT_HELP = f"Reader: {'|'.join(FORMATS)} (auto: detect; see `proteomics formats`)."
 
 
+def _flag_type(self: TyperOption, ctx) -> str | None:
+    """Flags take no value: typer would print ``<bool>`` after them, which reads like a value to type."""
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+_option_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type
+
+
+def examples(*lines: str, notes: str = "") -> str:
+    """A command's epilog: every runnable example on its own ``$ `` line (the tests parse and run each one in a
+    fresh folder), then ``notes``."""
+    text = "Examples:\n\n" + "\n\n".join(f"$ {line}" for line in lines)
+    return text + (f"\n\n{notes}" if notes else "")
+
+
+def output_option(help: str) -> typer.models.OptionInfo:
+    """``-o/--output/--out``: every command that writes accepts the three spellings."""
+    return typer.Option("-o", "--output", "--out", help=help)
+
+
+# Options several commands share: declared once, so their names and help never drift apart.
+SheetOption = Annotated[Path, typer.Option("--sheet", help="Sample sheet: CSV/TSV/XLSX, SDRF, MSstats annotation.csv, "
+                                                            "FragPipe experiment_annotation.tsv; only run and the "
+                                                            "grouping column are required.")]
+ScaleOption = Annotated[Scale, typer.Option("--scale", help="Input values: linear, log2 or auto (detect).")]
+SpecimenOption = Annotated[str | None, typer.Option("--specimen", help="Use only the sheet rows of this specimen "
+                                                                       "(plasma, serum, BAL, sputum).")]
+NJobsOption = Annotated[int, typer.Option("--n-jobs", help="Parallel worker processes.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")]
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")]
+FormatOption = Annotated[str, typer.Option("--format", help=FORMAT_HELP)]
+SignKeyOption = Annotated[str | None, typer.Option("--sign-key", help="Private key (PEM file or key id from "
+                                                                      "'proteomics keys list') that signs the "
+                                                                      "signature; default: your key.")]
+AlsoOption = Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
+                                                      help="Input of another specimen of the same subjects "
+                                                           "(repeatable; multi-specimen signatures).")]
+AllowUnsignedOption = Annotated[bool, typer.Option("--allow-unsigned", help="Accept a signature without a signing "
+                                                                            "block (old files); every output then "
+                                                                            "carries a warning.")]
+
+
+class _LowerLevel(logging.Formatter):
+    """``warning: ...``, spelled as the commands print their own warnings (never ``WARNING:``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
 def _version(value: bool):
     if value:
         out_console.print(f"proteomics {__version__}")
@@ -72,7 +124,7 @@ def main(
     if not logging.getLogger("proteomics").handlers or verbose:
         h = logging.StreamHandler(sys.stderr)
         h.setLevel(level)
-        h.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        h.setFormatter(_LowerLevel())
         logging.getLogger("proteomics").addHandler(h)
 
 

@@ -30,13 +30,13 @@ def scratch_clone(folder: Path) -> Path:
     return folder
 
 
-def run_line(line: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_line(line: str, cwd: Path, timeout: float = 600, stdin: str = "") -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PATH"] = f"{cwd / '.bin'}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = f"{REPO}{os.pathsep}{env.get('PYTHONPATH', '')}".rstrip(os.pathsep)
     env["COLUMNS"] = "200"
     return subprocess.run(["/bin/sh", "-c", line], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, input=stdin)
 
 
 def logical_lines(block: str) -> list[str]:

@@ -16,20 +16,25 @@ from typing import Annotated
 
 import typer
 
+from ..cli_support import examples
 from .settings import DEFAULT_DATA_DIR
 
 __all__ = ["register", "users_app", "audit_app"]
 
+UserName = Annotated[str, typer.Argument(help="User name.")]
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Data folder: serve.db (SQLite) and uploads.")]
 DbUrl = Annotated[str | None, typer.Option("--db", envvar="PROTEOMICS_SERVE_DB",
                                            help="Database URL instead of DATA_DIR/serve.db, e.g. "
                                                 "postgresql+psycopg://user@host/db.")]
 
-SERVE_EPILOG = "\n\n".join([
-    "Examples: 'proteomics users add alice --role admin' (first administrator; password prompted), "
-    "'proteomics keys trust lab-key.pem --trusted-dir proteomics-serve/trusted_keys' (who may sign signatures), "
-    "'proteomics serve' (http://127.0.0.1:8000, data in ./proteomics-serve), "
-    "'proteomics serve --db postgresql+psycopg://lab@dbhost/proteomics --data-dir /srv/proteomics'.",
+SERVE_EPILOG = examples(
+    "proteomics users add alice --role admin",
+    "proteomics keys trust my_key.pem --trusted-dir proteomics-serve/trusted_keys",
+    "proteomics serve",
+    notes="\n\n".join([
+    "The first adds the first administrator (password prompted, or read from standard input); the second says who "
+    "may sign signatures; the third serves http://127.0.0.1:8000 with its data in ./proteomics-serve. "
+    "PostgreSQL instead of SQLite: --db postgresql+psycopg://USER@HOST/DATABASE --data-dir DIR.",
     "Backup: copy the whole data folder (serve.db, uploads/, trusted_keys/) while the service is stopped, or "
     "use sqlite3 DATA_DIR/serve.db '.backup FILE' (or pg_dump) while it runs. Restore: put the folder (and the "
     "database: psql < dump for PostgreSQL) back, start 'proteomics serve' with the same options (the schema is "
@@ -38,7 +43,7 @@ SERVE_EPILOG = "\n\n".join([
     "forwarding to http://127.0.0.1:PORT, and start with --secure-cookies (the session cookie is then Secure).",
     "Retention: uploads are kept unless --retain-uploads-days N deletes stored uploads older than N days at "
     "start-up; results and audit rows are never deleted (the database refuses changes to audit_log).",
-])
+]))
 
 
 def _fail(msg: str, code: int = 2):
@@ -105,8 +110,10 @@ class Role(StrEnum):
     clinician = "clinician"
 
 
-@users_app.command("add", epilog="Example: proteomics users add alice --role admin\n\n"
-                                 "Non-interactive: printf '%s\\n' \"$PW\" | proteomics users add bob --role clinician")
+@users_app.command("add", epilog=examples("proteomics users add alice --role admin",
+                                          "printf '%s\\n' \"$PW\" | proteomics users add bob --role clinician",
+                                          notes="The password is prompted for; the second reads it from standard "
+                                                "input (here the variable PW), for scripts."))
 def users_add(name: Annotated[str, typer.Argument(help="User name.")],
               role: Annotated[Role, typer.Option("--role", help="admin, reviewer or clinician.")],
               data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
@@ -119,7 +126,7 @@ def users_add(name: Annotated[str, typer.Argument(help="User name.")],
     typer.echo(f"added {name} ({role.value})")
 
 
-@users_app.command("list")
+@users_app.command("list", epilog=examples("proteomics users list"))
 def users_list(data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
     """List users: name, role, state."""
     from . import auth
@@ -130,8 +137,8 @@ def users_list(data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
             typer.echo(f"{u.name}\t{u.role}\t{state}")
 
 
-@users_app.command("disable")
-def users_disable(name: str, data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
+@users_app.command("disable", epilog=examples("proteomics users disable bob"))
+def users_disable(name: UserName, data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
     """Disable a user (ends their sessions; nothing is deleted)."""
     from . import auth
 
@@ -140,8 +147,8 @@ def users_disable(name: str, data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = N
     typer.echo(f"disabled {name}")
 
 
-@users_app.command("enable")
-def users_enable(name: str, data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
+@users_app.command("enable", epilog=examples("proteomics users enable bob"))
+def users_enable(name: UserName, data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
     """Re-enable a user (also clears a login lock-out)."""
     from . import auth
 
@@ -150,8 +157,8 @@ def users_enable(name: str, data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = No
     typer.echo(f"enabled {name}")
 
 
-@users_app.command("reset-password")
-def users_reset(name: str, data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
+@users_app.command("reset-password", epilog=examples("proteomics users reset-password bob"))
+def users_reset(name: UserName, data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
     """Set a new password (prompt or stdin); the user must change it at the next login."""
     from . import auth
 
@@ -161,7 +168,8 @@ def users_reset(name: str, data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = Non
     typer.echo(f"password of {name} reset")
 
 
-@audit_app.command("verify", epilog="Example: proteomics audit verify --data-dir /srv/proteomics")
+@audit_app.command("verify", epilog=examples("proteomics audit verify",
+                                             notes="--data-dir DIR or --db URL names another service's data."))
 def audit_verify(data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
     """Recompute the hash chain from the database alone: exit 0 when intact, 2 naming the first broken row."""
     from . import audit
@@ -188,11 +196,11 @@ def _iso(value: str | None, opt: str) -> str | None:
     return value.replace(" ", "T")
 
 
-@audit_app.command("export", epilog="Example: proteomics audit export --format csv --since 2026-01-01 -o audit.csv")
+@audit_app.command("export", epilog=examples("proteomics audit export --format csv --since 2026-01-01 -o audit.csv"))
 def audit_export(fmt: Annotated[Fmt, typer.Option("--format", help="csv or json.")] = Fmt.csv,
                  since: Annotated[str | None, typer.Option("--since", help="From this UTC date/time.")] = None,
                  until: Annotated[str | None, typer.Option("--until", help="Before this UTC date/time.")] = None,
-                 output: Annotated[Path | None, typer.Option("-o", "--output", help="File (default stdout).")] = None,
+                 output: Annotated[Path | None, typer.Option("-o", "--output", "--out", help="File (default stdout).")] = None,
                  data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
     """Export audit rows (every column, verbatim, so the chain can be recomputed elsewhere)."""
     from .._files import write_text
@@ -209,7 +217,7 @@ def audit_export(fmt: Annotated[Fmt, typer.Option("--format", help="csv or json.
 
 def serve(data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None,
           host: Annotated[str, typer.Option("--host", help="Interface to bind (loopback by default).")] = "127.0.0.1",
-          port: Annotated[int, typer.Option("--port")] = 8000,
+          port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
           trusted_keys: Annotated[Path | None, typer.Option("--trusted-keys", help="Folder of trusted signing "
                                                             "public keys (default DATA_DIR/trusted_keys).")] = None,
           idle_minutes: Annotated[float, typer.Option("--idle-minutes", help="Idle session expiry.")] = 30.0,
