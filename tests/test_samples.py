@@ -63,6 +63,19 @@ def test_integer_covariate_stays_integer_and_table_is_a_copy(tmp_path):
     assert s.table.loc["P001_plasma", "condition"] == "cancer"
 
 
+def test_empty_text_covariate_cell_is_missing_not_a_class_named_nan(tmp_path):
+    rows = [r + ("," if i == 1 else ",yes" if i % 2 == 0 else ",no") for i, r in enumerate(ROWS)]
+    s = _sheet(tmp_path, rows, header=HEADER + ",smoker")
+    smoker = s.table["smoker"]
+    assert pd.isna(smoker.loc["P002_plasma"]) and "nan" not in smoker.astype(object).dropna().tolist()
+    assert sorted(smoker.dropna().unique()) == ["no", "yes"]
+    # a design that uses it says which sample has no value, instead of fitting a third class "nan"
+    from proteomics.stats.design import make_design
+
+    with pytest.raises(InputError, match="P002_plasma"):
+        make_design(s.table, "condition", ["smoker"])
+
+
 def _expected_rows() -> dict[str, list]:
     """ROWS as a person reads them (independent of the reader): specimens normalised, batch a label, age a number."""
     return {"run": ["P001_plasma_b1.raw", "P002_plasma_b1.raw", r"C:\data\P003_plasma_b2.raw",

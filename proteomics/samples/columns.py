@@ -41,8 +41,8 @@ def covariate(values) -> pd.Series:
         if not miss.any() and np.all(np.mod(full.to_numpy(), 1) == 0):
             return full.astype("int64")
         return full
-    out = s.map(lambda v: np.nan if is_missing(v) else str(v).strip())
-    return out.astype("str")
+    # built as str with NaN kept: ``astype("str")`` would turn a missing cell into the class "nan"
+    return pd.Series([np.nan if is_missing(v) else str(v).strip() for v in s], index=s.index, dtype="str")
 
 
 def close_names(name: str, present: Iterable[str]) -> str:
