@@ -64,8 +64,10 @@ def test_report_summary_and_tables(tour):
     # every table links to a file that exists in the results folder
     links = dict(re.findall(r'<summary><b>([^<]+)</b>[^<]*(?:<a href="([^"]+)">)?', html))
     for title in ("Per-sample QC", "Contamination indices", "All proteins, cancer-control", "Locked signature",
-                  "Selection frequency (top 20)"):
+                  "Selection frequency (top 20)", "Mode normalisation: per-sample offsets (log2)",
+                  "AUC against panel size"):
         assert links.get(title), (title, links)
+    assert all(links.values()), [t for t, link in links.items() if not link]  # every table, not only these
     for link in filter(None, links.values()):
         assert (out / link).is_file(), link
     # the DE table holds every tested protein with gene names and q-values, sortable and searchable

@@ -163,7 +163,10 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
     selection_info = _selection_info(s, tuned, cv, k)
     metrics.update(selection_info)
     # the warnings name the panel actually locked (k proteins), not the configured maximum
-    warnings = M.design_warnings(y, n_candidates, batch=batch, panel_size=int(k))
+    quant = [h for h in ds.history if h.name == "quantify"]
+    source = f"{quant[-1].params['method']} roll-up" if quant and quant[-1].params.get("level") not in (
+        None, "protein") and "method" in quant[-1].params else ""
+    warnings = M.design_warnings(y, n_candidates, batch=batch, panel_size=int(k), source=source)
     if len(classes) > 2:  # said, not silent: --positive only names the class whose probability is reported
         warnings.insert(0, f"the label has {len(classes)} classes ({', '.join(map(str, classes))}): a multinomial "
                            f"model was built; 'probability' is that of {positive!r} and the category is the most "
@@ -178,7 +181,6 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
                 "panel_size": int(k), "C": c, "seed": int(seed), "settings": s.to_dict(),
                 "selection": selection_info,
                 "input_sha256": ds.checksum(), "history": [h.name for h in ds.history]}
-    quant = [h for h in ds.history if h.name == "quantify"]
     if quant and "method" in quant[-1].params:
         training["input_level"] = str(quant[-1].params.get("level", ""))
         if quant[-1].params.get("level") != "protein":  # protein-level input is only pivoted, not rolled up

@@ -313,13 +313,16 @@ def cramers_v(a, b) -> dict[str, float]:
 
 def design_warnings(labels, n_candidates: int, *, batch=None, min_events_per_protein: float = 10.0,
                     max_cramers_v: float = 0.5, imbalance_ratio: float = 3.0,
-                    panel_size: int | None = None) -> list[str]:
+                    panel_size: int | None = None, source: str = "") -> list[str]:
     """Plain-language warnings about a weak design.
 
     - events per variable: (size of the smallest class) / (number of model proteins, or candidates
       entering selection when no panel size is given) below ``min_events_per_protein`` (Peduzzi 1996);
     - batch confounded with the label (Cramér's V ≥ ``max_cramers_v`` or chi-square p < 0.01);
     - class imbalance: largest / smallest class ≥ ``imbalance_ratio``.
+
+    ``source`` names where the candidates come from (e.g. "top3 roll-up"), so that their number is not read as
+    contradicting the main matrix's protein count.
     """
     lab = pd.Series(np.asarray(labels, dtype=str))
     counts = lab.value_counts()
@@ -331,7 +334,8 @@ def design_warnings(labels, n_candidates: int, *, batch=None, min_events_per_pro
                    f"({events / k:.1f} per protein, fewer than {min_events_per_protein:g}); "
                    "expect optimistic in-sample fits and unstable panels")
     if n_candidates > 0 and events / n_candidates < 1:
-        out.append(f"{n_candidates} quantified proteins enter selection (before the filters refitted in each "
+        where = f" of the panel's input ({source})" if source else " with a value"
+        out.append(f"{n_candidates} proteins{where} enter selection (before the filters refitted in each "
                    f"training fold) for {events} samples in the smallest class: selection is high-dimensional; "
                    "only the nested-CV estimate is trustworthy")
     if batch is not None:

@@ -133,13 +133,18 @@ def mode_normalisation_summary(stages: Mapping[str, Any]) -> dict | None:
     return {"table": table, "curves": curves, "bimodal": bimodal, "note": note}
 
 
+#: the mode-normalisation offsets table, written beside the report (path relative to the results folder)
+MODE_OFFSETS_FILE = "qc/normalisation_offsets.tsv"
+
+
 def _mode_figures(summary: dict, figdir: Path) -> tuple[list[dict], list[dict], list[str]]:
     figs = [_save(plots.mode_normalisation_plot(summary["curves"]), figdir, "qc_mode_normalisation",
                   "Mode normalisation", "Per-protein log2 ratios of each sample against the anchor it differs "
                   "from most, with the peak it was centred on (dashed); the samples with most proteins off the main "
                   f"peak are drawn ({summary['note']}).")]
     tab = summary["table"][["sample", "offset", "off_peak_fraction", "second_peak_ratio", "bimodal", "n"]]
-    tables = [{"title": "Mode normalisation: per-sample offsets (log2)", "html": table_html(tab, max_rows=200)}]
+    tables = [{"title": "Mode normalisation: per-sample offsets (log2)", "html": table_html(tab, max_rows=200),
+               "file": MODE_OFFSETS_FILE, "n_rows": len(tab), "collapsed": len(tab) > 15, "data": tab}]
     warns = []
     if summary["bimodal"]:
         warns.append(f"{len(summary['bimodal'])} sample(s) whose log-ratios show two peaks of similar height "
@@ -249,12 +254,14 @@ def panel_section(res, figs: list[dict]) -> dict:
                        "file": "panel/cv_metrics.json"})
     if m.get("size_curve"):
         kpis.append({"label": "panel size", "value": f"{m.get('panel_size')} ({m.get('size_rule')})"})
-        tables.append({"title": "AUC against panel size", "html": table_html(pd.DataFrame(m["size_curve"]))})
+        tables.append({"title": "AUC against panel size", "html": table_html(pd.DataFrame(m["size_curve"])),
+                       "file": "panel/cv_metrics.json"})
     if m.get("baselines"):
         rows = [{"method": "this panel", "auc": m["auc"], "auc_ci_low": m.get("auc_ci_low"),
                  "auc_ci_high": m.get("auc_ci_high"), "size": m.get("panel_size")}]
         rows += [{"method": k, **v} for k, v in m["baselines"].items()]
-        tables.append({"title": "Baselines on the same outer folds", "html": table_html(pd.DataFrame(rows))})
+        tables.append({"title": "Baselines on the same outer folds", "html": table_html(pd.DataFrame(rows)),
+                       "file": "panel/baselines.json"})
     notes = [f"Signature {getattr(sig, 'name', '')} version {getattr(sig, 'version', '')}, sha256 {sig.sha256}, "
              f"intended specimen {sig.specimen}."]
     if m.get("auc_definition"):
@@ -329,6 +336,11 @@ def build_run_report(outdir: Path, *, ran: Mapping[str, Any], stages: Mapping[st
     mode = mode_normalisation_summary(stages)
     if mode is not None:
         figs, tabs, warns = _mode_figures(mode, figdir)
+        from ..io.write import write_table
+
+        (outdir / "qc").mkdir(exist_ok=True)
+        for t in tabs:
+            write_table(t.pop("data"), outdir / t["file"])
         sections[0]["figures"] += figs
         sections[0]["tables"] += tabs
         sections[0]["warnings"] += warns

@@ -105,3 +105,11 @@ def test_design_warnings():
     text = " ".join(w)
     assert "events per protein" in text and "confounded" in text and "imbalance" in text
     assert M.design_warnings(["a"] * 100 + ["b"] * 100, 5, panel_size=5) == []
+
+
+def test_design_warning_names_where_the_candidates_come_from():
+    """The run's matrix has 339 proteins, the panel's top3 input 340: the warning must say which it counts."""
+    w = M.design_warnings(["a"] * 30 + ["b"] * 30, 340, panel_size=5, source="top3 roll-up")
+    assert any(s.startswith("340 proteins of the panel's input (top3 roll-up) enter selection") for s in w), w
+    assert any(s.startswith("340 proteins with a value enter selection") for s in M.design_warnings(
+        ["a"] * 30 + ["b"] * 30, 340, panel_size=5)), w
