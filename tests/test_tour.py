@@ -84,3 +84,52 @@ def test_report_summary_and_tables(tour):
     assert not re.search(r">\d+\.000<", qc)
     # the permutation p is shown with its resolution (3 permutations cannot give p < 0.25)
     assert "resolution 0.25" in html
+
+
+def test_report_in_a_real_browser_at_desktop_and_phone_width(tour, tmp_path):
+    """The report opened from disk in headless Chromium (Playwright): the DE table filters and sorts, and neither a
+    1400 px desktop nor a 390 px phone gets a page wider than its screen (wide tables scroll in their box).
+    ``PROTEOMICS_UPDATE_SCREENSHOTS=1`` refreshes docs/report.png from the desktop view."""
+    import os
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+    exe = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    if exe is None:
+        pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium package)")
+    report = (tour / "results" / "my_study" / "report.html").as_uri()
+    de = [ln.split("\t") for ln in (tour / "results" / "my_study" / "de" / "cancer_vs_control.tsv")
+          .read_text().splitlines()]
+    head, rows = de[0], de[1:]
+    gene = head.index("gene")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--headless", "--no-sandbox", "--disable-gpu",
+                                                               "--disable-dev-shm-usage"])
+        try:
+            for width, height in ((1400, 1600), (390, 844)):
+                page = browser.new_page(viewport={"width": width, "height": height})
+                page.goto(report)
+                overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 1, f"the page is {overflow} px wider than a {width} px screen"
+                page.screenshot(path=str(tmp_path / f"report_{width}.png"))
+                page.close()
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(report)
+            table = page.locator("#de_cancer_control")
+            # filter: the rows left are exactly those whose text holds the query (counted from the TSV)
+            query = next(r[gene] for r in rows if r[gene].startswith("APO"))[:3]
+            page.fill('input[data-table="de_cancer_control"]', query)
+            shown = table.locator("tbody tr:visible").count()
+            assert shown == sum(query.lower() in "\t".join(r).lower() for r in rows), (query, shown)
+            page.fill('input[data-table="de_cancer_control"]', "")
+            # sort by log2fc, ascending: the first row is the TSV's smallest fold change
+            col = head.index("log2fc")
+            table.locator("thead th", has_text="log2fc").first.click()
+            first = table.locator("tbody tr").first.locator("td").nth(0).inner_text().strip()
+            smallest = min((r for r in rows if r[col] not in ("", "NA", "nan")), key=lambda r: float(r[col]))
+            assert first == smallest[0], (first, smallest[:3])
+            page.close()
+        finally:
+            browser.close()
+    if os.environ.get("PROTEOMICS_UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(tmp_path / "report_1400.png", REPO / "docs" / "report.png")
