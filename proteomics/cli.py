@@ -14,19 +14,13 @@ from typing import Annotated
 
 import typer
 
+from . import cli_support as opt
 from .choices import DE_MODELS, DETECTION_TESTS, IMPUTE_METHODS, NORMALIZE_METHODS
 from .cli_support import (  # noqa: F401 - app and main are this module's public names (the console script)
     FORMAT_HELP,
     FDRMethod,
-    ForceOption,
-    FormatOption,
-    NJobsOption,
     QuantMethod,
     Scale,
-    ScaleOption,
-    SeedOption,
-    SheetOption,
-    SpecimenOption,
     _errors,
     _progress,
     _state,
@@ -52,7 +46,7 @@ from .workflow import run as run_workflow
 def run(
     config: Annotated[Path, typer.Argument(help="YAML config (see configs/).")],
     out: Annotated[Path | None, output_option("Results folder (default results/<config file name>).")] = None,
-    force: ForceOption = False,
+    force: opt.ForceOption = False,
     engine: Annotated[str | None, typer.Option("--engine", help="local or dask (overrides the config).")] = None,
 ):
     """Run the whole pipeline from a config: read, quantify, QC, differential abundance, panel, report."""
@@ -111,17 +105,17 @@ def formats():
                              notes="The suffix of -o picks the format: .tsv .csv .parquet .xlsx .h5ad."))
 def quantify(
     input: Annotated[Path, typer.Argument(help="Precursor/peptide/protein-level input file.")],
-    sheet: SheetOption,
+    sheet: opt.SheetOption,
     output: Annotated[Path, output_option("Protein matrix to write; the suffix picks the format: .tsv .csv "
                                           ".parquet .xlsx .h5ad.")],
-    format: FormatOption = "auto",
+    format: opt.FormatOption = "auto",
     method: Annotated[QuantMethod, typer.Option(
         "--method", help="Protein roll-up method (auto: MaxLFQ up to 100 samples, trace alignment above).")
     ] = QuantMethod.auto,
     fasta: Annotated[Path | None, typer.Option("--fasta", help="FASTA (needed for iBAQ).")] = None,
-    scale: ScaleOption = Scale.auto,
-    specimen: SpecimenOption = None,
-    n_jobs: NJobsOption = 1,
+    scale: opt.ScaleOption = Scale.auto,
+    specimen: opt.SpecimenOption = None,
+    n_jobs: opt.NJobsOption = 1,
     engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
 ):
     """Roll precursors/peptides up to proteins and write a log2 protein matrix: one row per protein group, one
@@ -145,7 +139,7 @@ def quantify(
                              '--contrast "cancer-control" --covariate batch -o de.tsv'))
 def de(
     input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],
-    sheet: SheetOption,
+    sheet: opt.SheetOption,
     contrast: Annotated[list[str], typer.Option("--contrast", help='e.g. "cancer-control"; repeatable.')],
     output: Annotated[Path, output_option("DE table to write (.tsv .csv .parquet .xlsx).")],
     group: Annotated[str, typer.Option("--group", help="Sheet column with the groups.")] = "condition",
@@ -173,10 +167,10 @@ def de(
                                                                       "(default: model with hybrid, none with "
                                                                       "limma).")] = None,
     fdr: Annotated[FDRMethod, typer.Option("--fdr", help="Multiple-testing correction.")] = FDRMethod.bh,
-    format: FormatOption = "auto",
-    scale: ScaleOption = Scale.auto,
-    specimen: SpecimenOption = None,
-    seed: SeedOption = None,
+    format: opt.FormatOption = "auto",
+    scale: opt.ScaleOption = Scale.auto,
+    specimen: opt.SpecimenOption = None,
+    seed: opt.SeedOption = None,
 ):
     """Differential abundance: moderated t plus a detection test for proteins seen in one group only (or the
     detection-aware dpc model), after robust mode normalisation."""

@@ -8,57 +8,43 @@ from typing import Annotated
 
 import typer
 
-from .cli_support import (
-    AllowUnsignedOption,
-    AlsoOption,
-    ForceOption,
-    FormatOption,
-    NJobsOption,
-    Scale,
-    ScaleOption,
-    SeedOption,
-    SheetOption,
-    SignKeyOption,
-    SpecimenOption,
-    _errors,
-    _progress,
-    _state,
-    app,
-    examples,
-    out_console,
-    output_option,
-)
+from . import cli_support as opt
+from .cli_support import _errors, _progress, _state, app, out_console
 from .commands import panel_command, score_command, stratify_command, validate_command, verify_command
+
+#: the examples' two-specimen cohort: plasma (INPUT) and BAL of the same subjects, joined by the sheet
+TWO_SPECIMENS = ("sample_data/plasma/report.tsv.gz --specimen plasma --also BAL=sample_data/bal/report.tsv.gz "
+                 "--sheet sample_data/sheet.csv")
+LABELLED = "--label condition --positive cancer"
 
 
 # -- panel / validate -------------------------------------------------------------------------------------------
-@app.command(epilog=examples(
+@app.command(epilog=opt.examples(
     "proteomics panel sample_data/plasma/report.tsv.gz --sheet sample_data/sheet.csv --specimen plasma --label "
     "condition --positive cancer --permutations 3 -o panel",
-    "proteomics panel sample_data/plasma/report.tsv.gz --specimen plasma --also BAL=sample_data/bal/report.tsv.gz "
-    "--sheet sample_data/sheet.csv --label condition --positive cancer -o panel_plasma_bal",
+    f"proteomics panel {TWO_SPECIMENS} {LABELLED} -o panel_plasma_bal",
     notes="From precursors, so the signature scores a new patient's precursor file alone. The second builds from "
           "several specimens of the same patients (joined by the sheet's subject; features specimen:protein; the "
           "signature then requires each specimen)."))
 def panel(
-    input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],
-    sheet: SheetOption,
-    label: Annotated[str, typer.Option("--label", help="Sheet column with the outcome.")],
-    positive: Annotated[str, typer.Option("--positive", help="Value of --label that is the positive class.")],
-    output: Annotated[Path, output_option("Output folder.")],
+    input: opt.InputArgument,
+    sheet: opt.SheetOption,
+    label: opt.LabelOption,
+    positive: opt.PositiveOption,
+    output: Annotated[Path, opt.output_option("Output folder.")],
     config: Annotated[Path | None, typer.Option("--config", help="Panel YAML (keys of the 'panel' section).")] = None,
     permutations: Annotated[int | None, typer.Option("--permutations", help="Label permutations (leakage alarm; "
                                                                           "default: the config's, 0).")] = None,
-    seed: SeedOption = None,
-    format: FormatOption = "auto",
-    scale: ScaleOption = Scale.auto,
-    specimen: SpecimenOption = None,
-    n_jobs: NJobsOption = 1,
-    force: ForceOption = False,
+    seed: opt.SeedOption = None,
+    format: opt.FormatOption = "auto",
+    scale: opt.ScaleOption = opt.Scale.auto,
+    specimen: opt.SpecimenOption = None,
+    n_jobs: opt.NJobsOption = 1,
+    force: opt.ForceOption = False,
     also: Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
                                                    help="Another specimen of the same subjects (repeatable); "
                                                         "INPUT is then the --specimen one.")] = None,
-    sign_key: SignKeyOption = None,
+    sign_key: opt.SignKeyOption = None,
     baseline: Annotated[bool, typer.Option("--baseline", help="Also run the plain L1 and random-forest baselines "
                                                               "on the same outer folds (OUTDIR/baselines.json).")]
     = False,
@@ -80,28 +66,27 @@ def panel(
             out_console.print(f"wrote {output}/signature.json")
 
 
-@app.command(epilog=examples(
+@app.command(epilog=opt.examples(
     "proteomics validate sample_data/plasma/report.tsv.gz --signature panel/signature.json --sheet "
     "sample_data/sheet.csv --label condition --positive cancer -o validation",
-    "proteomics validate sample_data/plasma/report.tsv.gz --specimen plasma --also BAL=sample_data/bal/report.tsv.gz "
-    "--signature panel_plasma_bal/signature.json --sheet sample_data/sheet.csv --label condition --positive cancer "
+    f"proteomics validate {TWO_SPECIMENS} --signature panel_plasma_bal/signature.json {LABELLED} "
     "-o validation_plasma_bal",
     notes="The training cohort stands in for an independent one here; the second validates a multi-specimen "
           "signature."))
 def validate(
     input: Annotated[Path, typer.Argument(help="Independent cohort (any supported input file).")],
-    signature: Annotated[Path, typer.Option("--signature", help="Locked signature JSON.")],
-    sheet: SheetOption,
-    label: Annotated[str, typer.Option("--label", help="Sheet column with the outcome.")],
-    positive: Annotated[str, typer.Option("--positive", help="Value of --label that is the positive class.")],
-    output: Annotated[Path, output_option("Output folder (metrics.json, scores.tsv, report.html).")],
-    format: FormatOption = "auto",
-    scale: ScaleOption = Scale.auto,
-    force: ForceOption = False,
+    signature: opt.SignatureOption,
+    sheet: opt.SheetOption,
+    label: opt.LabelOption,
+    positive: opt.PositiveOption,
+    output: Annotated[Path, opt.output_option("Output folder (metrics.json, scores.tsv, report.html).")],
+    format: opt.FormatOption = "auto",
+    scale: opt.ScaleOption = opt.Scale.auto,
+    force: opt.ForceOption = False,
     specimen: Annotated[str | None, typer.Option("--specimen", help="Specimen of INPUT (multi-specimen "
                                                                     "signatures; default: the sheet's).")] = None,
-    also: AlsoOption = None,
-    allow_unsigned: AllowUnsignedOption = False,
+    also: opt.AlsoOption = None,
+    allow_unsigned: opt.AllowUnsignedOption = False,
 ):
     """External validation: score a labelled cohort with a locked signature, report metrics at its thresholds."""
     with _errors(), _progress() as cb:
@@ -113,23 +98,22 @@ def validate(
 
 
 # -- score / verify --------------------------------------------------------------------------------------------
-@app.command(epilog=examples(
+@app.command(epilog=opt.examples(
     "proteomics score sample_data/new_patients/report.tsv.gz --signature results/example_plasma/panel/signature.json "
     "--sheet sample_data/new_patients/sheet.csv -o scores.tsv",
-    "proteomics score sample_data/plasma/report.tsv.gz --specimen plasma --also BAL=sample_data/bal/report.tsv.gz "
-    "--sheet sample_data/sheet.csv --signature panel_plasma_bal/signature.json -o scores_plasma_bal.tsv",
+    f"proteomics score {TWO_SPECIMENS} --signature panel_plasma_bal/signature.json -o scores_plasma_bal.tsv",
     notes="The second scores with a multi-specimen signature: one input per specimen, joined by the sheet's "
           "subject."))
 def score(
     input: Annotated[Path, typer.Argument(help="New patient file(s): any supported input file.")],
-    signature: Annotated[Path, typer.Option("--signature", help="Locked signature JSON.")],
-    output: Annotated[Path, output_option("Scores TSV; a patient report HTML is written beside it.")],
+    signature: opt.SignatureOption,
+    output: Annotated[Path, opt.output_option("Scores TSV; a patient report HTML is written beside it.")],
     sheet: Annotated[Path | None, typer.Option("--sheet", help="Sample sheet (gives each sample's specimen).")] = None,
     specimen: Annotated[str | None, typer.Option("--specimen", help="Specimen of every sample (no sheet).")] = None,
-    format: FormatOption = "auto",
-    scale: ScaleOption = Scale.auto,
-    also: AlsoOption = None,
-    allow_unsigned: AllowUnsignedOption = False,
+    format: opt.FormatOption = "auto",
+    scale: opt.ScaleOption = opt.Scale.auto,
+    also: opt.AlsoOption = None,
+    allow_unsigned: opt.AllowUnsignedOption = False,
 ):
     """Score new patients with a locked signature, or refuse with every reason."""
     with _errors():
@@ -148,7 +132,7 @@ def score(
 
 
 @app.command("verify-signature",
-             epilog=examples("proteomics verify-signature results/example_plasma/panel/signature.json"))
+             epilog=opt.examples("proteomics verify-signature results/example_plasma/panel/signature.json"))
 def verify_signature(signature: Annotated[Path, typer.Argument(help="Signature JSON file.")]):
     """Check a signature's checksum, schema, content and Ed25519 signature by a trusted key; print its intended
     use and performance."""
@@ -161,22 +145,22 @@ def verify_signature(signature: Annotated[Path, typer.Argument(help="Signature J
 
 
 # -- stratify ----------------------------------------------------------------------------------------------------
-@app.command(epilog=examples("proteomics stratify plasma.tsv --sheet sample_data/sheet.csv --specimen plasma "
+@app.command(epilog=opt.examples("proteomics stratify plasma.tsv --sheet sample_data/sheet.csv --specimen plasma "
                              "--k-max 5 -o strata"))
 def stratify(
-    input: Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")],
-    sheet: SheetOption,
-    output: Annotated[Path, output_option("Output folder.")],
+    input: opt.InputArgument,
+    sheet: opt.SheetOption,
+    output: Annotated[Path, opt.output_option("Output folder.")],
     k_max: Annotated[int | None, typer.Option("--k-max", help="Largest number of subgroups tried (default: the "
                                                               "--config file's or 6).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Stratify YAML.")] = None,
-    seed: SeedOption = None,
-    format: FormatOption = "auto",
-    scale: ScaleOption = Scale.auto,
-    specimen: SpecimenOption = None,
-    n_jobs: NJobsOption = 1,
-    force: ForceOption = False,
-    sign_key: SignKeyOption = None,
+    seed: opt.SeedOption = None,
+    format: opt.FormatOption = "auto",
+    scale: opt.ScaleOption = opt.Scale.auto,
+    specimen: opt.SpecimenOption = None,
+    n_jobs: opt.NJobsOption = 1,
+    force: opt.ForceOption = False,
+    sign_key: opt.SignKeyOption = None,
 ):
     """Discover patient subgroups by consensus clustering, check them against null and batch, lock a stratifier."""
     with _errors(), _progress() as cb:

@@ -91,6 +91,10 @@ SignKeyOption = Annotated[str | None, typer.Option("--sign-key", help="Private k
 AlsoOption = Annotated[list[str] | None, typer.Option("--also", metavar="SPECIMEN=PATH",
                                                       help="Input of another specimen of the same subjects "
                                                            "(repeatable; multi-specimen signatures).")]
+InputArgument = Annotated[Path, typer.Argument(help="Protein matrix or any supported input file.")]
+SignatureOption = Annotated[Path, typer.Option("--signature", help="Locked signature JSON.")]
+LabelOption = Annotated[str, typer.Option("--label", help="Sheet column with the outcome.")]
+PositiveOption = Annotated[str, typer.Option("--positive", help="Value of --label that is the positive class.")]
 AllowUnsignedOption = Annotated[bool, typer.Option("--allow-unsigned", help="Accept a signature without a signing "
                                                                             "block (old files); every output then "
                                                                             "carries a warning.")]
