@@ -103,8 +103,8 @@ def _from_private(priv, path=None) -> SigningKey:
     return SigningKey(key_id_of(raw), priv, raw, path)
 
 
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Write ``data`` to a new file ``path`` atomically (temp file + hard link: fails if ``path`` exists)."""
+def _durable_temp(path: Path, data: bytes, mode: int) -> str:
+    """``data`` written and fsynced to a new temporary file beside ``path`` with ``mode``; returns its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -113,20 +113,26 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Write ``data`` to a new file ``path`` atomically (temp file + hard link: fails if ``path`` exists)."""
+    tmp = _durable_temp(path, data, mode)
+    try:
         os.link(tmp, path)
     finally:
         os.unlink(tmp)
 
 
 def _replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Replace ``path`` by ``data`` atomically (temp file + rename)."""
+    tmp = _durable_temp(path, data, mode)
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -109,10 +109,7 @@ class MRMRSelector(_Selector):
         self.min_valid = min_valid
 
     def _rank(self, X, y):
-        s = rank_statistic(X, y)
-        obs = ~np.isnan(X)
-        for c in np.unique(y):
-            s[obs[y == c].sum(axis=0) < self.min_valid] = -np.inf
+        s = rank_statistic(X, y, self.min_valid)
         cand = order_desc(s)
         cand = cand[np.isfinite(s[cand])][: max(1, int(self.n_candidates))]
         if cand.size == 0:

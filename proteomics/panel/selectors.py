@@ -38,15 +38,18 @@ __all__ = ["ModeratedTSelector", "L1Selector", "StabilitySelector", "RFESelector
            "fill_min", "standardise", "order_desc"]
 
 
-def rank_statistic(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+def rank_statistic(X: np.ndarray, y: np.ndarray, min_valid: int = 0) -> np.ndarray:
     """Per-protein ranking statistic (larger = stronger), NaN-aware, vectorised over proteins.
 
     Two classes: |moderated t| of limma's two-group model (``proteomics.stats``); more classes: the
-    moderated F. ``X`` is samples × proteins (log2), ``y`` class labels. Proteins that cannot be tested
-    get −inf.
+    moderated F. ``X`` is samples × proteins (log2), ``y`` class labels. Proteins that cannot be tested, or
+    have fewer than ``min_valid`` observed values in a class, get −inf.
     """
     s = np.asarray(class_statistic(np.asarray(X, dtype=float), np.asarray(y)), dtype=float)
     s[~np.isfinite(s)] = -np.inf
+    obs = ~np.isnan(X)
+    for c in np.unique(y):
+        s[obs[y == c].sum(axis=0) < min_valid] = -np.inf
     return s
 
 
@@ -125,10 +128,7 @@ class ModeratedTSelector(_Selector):
         self.min_valid = min_valid
 
     def _rank(self, X, y):
-        s = rank_statistic(X, y)
-        obs = ~np.isnan(X)
-        for c in np.unique(y):
-            s[obs[y == c].sum(axis=0) < self.min_valid] = -np.inf
+        s = rank_statistic(X, y, self.min_valid)
         order = order_desc(s)
         order = order[np.isfinite(s[order])]
         return order, s

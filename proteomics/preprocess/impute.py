@@ -24,6 +24,19 @@ def sample_rng(seed: int, sample_id) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, h]))
 
 
+def fill_per_sample(frame: pd.DataFrame, seed: int, draw) -> pd.DataFrame:
+    """``frame`` (samples × proteins, log2) with each sample's missing cells replaced by
+    ``draw(sample id, its observed values, number missing, rng)``; the rng comes from ``seed`` and the sample id
+    (:func:`sample_rng`), so a sample's draws do not depend on the other samples."""
+    X = frame.to_numpy(float).copy()
+    for i, sid in enumerate(frame.index):
+        row = X[i]
+        miss = ~np.isfinite(row)
+        if miss.any():
+            row[miss] = draw(sid, row[~miss], int(miss.sum()), sample_rng(seed, sid))
+    return pd.DataFrame(X, index=frame.index, columns=frame.columns)
+
+
 class _Imputer(ProteomicsTransformer):
     def _layers(self, before, after):
         return {"imputed": (before.isna() & after.notna()).to_numpy()}
@@ -52,19 +65,14 @@ class DownshiftImputer(_Imputer):
         self.seed = seed
 
     def _transform(self, frame):
-        X = frame.to_numpy(float).copy()
-        for i, sid in enumerate(frame.index):
-            row = X[i]
-            miss = ~np.isfinite(row)
-            if not miss.any():
-                continue
-            v = row[~miss]
+        def draw(sid, v, n, rng):
             if v.size < 2:
                 raise InputError(f"sample {sid!r} has fewer than 2 valid values; cannot impute from its distribution",
                                  hint="drop this sample or filter proteins first")
             m, s = v.mean(), v.std(ddof=1)
-            row[miss] = sample_rng(self.seed, sid).normal(m - self.shift * s, self.width * s, int(miss.sum()))
-        return pd.DataFrame(X, index=frame.index, columns=frame.columns)
+            return rng.normal(m - self.shift * s, self.width * s, n)
+
+        return fill_per_sample(frame, self.seed, draw)
 
 
 class MinProbImputer(_Imputer):
@@ -92,17 +100,12 @@ class MinProbImputer(_Imputer):
         self.sd_ = float(np.nanmedian(sds) * self.tune_sigma)
 
     def _transform(self, frame):
-        X = frame.to_numpy(float).copy()
-        for i, sid in enumerate(frame.index):
-            row = X[i]
-            miss = ~np.isfinite(row)
-            if not miss.any():
-                continue
-            if miss.all():
+        def draw(sid, v, n, rng):
+            if v.size == 0:
                 raise InputError(f"sample {sid!r} has no valid value; cannot impute", hint="drop this sample")
-            mu = np.quantile(row[~miss], self.q)
-            row[miss] = sample_rng(self.seed, sid).normal(mu, self.sd_, int(miss.sum()))
-        return pd.DataFrame(X, index=frame.index, columns=frame.columns)
+            return rng.normal(np.quantile(v, self.q), self.sd_, n)
+
+        return fill_per_sample(frame, self.seed, draw)
 
 
 def _knn_neighbours(X: np.ndarray, k: int, candidates: np.ndarray, chunk: int = 512) -> np.ndarray:
