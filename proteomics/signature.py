@@ -24,7 +24,7 @@ from typing import Any
 
 from ._files import _clean_for_json, canonical_json, sha256_bytes, write_bytes
 from ._version import __version__
-from .errors import InputError, SignatureError
+from .errors import InputError, ScoringRefused, SignatureError
 from .limits import MAX_SIGNATURE_BYTES, loads_json, read_limited
 from .signature_checks import check_content
 
@@ -39,6 +39,25 @@ UNSIGNED_WARNING = ("UNSIGNED signature: its authenticity was not verified (scor
                     "use for patient care")
 _SHA_RE = re.compile(rb'\n  "sha256": "([0-9a-f]*)"')
 
+
+def refuse_unfit(reasons: list[str], n_samples: int, *, verb: str, kind: str) -> None:
+    """Raise :class:`ScoringRefused` with every reason why an input cannot be scored (an empty input is one);
+    ``verb`` and ``kind`` word the fix ("score", "panel"; "assign", "stratifier")."""
+    if n_samples == 0:
+        reasons.append("the input holds no sample")
+    if reasons:
+        raise ScoringRefused(reasons, hint=f"{verb} samples of the intended specimen quantified with the {kind} "
+                                           "proteins")
+
+
+def _read_signature_file(path: str | os.PathLike) -> bytes:
+    """A signature file's bytes (size-limited); a missing or unreadable file is a :class:`SignatureError`."""
+    try:
+        return read_limited(path, MAX_SIGNATURE_BYTES, what="signature")
+    except SignatureError:
+        raise
+    except InputError as exc:
+        raise SignatureError(exc.message, path=path, hint=exc.hint) from None
 
 @dataclass(frozen=True)
 class Signature:
@@ -164,12 +183,7 @@ class Signature:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Signature:
         """Read and verify a signature file (never executes code from it)."""
-        try:
-            data = read_limited(path, MAX_SIGNATURE_BYTES, what="signature")
-        except SignatureError:
-            raise
-        except InputError as exc:
-            raise SignatureError(exc.message, path=path, hint=exc.hint) from None
+        data = _read_signature_file(path)
         return cls.from_bytes(data, path=path)
 
     @classmethod
@@ -181,12 +195,7 @@ class Signature:
         with :data:`UNSIGNED_WARNING`."""
         from .signing import verify_signed
 
-        try:
-            data = read_limited(path, MAX_SIGNATURE_BYTES, what="signature")
-        except SignatureError:
-            raise
-        except InputError as exc:
-            raise SignatureError(exc.message, path=path, hint=exc.hint) from None
+        data = _read_signature_file(path)
         sig = cls.from_bytes(data, path=path)
         if not (allow_unsigned and not sig.signing):
             verify_signed(data, trusted_keys=trusted_keys, path=path)

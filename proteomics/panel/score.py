@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
-from ..errors import InputError, ScoringRefused
-from ..signature import Signature, restore_steps
+from ..errors import InputError
+from ..signature import Signature, refuse_unfit, restore_steps
 from . import metrics as M
 from .lockmodel import apply_model
 
@@ -96,11 +96,7 @@ def score(signature: Signature, ds: Dataset, *, specimen: str | None = None) -> 
     if len(absent) > allowed:  # every sample would miss more panel proteins than allowed: refuse the whole input
         reasons.append(f"panel protein(s) absent from the input: {', '.join(absent)} (at most {allowed} may be "
                        "missing)")
-    if ds.n_samples == 0:
-        reasons.append("the input holds no sample")
-    if reasons:
-        raise ScoringRefused(reasons, hint="score samples of the intended specimen quantified with the panel "
-                                           "proteins")
+    refuse_unfit(reasons, ds.n_samples, verb="score", kind="panel")
     steps = restore_steps(sig.steps)
     train_prot = _training_proteins(steps)
     qc = dict(sig.qc)

@@ -91,7 +91,7 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
     ``qc_flags``); a sample with too few training proteins measured or too many stratifier proteins missing is
     refused alone.
     """
-    from ..signature import restore_steps
+    from ..signature import refuse_unfit, restore_steps
 
     if signature.kind != "stratifier":
         raise ScoringRefused([f"signature {signature.name!r} is a {signature.kind}, not a stratifier"],
@@ -107,11 +107,7 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
                        f"{max_miss:.0%} may be): {', '.join(absent[:20])}" + (" …" if len(absent) > 20 else ""))
     if model_d.get("unlockable"):
         reasons.append(f"the stratifier holds no usable preprocessing: {model_d['unlockable']}")
-    if ds.n_samples == 0:
-        reasons.append("the input holds no sample")
-    if reasons:
-        raise ScoringRefused(reasons, hint="assign samples of the intended specimen quantified with the "
-                                           "stratifier proteins")
+    refuse_unfit(reasons, ds.n_samples, verb="assign", kind="stratifier")
     steps = restore_steps(signature.steps)
     why: list[list[str]] = [[] for _ in range(ds.n_samples)]
     if steps:
