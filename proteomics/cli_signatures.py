@@ -154,13 +154,13 @@ def stratify(
     k_max: Annotated[int | None, typer.Option("--k-max", help="Largest number of subgroups tried (default: the "
                                                               "--config file's or 6).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Stratify YAML.")] = None,
-    seed: opt.SeedOption = None,
+    specimen: opt.SpecimenOption = None,
     format: opt.FormatOption = "auto",
     scale: opt.ScaleOption = opt.Scale.auto,
-    specimen: opt.SpecimenOption = None,
+    seed: opt.SeedOption = None,
+    sign_key: opt.SignKeyOption = None,
     n_jobs: opt.NJobsOption = 1,
     force: opt.ForceOption = False,
-    sign_key: opt.SignKeyOption = None,
 ):
     """Discover patient subgroups by consensus clustering, check them against null and batch, lock a stratifier."""
     with _errors(), _progress() as cb:

@@ -31,6 +31,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+    load_pem_public_key,
+)
+
 from .errors import InputError, SignatureError
 from .limits import MAX_SIGNATURE_BYTES, loads_json
 
@@ -66,18 +76,6 @@ def trusted_dir(folder: str | os.PathLike | None = None) -> Path:
 
 
 # -- keys ---------------------------------------------------------------------------------------------------
-def _ed25519():
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-
-    return ed25519
-
-
-def _serialization():
-    from cryptography.hazmat.primitives import serialization
-
-    return serialization
-
-
 def key_id_of(public_raw: bytes) -> str:
     """Key id: first 16 hex digits of sha256(raw 32-byte Ed25519 public key)."""
     return hashlib.sha256(public_raw).hexdigest()[:16]
@@ -93,13 +91,11 @@ class SigningKey:
     path: Path | None = None
 
     def public_pem(self) -> str:
-        s = _serialization()
-        return self.private.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo).decode()
+        return self.private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def _from_private(priv, path=None) -> SigningKey:
-    s = _serialization()
-    raw = priv.public_key().public_bytes(s.Encoding.Raw, s.PublicFormat.Raw)
+    raw = priv.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     return SigningKey(key_id_of(raw), priv, raw, path)
 
 
@@ -143,10 +139,9 @@ def _replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
 def generate_key(*, make_default: bool = True) -> SigningKey:
     """Create a new key pair in the user's ``keys/`` folder, trust its public key locally and (by default)
     make it the key used for signing."""
-    priv = _ed25519().Ed25519PrivateKey.generate()
+    priv = ed25519.Ed25519PrivateKey.generate()
     key = _from_private(priv)
-    s = _serialization()
-    pem = priv.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption())
+    pem = priv.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     path = _keys_dir() / f"{key.key_id}.pem"
     try:
         _write_new(path, pem, 0o600)
@@ -184,10 +179,10 @@ def _load_private(path: Path) -> SigningKey:
         raise SignatureError(f"cannot read signing key ({exc.strerror})", path=path,
                              hint="give a private key PEM file or a key id from 'proteomics keys list'") from None
     try:
-        priv = _serialization().load_pem_private_key(data, password=None)
+        priv = load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
         raise SignatureError(f"not an unencrypted PEM private key ({exc})", path=path) from None
-    if not isinstance(priv, _ed25519().Ed25519PrivateKey):
+    if not isinstance(priv, ed25519.Ed25519PrivateKey):
         raise SignatureError("signing key is not an Ed25519 key", path=path, hint="use 'proteomics keys generate'")
     return _from_private(priv, Path(path))
 
@@ -213,13 +208,12 @@ def _public_raw(data: bytes, path=None) -> bytes:
     text = data.strip()
     if text.startswith(b"-----BEGIN"):
         try:
-            pub = _serialization().load_pem_public_key(text)
+            pub = load_pem_public_key(text)
         except ValueError as exc:
             raise SignatureError(f"not a PEM public key ({exc})", path=path) from None
-        if not isinstance(pub, _ed25519().Ed25519PublicKey):
+        if not isinstance(pub, ed25519.Ed25519PublicKey):
             raise SignatureError("public key is not an Ed25519 key", path=path)
-        s = _serialization()
-        return pub.public_bytes(s.Encoding.Raw, s.PublicFormat.Raw)
+        return pub.public_bytes(Encoding.Raw, PublicFormat.Raw)
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -231,9 +225,8 @@ def _public_raw(data: bytes, path=None) -> bytes:
 
 
 def _pem_of_raw(raw: bytes) -> bytes:
-    s = _serialization()
-    pub = _ed25519().Ed25519PublicKey.from_public_bytes(raw)
-    return pub.public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo)
+    pub = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+    return pub.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
 
 
 def trust_key(public: bytes, *, folder: str | os.PathLike | None = None) -> str:
@@ -397,7 +390,7 @@ def verify_signed(data: bytes, *, trusted_keys: str | os.PathLike | None = None,
     from cryptography.exceptions import InvalidSignature
 
     try:
-        _ed25519().Ed25519PublicKey.from_public_bytes(raw).verify(value, blank_for_signing(data))
+        ed25519.Ed25519PublicKey.from_public_bytes(raw).verify(value, blank_for_signing(data))
     except InvalidSignature:
         raise SignatureError(f"the Ed25519 signature of key {kid} does not match the file's bytes: it was "
                              "modified after signing", path=path, hint="use the original signature file") from None

@@ -63,15 +63,12 @@ class Source:
     encoding: str
     columns: tuple[str, ...]
     gzipped: bool
-    n_header_fields: int
     quoted: bool = True  # '"' quotes fields (CSV; TSV only when its header is quoted, as R writes it)
     sample: tuple[str, ...] = ()  # the first (≤ 50) non-empty data lines, decoded
 
-
-def _raw_head(path: Path, gz: bool, n: int = 1 << 16) -> bytes:
-    opener = gzip.open if gz else open
-    with opener(path, "rb") as fh:
-        return fh.read(n)
+    @property
+    def n_header_fields(self) -> int:
+        return len(self.columns)
 
 
 def _head_lines(path: Path, gz: bool, encoding: str, n_rows: int = 50) -> tuple[str, list[str]]:
@@ -105,7 +102,8 @@ def open_source(path: str | os.PathLike, *, sep: str | None = None) -> Source:
     and duplicated column names. The header may be of any length (thousands of run columns)."""
     p = peek(path)  # not found, directory, empty, corrupt gzip, NUL bytes
     path = Path(path)
-    text_encoding = sniff_encoding(_raw_head(path, p.gzipped, 4))  # one rule for every text file (_text.py)
+    with (gzip.open if p.gzipped else open)(path, "rb") as fh:
+        text_encoding = sniff_encoding(fh.read(4))  # one rule for every text file (_text.py)
     # the streaming parser reads UTF-8 bytes (a UTF-8 BOM only needs stripping from the first column name)
     encoding = "utf-8" if text_encoding == "utf-8-sig" else text_encoding
     try:
@@ -126,8 +124,8 @@ def open_source(path: str | os.PathLike, *, sep: str | None = None) -> Source:
         raise InputError("header without data rows", path=path, line=2,
                          hint="the export holds no rows; check the search-engine filters or export settings")
     quoted = sep != "\t" or header.startswith('"')
-    return Source(path=path, sep=sep, encoding=encoding, columns=tuple(cols), gzipped=p.gzipped,
-                  n_header_fields=len(cols), quoted=quoted, sample=tuple(data_lines))
+    return Source(path=path, sep=sep, encoding=encoding, columns=tuple(cols), gzipped=p.gzipped, quoted=quoted,
+                  sample=tuple(data_lines))
 
 
 def _split_header(header: str, sep: str) -> list[str]:

@@ -149,6 +149,7 @@ def _order(Z: np.ndarray, distances: bool = False) -> np.ndarray:
 
 
 def _group_strip(fig, ax, groups: Sequence[str], order: np.ndarray, horizontal: bool = True):
+    """A colour strip above ``ax`` giving each sample's group (samples in ``order``), and its legend below."""
     cols, cmap = _colors([str(g) for g in groups])
     levels = list(cmap)
     idx = np.array([levels.index(str(groups[i])) for i in order])[None, :]
@@ -159,6 +160,7 @@ def _group_strip(fig, ax, groups: Sequence[str], order: np.ndarray, horizontal: 
     strip.set_yticks([])
     for lv in levels:
         ax.scatter([], [], c=cmap[lv], marker="s", label=lv)
+    ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=min(6, len(levels)))
     return strip
 
 
@@ -181,8 +183,6 @@ def clustered_heatmap(frame: pd.DataFrame, names: Sequence[str], groups: Sequenc
     ax.set_xlabel(f"samples (n = {M.shape[1]}, clustered)")
     if groups is not None:
         _group_strip(fig, ax, list(groups), cols)
-        ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06),
-                  ncol=min(6, len(set(map(str, groups)))))
     ax.set_title(title or f"Significant proteins ({len(rows)})", loc="left", pad=14)
     return fig
 
@@ -208,8 +208,6 @@ def correlation_heatmap(frame: pd.DataFrame, groups: Sequence[str] | None = None
     ax.set_xlabel(f"samples (n = {len(order)}, clustered)")
     if groups is not None:
         _group_strip(fig, ax, list(groups), order)
-        ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06),
-                  ncol=min(6, len(set(map(str, groups)))))
     ax.set_title(f"Sample correlation (median r {np.nanmedian(r[np.triu_indices_from(r, 1)]):.3f})", loc="left",
                  pad=14)
     return fig
