@@ -90,7 +90,7 @@ def test_panel_outputs(flow):
     # the size–AUC curve (cap 4 added to the grid; sizes above the cap still reported) and the size rule
     assert [c["size"] for c in metrics["size_curve"]] == [1, 2, 4, 8, "unrestricted"]
     assert all({"size", "auc", "auc_ci_low", "auc_ci_high"} <= set(c) for c in metrics["size_curve"])
-    assert metrics["size_rule"] == "one_se" and metrics["panel_size"] <= 4 and "cap_cost" in metrics
+    assert metrics["size_rule"] == "best" and metrics["panel_size"] <= 4 and "cap_cost" in metrics
     assert (p / "size_curve.png").is_file() and (p / "size_curve.tsv").is_file()
     base = json.loads((p / "baselines.json").read_text())
     assert {"plain_l1", "plain_l1_max4", "plain_l1_max10", "random_forest"} == set(base["methods"])

@@ -41,8 +41,9 @@ class PanelSettings(Strict):
         |r| ≥ threshold (from any selector's ranking); ``none`` (default) keeps the ranking as it is.
     size_grid : panel sizes tried ("unrestricted" = every protein the selector ranks); every size is tuned
         (penalty, C) in the inner folds and its nested-CV AUC reported (the size–AUC curve).
-    size_rule : how the inner CV picks the size: ``one_se`` (default; the smallest size whose pooled inner
-        out-of-fold AUC is within one DeLong standard error of the best size's) or ``best``.
+    size_rule : how the inner CV picks the size: ``best`` (default; the size with the best pooled inner
+        out-of-fold AUC, ties to the smaller) or ``one_se`` (the smallest size whose pooled inner out-of-fold AUC
+        is within one DeLong standard error of the best size's: smaller panels, lower AUC on the bench cohorts).
     max_proteins : hard cap on the panel size (unset: the size rule decides); the report shows what the cap
         costs in AUC. ``fixed_size``: the panel has exactly ``max_proteins`` proteins.
     penalty_grid : positions on the L1 / elastic-net path (multiples of c_min, increasing) tuned with the size.
@@ -82,8 +83,8 @@ class PanelSettings(Strict):
     redundancy_threshold: float = Field(0.8, gt=0, le=1)
     #: panel sizes whose nested-CV AUC is reported (the size-AUC curve) and among which size_rule chooses
     size_grid: tuple[int | Literal["unrestricted"] | None, ...] = Field(DEFAULT_SIZE_GRID, min_length=1)
-    #: one_se: smallest size within one standard error of the best (pooled inner out-of-fold AUC); best
-    size_rule: Literal["one_se", "best"] = "one_se"
+    #: best: the size with the best pooled inner out-of-fold AUC; one_se: smallest size within one SE of it
+    size_rule: Literal["one_se", "best"] = "best"
     #: hard cap on the panel size (a targeted assay costs per protein); unset = the size rule decides
     max_proteins: int | None = Field(None, ge=1)
     fixed_size: bool = False

@@ -173,7 +173,7 @@ def test_size_curve_cap_cost_and_signature_record():
     assert cost["auc_cost"] == pytest.approx(max(c["auc"] for c in curve)
                                              - max(c["auc"] for c in curve if c["size"] <= 2))
     sel = res.signature.training["selection"]
-    assert sel["selection_method"] == "l1" and sel["size_rule"] == "one_se" and sel["size_curve"] == curve
+    assert sel["selection_method"] == "l1" and sel["size_rule"] == "best" and sel["size_curve"] == curve
 
 
 def test_multiclass_with_path_selector():
