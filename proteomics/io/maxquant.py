@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 _PG_QUANT = {"lfq": "LFQ intensity ", "intensity": "Intensity ", "ibaq": "iBAQ ", "ms_ms_count": "MS/MS count "}
 _PEP_QUANT = {"lfq": "LFQ intensity ", "intensity": "Intensity "}
+#: "+" or empty; the last columns of a MaxQuant table, so a row saved without trailing empty fields lacks them
+_FLAGS = ("Reverse", "Only identified by site", "Potential contaminant")
 
 
 def sniff_maxquant_proteingroups(p: Peek) -> float:
@@ -35,6 +37,10 @@ def sniff_maxquant_proteingroups(p: Peek) -> float:
     cols = set(p.columns())
     if {"Protein IDs", "Majority protein IDs"} <= cols:
         return 0.9
+    # a trimmed table (kept columns only, e.g. AlphaPeptStats' examples): Protein IDs, per-run quantities and a
+    # MaxQuant flag column
+    if "Protein IDs" in cols and cols & set(_FLAGS) and any(c.startswith(tuple(_PG_QUANT.values())) for c in cols):
+        return 0.7
     return 0.0
 
 
@@ -111,7 +117,7 @@ def read_maxquant_proteingroups(path: str | os.PathLike, *, quantity: str = "aut
                          "Only identified by site") if c in src.columns]
     numeric = [c for c in ("Q-value", "Peptides", "Razor + unique peptides") if c in extra]
     df = T.read_frame(src, ["Protein IDs", *extra, *runcols, *counts], numeric=[*numeric, *runcols, *counts],
-                      nonneg=list(runcols))
+                      nonneg=list(runcols), may_be_empty=_FLAGS)
     n_in = len(df)
     contam = T.contaminant_mask(df["Protein IDs"])
     decoy = _flag(df, ["Reverse"]) | T.decoy_mask(df["Protein IDs"])
@@ -165,7 +171,7 @@ def read_maxquant_evidence(path: str | os.PathLike, *, keep_contaminants: bool =
     extra = [c for c in ("Proteins", "Leading razor protein", "Sequence", "Gene names", "PEP", "Reverse")
              if c in src.columns]
     df = T.read_frame(src, [*need, *extra], numeric=["Charge", "Intensity", *(["PEP"] if "PEP" in extra else [])],
-                      nonneg=["Intensity"], integer=["Charge"],
+                      nonneg=["Intensity"], integer=["Charge"], may_be_empty=_FLAGS,
                       categorical=[c for c in ("Raw file", "Gene names") if c in extra or c == "Raw file"])
     prot = df["Proteins"].astype(str) if "Proteins" in df else pd.Series("", index=df.index)
     if "Leading razor protein" in df:
@@ -216,7 +222,8 @@ def read_maxquant_peptides(path: str | os.PathLike, *, quantity: str = "auto", k
     extra = [c for c in ("Leading razor protein", "Gene names", "PEP", "Reverse")
              if c in src.columns]
     df = T.read_frame(src, ["Sequence", "Proteins", *extra, *runcols, *exp],
-                      numeric=[*runcols, *exp, *(["PEP"] if "PEP" in extra else [])], nonneg=list(runcols))
+                      numeric=[*runcols, *exp, *(["PEP"] if "PEP" in extra else [])], nonneg=list(runcols),
+                      may_be_empty=_FLAGS)
     prot = df["Proteins"].astype(str)
     if "Leading razor protein" in df:
         prot = prot.where(prot.str.strip() != "", df["Leading razor protein"].astype(str))

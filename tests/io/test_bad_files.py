@@ -161,6 +161,24 @@ def test_short_trailing_fields_are_read_as_missing_when_unused(tmp_path):
     assert err.value.line == 2
 
 
+def test_maxquant_rows_without_their_empty_trailing_flags_are_read(tmp_path):
+    """Excel's tab-delimited save (and trimmed exports) drop a row's trailing empty fields: MaxQuant's flag
+    columns come last and are empty unless "+", so a row lacking only them is read, a "+" still drops its row,
+    and a row lacking an intensity is still refused. Only Protein IDs + a flag column + intensities: detected."""
+    header = "Protein IDs\tLFQ intensity A\tLFQ intensity B\tOnly identified by site\tReverse\tPotential contaminant\n"
+    f = tmp_path / "proteinGroups.txt"
+    f.write_text(header + "P1\t10\t20\n" + "REV__P9\t5\t6\t\t+\n" + "P2\t30\t40\t\t\t\n")
+    q = read(f)
+    assert q.format == "maxquant_proteingroups"
+    pairs = sorted(zip(q.data["protein_group"], q.data["intensity"], strict=True))
+    assert pairs == [("P1", 10), ("P1", 20), ("P2", 30), ("P2", 40)]
+    g = tmp_path / "pg2.txt"
+    g.write_text(header + "P1\t10\n" + "P2\t30\t40\t\t\t\n")  # lacks an intensity
+    with pytest.raises(InputError, match="truncated row") as err:
+        read(g)
+    assert err.value.line == 2
+
+
 def test_common_options_accepted_by_every_tool_reader(tmp_path):
     """`fdr` and `scale` may be passed uniformly; scale=log2 makes no sense for a tool's linear export."""
     f = _report(tmp_path, ["10"])
