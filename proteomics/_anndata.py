@@ -29,6 +29,7 @@ UNS_KEY = "proteomics"
 
 
 def import_anndata():
+    """The ``anndata`` module, or an InputError saying how to install it (an optional dependency)."""
     try:
         import anndata
     except ImportError:

@@ -113,6 +113,7 @@ def canonical_json(obj, *, indent: int | None = 2) -> str:
 
 
 def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
 
 

@@ -264,6 +264,7 @@ def revoke_key(key_id: str, *, folder: str | os.PathLike | None = None) -> None:
 
 
 def revoked_keys(folder: str | os.PathLike | None = None) -> set[str]:
+    """Key ids listed in a trusted-keys folder's ``revoked.txt`` (``#`` starts a comment)."""
     path = trusted_dir(folder) / "revoked.txt"
     if not path.is_file():
         return set()

@@ -167,9 +167,8 @@ def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = 
 
     Short rows: tools such as MaxQuant leave out trailing empty fields. A row with fewer fields than the
     header is read with the missing fields empty when none of ``usecols`` is among the missing ones (or
-    always, with ``ragged=True``; or when the missing used ones are all in ``may_be_empty``, flag columns a
-    tool leaves empty, which Excel's tab-delimited save also drops), and is refused (truncated row, with its
-    line) otherwise. The last row of a
+    always with ``ragged=True``, or when the missing used ones are all ``may_be_empty`` flag columns, which
+    Excel's tab-delimited save drops too), and is refused (truncated row, with its line) otherwise. The last row of a
     file that does not end with a newline and is short is always a truncated file.
 
     ``integer`` columns (charges) are numeric columns whose values must be whole numbers.
@@ -189,8 +188,8 @@ def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = 
                            categorical, integer)
         except _ShortRow:
             pass
-    needed = [i for c, i in zip(usecols, idx, strict=True) if c not in set(may_be_empty)]
-    padded = _Padded(src, max(needed, default=-1), ragged)
+    padded = _Padded(src, max((i for c, i in zip(usecols, idx, strict=True) if c not in may_be_empty), default=-1),
+                     ragged)
     out = _stream(src, padded, usecols, idx, numeric, nonneg, transform, block_size, padded, categorical,
                   integer)
     if padded.n_padded:

@@ -50,6 +50,7 @@ class Choice:
 
 @dataclass(frozen=True)
 class TuneResult:
+    """What the inner CV chose: the size rule's pick, the best candidate of every size and the whole grid."""
     choice: Choice                       # the size rule's pick
     per_size: dict[int | None, Choice]   # best (penalty, C) of every curve size
     grid: pd.DataFrame                   # every candidate: k, penalty, C, inner_auc, inner_se, mean_size

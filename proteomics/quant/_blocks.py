@@ -21,6 +21,7 @@ _MAX_ELEMENTS = 4_000_000
 
 @dataclass(frozen=True)
 class Chunk:
+    """A block of proteins with the same padded precursor count: their rows and values (n × K × S, log2)."""
     rows: np.ndarray  # positions of these proteins in Prepared.proteins
     V: np.ndarray  # (n, K, S) log2, NaN = missing/padding
 

@@ -43,14 +43,17 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
 
 
 def write_json(path: Path, obj) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (a done-marker of the job folder)."""
     _replace_into(path, lambda p: p.write_text(json.dumps(obj)))
 
 
 def read_json(path: Path):
+    """The JSON at ``path``, or None when absent."""
     return json.loads(path.read_text()) if path.exists() else None
 
 
 def error(exc: InputError) -> dict:
+    """An InputError as a plain dict, to travel from a worker back to the client."""
     return {"error": exc.message, "line": exc.line, "column": exc.column, "hint": exc.hint}
 
 

@@ -15,6 +15,8 @@ __all__ = ["protein_lengths", "nsaf"]
 
 
 def protein_lengths(protein_groups: list[str], fasta) -> np.ndarray:
+    """Sequence length of each protein group's first member found in the FASTA (NaN when none is); NSAF needs
+    it."""
     if fasta is None:
         raise InputError("NSAF needs the protein FASTA for protein lengths", hint="pass --fasta")
     from ..io.fasta import read_fasta

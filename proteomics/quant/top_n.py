@@ -14,6 +14,8 @@ __all__ = ["top_n_block", "sum_block"]
 
 
 def top_n_block(V: np.ndarray, n: int = 3) -> np.ndarray:
+    """Top-``n`` roll-up of a block (proteins × precursors × samples, log2): log2 of the mean of the ``n``
+    most intense precursors per sample; NaN where none."""
     srt = -np.sort(np.where(np.isfinite(V), -V, np.inf), axis=1)  # descending, NaN (as -inf) last
     top = srt[:, : max(int(n), 1), :]
     lin = np.where(np.isfinite(top), np.exp2(top), 0.0)
@@ -23,6 +25,8 @@ def top_n_block(V: np.ndarray, n: int = 3) -> np.ndarray:
 
 
 def sum_block(V: np.ndarray) -> np.ndarray:
+    """Sum roll-up of a block (proteins × precursors × samples, log2): log2 of the summed linear
+    intensities; NaN where none."""
     tot = np.nansum(np.exp2(V), axis=1)
     with np.errstate(divide="ignore"):
         return np.where(np.isfinite(V).any(axis=1), np.log2(np.where(tot > 0, tot, np.nan)), np.nan)

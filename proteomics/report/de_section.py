@@ -21,6 +21,7 @@ DE_COLUMNS = ("protein_group", "gene", "description", "log2fc", "ci_low", "ci_hi
 
 
 def safe_stem(contrast: str) -> str:
+    """A contrast name made safe as a file name or HTML id (non-alphanumerics → ``_``)."""
     return "".join(ch if ch.isalnum() else "_" for ch in contrast)
 
 

@@ -120,6 +120,7 @@ def render_report(context: Mapping[str, Any]) -> str:
 
 
 def write_report(path: str | os.PathLike, context: Mapping[str, Any]) -> None:
+    """Render the report template with ``context`` and write it to ``path`` atomically."""
     write_text(path, render_report(context))
 
 

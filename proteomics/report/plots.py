@@ -52,6 +52,7 @@ def save_figure(fig: Figure, stem: str | os.PathLike, formats: Sequence[str] = (
 
 
 def figure_png_bytes(fig: Figure) -> bytes:
+    """``fig`` rendered as PNG bytes (deterministic: no software stamp)."""
     buf = io.BytesIO()
     with plt.rc_context(_RC):
         fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})

@@ -188,6 +188,7 @@ def clustered_heatmap(frame: pd.DataFrame, names: Sequence[str], groups: Sequenc
 
 
 def matplotlib_cmap():
+    """The diverging colour map of the heatmaps (missing values grey)."""
     import matplotlib
 
     return matplotlib.colormaps["RdBu_r"].with_extremes(bad="#e6e6e6")

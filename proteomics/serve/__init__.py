@@ -11,6 +11,7 @@ __all__ = ["create_app"]
 
 
 def create_app(settings):  # pragma: no cover - thin re-export
+    """The FastAPI application for ``settings`` (see :func:`proteomics.serve.app.create_app`)."""
     from .app import create_app as _create
 
     return _create(settings)

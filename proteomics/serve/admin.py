@@ -48,6 +48,7 @@ def _list_page(request: Request, ctx: Ctx, message: str = "", status: int = 200)
 
 @router.get("/signatures", response_class=HTMLResponse)
 def signatures(request: Request, ctx: Ctx = Depends(reader)):
+    """GET: the imported signatures and their approval state."""
     return _list_page(request, ctx)
 
 
@@ -78,10 +79,12 @@ async def signature_import(request: Request, file: UploadFile | None = None, csr
 
 @router.get("/signatures/{sid}", response_class=HTMLResponse)
 def signature_view(request: Request, sid: int, ctx: Ctx = Depends(reader)):
+    """GET: one signature (content, performance, approval, validations)."""
     return signature_page(request, sid, ctx)
 
 
 def signature_page(request: Request, sid: int, ctx: Ctx, message: str = "", status: int = 200):
+    """The signature page of ``sid``, with an optional message and HTTP status."""
     from ..signature import Signature
 
     with request.app.state.db() as s:
@@ -102,6 +105,7 @@ def signature_page(request: Request, sid: int, ctx: Ctx, message: str = "", stat
 @router.post("/signatures/{sid}/approve")
 def signature_approve(request: Request, sid: int, justification: str = Form(""), csrf: str = Form(""),
                       ctx: Ctx = Depends(reviewer)):
+    """POST (reviewer): approve the signature's exact sha256, with a justification."""
     return _change(request, sid, ctx, csrf, "signature_approve",
                    lambda s: registry.approve(s, sid, user_id=ctx.user_id, by=ctx.name, justification=justification,
                                               trusted_keys=request.app.state.settings.keys_dir))
@@ -110,6 +114,7 @@ def signature_approve(request: Request, sid: int, justification: str = Form(""),
 @router.post("/signatures/{sid}/revoke")
 def signature_revoke(request: Request, sid: int, reason: str = Form(""), csrf: str = Form(""),
                      ctx: Ctx = Depends(reviewer)):
+    """POST (reviewer): revoke the signature; it is refused for scoring from then on."""
     return _change(request, sid, ctx, csrf, "signature_revoke",
                    lambda s: registry.revoke(s, sid, user_id=ctx.user_id, by=ctx.name, reason=reason))
 
@@ -145,12 +150,14 @@ def _users_page(request: Request, ctx: Ctx, message: str = "", status: int = 200
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def users(request: Request, ctx: Ctx = Depends(admin)):
+    """GET (admin): the accounts."""
     return _users_page(request, ctx)
 
 
 @router.post("/admin/users")
 def users_add(request: Request, name: str = Form(""), role: str = Form(""), password: str = Form(""),
               csrf: str = Form(""), ctx: Ctx = Depends(admin)):
+    """POST (admin): add an account."""
     check_csrf(ctx, csrf)
     try:
         with request.app.state.db() as s, s.begin():
@@ -163,6 +170,7 @@ def users_add(request: Request, name: str = Form(""), role: str = Form(""), pass
 @router.post("/admin/users/{name}/{what}")
 def users_change(request: Request, name: str, what: str, password: str = Form(""), csrf: str = Form(""),
                  ctx: Ctx = Depends(admin)):
+    """POST (admin): disable, enable or reset the password of an account."""
     check_csrf(ctx, csrf)
     if what not in ("disable", "enable", "reset"):
         raise Forbidden("Unknown action.")
@@ -181,6 +189,7 @@ def users_change(request: Request, name: str, what: str, password: str = Form(""
 
 @router.get("/admin/audit", response_class=HTMLResponse)
 def audit_page(request: Request, page: int = 1, ctx: Ctx = Depends(admin)):
+    """GET (admin): the audit trail, newest first, 100 rows a page."""
     per = 100
     with request.app.state.db() as s:
         n = s.execute(select(func.count()).select_from(AuditLog)).scalar_one()
@@ -194,6 +203,7 @@ def audit_page(request: Request, page: int = 1, ctx: Ctx = Depends(admin)):
 
 @router.get("/admin/audit.csv")
 def audit_csv(request: Request, ctx: Ctx = Depends(admin)):
+    """GET (admin): the whole audit trail as CSV (the export is itself audited)."""
     with request.app.state.db() as s:
         text = audit.export(audit.select_rows(s), "csv")
     record(request, user=ctx.name, action="audit_export", outcome="ok", details={"format": "csv"})

@@ -59,7 +59,7 @@ SECURITY_HEADERS = [
 
 
 class UploadTooLarge(Exception):
-    pass
+    """Raised when an upload exceeds the configured size limit (HTTP 413 page)."""
 
 
 class Guard:

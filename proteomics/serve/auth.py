@@ -40,6 +40,7 @@ _DUMMY = _hasher.hash("not a real password, used to even out timing")
 
 
 def check_password_strength(password: str) -> None:
+    """Refuse a password shorter than ``MIN_PASSWORD`` characters (InputError)."""
     if len(password) < MIN_PASSWORD:
         raise InputError(f"the password is shorter than {MIN_PASSWORD} characters", hint="choose a longer one")
 
@@ -69,6 +70,7 @@ def add_user(session: Session, name: str, role: str, password: str, *, by: str) 
 
 
 def list_users(session: Session) -> list[User]:
+    """Every account, by name."""
     return list(session.execute(select(User).order_by(User.name)).scalars().all())
 
 
@@ -185,10 +187,12 @@ def load_session(session: Session, token: str, idle_timeout: float) -> tuple[Web
 
 
 def end_session(session: Session, token: str) -> None:
+    """Delete the session whose cookie token is ``token`` (log out)."""
     session.execute(delete(WebSession).where(WebSession.id == _digest(token)))
 
 
 def csrf_ok(expected: str, given: str | None) -> bool:
+    """Whether the form's CSRF token equals the session's (constant-time comparison)."""
     return bool(given) and hmac.compare_digest(expected, str(given))
 
 

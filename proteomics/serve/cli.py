@@ -105,6 +105,7 @@ audit_app = typer.Typer(name="audit", no_args_is_help=True, help="The web servic
 
 
 class Role(StrEnum):
+    """Roles of the web service's accounts."""
     admin = "admin"
     reviewer = "reviewer"
     clinician = "clinician"
@@ -182,6 +183,7 @@ def audit_verify(data_dir: DataDir = DEFAULT_DATA_DIR, db: DbUrl = None):
 
 
 class Fmt(StrEnum):
+    """Formats of ``audit export``."""
     csv = "csv"
     json = "json"
 

@@ -42,10 +42,12 @@ def utc_now() -> str:
 
 
 class Base(DeclarativeBase):
-    pass
+    """Declarative base of the web service's tables."""
 
 
 class User(Base):
+    """An account: role, argon2 password hash, lock-out state."""
+
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -198,5 +200,6 @@ def open_database(settings) -> Engine:
 
 
 def get_setting(session: Session, key: str) -> str | None:
+    """The value stored under ``key`` in the settings table, or None."""
     row = session.execute(select(AppSetting).where(AppSetting.key == key)).scalar_one_or_none()
     return None if row is None else row.value

@@ -83,6 +83,7 @@ def _form_page(request: Request, ctx: Ctx, errors: list[str] | None = None, stat
 
 @router.get("/score", response_class=HTMLResponse)
 def score_form(request: Request, ctx: Ctx = Depends(clinician)):
+    """GET (clinician): the scoring form."""
     return _form_page(request, ctx)
 
 
@@ -213,24 +214,28 @@ def _view(res: Result, sig: SignatureRecord, who: User) -> dict:
 
 @router.get("/results/{rid}", response_class=HTMLResponse)
 def result_page(request: Request, rid: int, ctx: Ctx = Depends(clinician)):
+    """GET (clinician): a result, as a lab report (audited as a view)."""
     res, sig, who = _load(request, rid, ctx, "report_view")
     return render(request, "result.html", ctx, **_view(res, sig, who))
 
 
 @router.get("/results/{rid}/print", response_class=HTMLResponse)
 def result_print(request: Request, rid: int, ctx: Ctx = Depends(clinician)):
+    """GET (clinician): the one-page printable result (audited)."""
     res, sig, who = _load(request, rid, ctx, "report_print")
     return render(request, "print.html", ctx, **_view(res, sig, who))
 
 
 @router.get("/results/{rid}/scores.tsv")
 def download_tsv(request: Request, rid: int, ctx: Ctx = Depends(clinician)):
+    """GET (clinician): the scores TSV, byte-identical to ``proteomics score``."""
     res, _, _ = _load(request, rid, ctx, "report_download", "tsv")
     return response_download(res.scores_tsv, f"result-{rid}.tsv", "text/tab-separated-values; charset=utf-8")
 
 
 @router.get("/results/{rid}/scores.json")
 def download_json(request: Request, rid: int, ctx: Ctx = Depends(clinician)):
+    """GET (clinician): the scores as JSON records."""
     import csv
     import io
 
@@ -244,6 +249,7 @@ def download_json(request: Request, rid: int, ctx: Ctx = Depends(clinician)):
 
 @router.get("/results/{rid}/history", response_class=HTMLResponse)
 def history(request: Request, rid: int, ctx: Ctx = Depends(clinician)):
+    """GET (clinician): the patient's earlier results with the same signature, with a plot."""
     res, sig, _ = _load(request, rid, ctx, "history_view")
     st = request.app.state
     with st.db() as s:
@@ -262,6 +268,7 @@ def history(request: Request, rid: int, ctx: Ctx = Depends(clinician)):
 
 @router.post("/patients/find")
 def find_patient(request: Request, patient_id: str = Form(""), csrf: str = Form(""), ctx: Ctx = Depends(clinician)):
+    """POST (clinician): open the newest result of a patient id."""
     check_csrf(ctx, csrf)
     with request.app.state.db() as s:
         rid = s.execute(select(Result.id).where(Result.patient_id == patient_id.strip())

@@ -25,10 +25,12 @@ COOKIE = "proteomics_session"
 
 
 class NotLoggedIn(Exception):
-    pass
+    """Raised by a route dependency when the request has no valid session (redirects to the login page)."""
 
 
 class Forbidden(Exception):
+    """Raised when the user's role does not allow an action, or a form's CSRF check fails (HTTP 403 page)."""
+
     def __init__(self, message: str = "You are not allowed to do this."):
         self.message = message
 
@@ -95,6 +97,7 @@ class _ChangePassword(Exception):
 
 
 def check_csrf(ctx: Ctx, token: str | None) -> None:
+    """Raise :class:`Forbidden` unless ``token`` is the session's CSRF token."""
     if not auth.csrf_ok(ctx.csrf, token):
         raise Forbidden("The form expired or did not come from this site (CSRF check failed). Reload the page "
                         "and try again.")

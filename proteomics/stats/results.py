@@ -75,6 +75,7 @@ def format_float(x) -> str:
 
 
 def table_to_tsv(table: pd.DataFrame) -> str:
+    """A DE table as TSV text with the package's float formatting (tabs inside values become spaces)."""
     cols = list(table.columns)
     lines = ["\t".join(cols)]
     arrays = [table[c].to_numpy(dtype=object) for c in cols]
