@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import typer
 import yaml
 from typer.testing import CliRunner
 
@@ -50,3 +51,18 @@ def fast_config(folder: Path, **overrides) -> Path:
     path = folder / "fast.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
+
+
+def all_commands() -> dict[str, object]:
+    """Every leaf command of the CLI by its full name (e.g. "keys export"): the click command objects."""
+    out: dict[str, object] = {}
+
+    def walk(cmd, path):
+        if hasattr(cmd, "commands"):
+            for name, sub in cmd.commands.items():
+                walk(sub, [*path, name])
+        else:
+            out[" ".join(path)] = cmd
+
+    walk(typer.main.get_command(app), [])
+    return out

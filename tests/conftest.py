@@ -27,6 +27,33 @@ ORACLES = SHARED / "oracles"
 SAMPLE_DATA = REPO / "sample_data"
 
 
+def missing_tool(reason: str):
+    """Skip a test whose tool (browser, database server, package) is absent; fail instead when
+    ``PROTEOMICS_REQUIRE_TOOLS=1`` (set by ``.ci/run`` once it has installed them), so that in CI a browser or
+    database test cannot pass by being skipped."""
+    if os.environ.get("PROTEOMICS_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"{reason} (PROTEOMICS_REQUIRE_TOOLS=1: required here)", pytrace=False)
+    pytest.skip(reason)
+
+
+def chromium() -> str:
+    """Path of a Chromium executable (Debian's ``chromium``), or :func:`missing_tool`."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    missing_tool("no Chromium on this machine (.ci/run installs Debian's chromium package)")
+
+
+def playwright_sync_api():
+    """``playwright.sync_api``, or :func:`missing_tool`."""
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing_tool("playwright is not installed (pip install -e .[dev])")
+    return sync_api
+
+
 def need_shared(*parts: str) -> Path:
     """Path under ../shared/data, or skip the test saying which file is absent."""
     path = SHARED_DATA.joinpath(*parts)

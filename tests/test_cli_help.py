@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from proteomics.cli import app
 from proteomics.cli_support import _LowerLevel
 
-from .test_examples import _commands
+from .cli_helpers import all_commands
 
-COMMANDS = _commands()
+COMMANDS = all_commands()
 #: commands that write a file or folder the user names
 WRITERS = {"run", "quantify", "de", "panel", "validate", "score", "stratify", "keys export", "audit export"}
 

@@ -90,21 +90,15 @@ def test_no_arguments_lists_commands():
         assert cmd in res.stdout
 
 
-def _chromium():
-    import shutil
-
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
 def test_report_renders_in_headless_chromium(two_runs, tmp_path):
     """Open report.html as a person would (headless Chromium, file://, no network) and look at the pixels."""
     import subprocess
 
     import matplotlib.image as mpimg
 
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); the report was not rendered")
+    from .conftest import chromium
+
+    browser = chromium()
     shot = tmp_path / "report.png"
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",

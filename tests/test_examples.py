@@ -17,11 +17,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from proteomics.cli import app
 
+from .cli_helpers import all_commands
 from .shell_examples import REPO, logical_lines, readme_blocks, run_line, scratch_clone
 
 PASSWORD = "tour-password-4-examples"
@@ -32,20 +32,6 @@ HELP_ORDER = ("run", "inspect", "formats", "quantify", "de", "panel", "validate"
               "stratify", "keys generate", "keys list", "keys export", "keys trust", "users add", "users list",
               "users disable", "users enable", "users reset-password", "serve", "audit verify", "audit export",
               "keys revoke")
-
-
-def _commands() -> dict[str, object]:
-    out: dict[str, object] = {}
-
-    def walk(cmd, path):
-        if hasattr(cmd, "commands"):
-            for name, sub in cmd.commands.items():
-                walk(sub, [*path, name])
-        else:
-            out[" ".join(path)] = cmd
-
-    walk(typer.main.get_command(app), [])
-    return out
 
 
 def help_examples(command) -> list[str]:
@@ -70,7 +56,7 @@ def readme_examples() -> list[tuple[str, str]]:
 
 
 def test_every_command_has_runnable_examples_in_its_help():
-    commands = _commands()
+    commands = all_commands()
     assert set(commands) == set(HELP_ORDER), set(commands) ^ set(HELP_ORDER)
     env = {"COLUMNS": "400", "TERMINAL_WIDTH": "400"}
     for name, cmd in commands.items():
@@ -112,7 +98,7 @@ def test_readme_and_help_examples_run_as_written(tmp_path, monkeypatch):
     folder = scratch_clone(tmp_path / "clone")
     monkeypatch.setenv("PROTEOMICS_CONFIG_DIR", str(folder / ".config"))  # a fresh user: no keys yet
     monkeypatch.setenv("PW", PASSWORD)
-    commands = _commands()
+    commands = all_commands()
     steps = readme_examples() + [("sh", line) for name in HELP_ORDER for line in help_examples(commands[name])]
     done: set[str] = set()
     for kind, text in steps:

@@ -93,10 +93,9 @@ def test_report_in_a_real_browser_at_desktop_and_phone_width(tour, tmp_path):
     import os
     import shutil
 
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
-    exe = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-    if exe is None:
-        pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium package)")
+    from .conftest import chromium, playwright_sync_api
+
+    sync_api, exe = playwright_sync_api(), chromium()
     report = (tour / "results" / "my_study" / "report.html").as_uri()
     de = [ln.split("\t") for ln in (tour / "results" / "my_study" / "de" / "cancer_vs_control.tsv")
           .read_text().splitlines()]

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import missing_tool
+
 PASSWORD = "correct-horse-42"
 
 
@@ -46,13 +48,13 @@ def pg_server():
         return
     bindir = _pg_bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL is not installed (no initdb; .ci/run installs Debian's postgresql package)")
+        missing_tool("PostgreSQL is not installed (no initdb; .ci/run installs Debian's postgresql package)")
     root = os.geteuid() == 0
     prefix: list[str] = []
     base = Path(tempfile.mkdtemp(prefix="proteomics-pg-"))
     if root:
         if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start PostgreSQL as another user")
+            missing_tool("running as root without runuser: cannot start PostgreSQL as another user")
         shutil.chown(base, "postgres", "postgres")
         prefix = ["runuser", "-u", "postgres", "--"]
     data, port = base / "data", _free_port()
@@ -65,8 +67,8 @@ def pg_server():
                        check=True, capture_output=True, timeout=120)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         shutil.rmtree(base, ignore_errors=True)
-        pytest.skip(f"PostgreSQL could not start here ({type(exc).__name__}: "
-                    f"{getattr(exc, 'stderr', b'') or exc})")
+        missing_tool(f"PostgreSQL could not start here ({type(exc).__name__}: "
+                     f"{getattr(exc, 'stderr', b'') or exc})")
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:

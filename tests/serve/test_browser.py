@@ -16,26 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import chromium, playwright_sync_api
 from .conftest import PASSWORD, REPO, prepare_site, start_server, stop_server
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions"]
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 @pytest.fixture
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
-    exe = _chromium()
-    if exe is None:
-        pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium package)")
+    sync_api, exe = playwright_sync_api(), chromium()
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=exe, args=ARGS)
         try:
