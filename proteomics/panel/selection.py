@@ -19,14 +19,9 @@ from ..config.panel import PATH_SELECTORS
 from ..errors import InputError
 from .models import MODELS, PanelFill, make_model
 from .redundancy import ClusterRepresentatives, MRMRSelector
-from .selectors import (
-    L1Selector,
-    ModeratedTSelector,
-    RFESelector,
-    StabilitySelector,
-    rank_statistic,
-)
-from .sparse import L1PathSelector
+from .selectors import ModeratedTSelector, RFESelector, rank_statistic
+from .sparse import L1PathSelector, L1Selector
+from .stability import StabilitySelector
 
 __all__ = ["SELECTORS", "REDUNDANCY", "PATH_SELECTORS", "make_selector", "MODELS", "make_model", "PanelFill",
            "ModeratedTSelector", "L1Selector", "L1PathSelector", "StabilitySelector", "RFESelector",

@@ -1,4 +1,5 @@
-"""Feature selectors of a panel (univariate, stability, random-forest elimination), as scikit-learn estimators.
+"""Feature selectors of a panel (univariate, random-forest elimination) and their shared helpers, as scikit-learn
+estimators (the L1 path: :mod:`.sparse`; stability selection: :mod:`.stability`; redundancy: :mod:`.redundancy`).
 
 Every selector takes a samples × proteins DataFrame of log2 values (NaN = missing) and labels ``y``,
 learns a **ranking** of candidate proteins in ``fit`` (``ranking_``, best first, independent of the panel
@@ -10,10 +11,6 @@ fitted with ``k`` selects exactly the first ``k`` proteins of the pipeline fitte
 Selectors
 ---------
 ``ModeratedTSelector``   limma-style moderated t (two classes) or F (more classes) from ``proteomics.stats``
-``L1Selector``           L1 / elastic-net logistic regression at a fixed C on standardised proteins; ranked by
-                         |coef| (the tuned, multivariate default is ``proteomics.panel.sparse.L1PathSelector``)
-``StabilitySelector``    Meinshausen & Bühlmann (2010) stability selection; reports the bound
-                         E[V] ≤ q² / ((2·π_thr − 1)·p) on the expected number of false selections
 ``RFESelector``          random-forest importance with recursive elimination (halving) down to one protein
 """
 
@@ -26,7 +23,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import LogisticRegression
 
 from ..errors import InputError
 from ..preprocess.base import as_frame
@@ -34,7 +30,7 @@ from ..stats.limma import class_statistic
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ModeratedTSelector", "L1Selector", "StabilitySelector", "RFESelector", "rank_statistic",
+__all__ = ["ModeratedTSelector", "RFESelector", "rank_statistic",
            "fill_min", "standardise", "order_desc"]
 
 
@@ -132,109 +128,6 @@ class ModeratedTSelector(_Selector):
         order = order_desc(s)
         order = order[np.isfinite(s[order])]
         return order, s
-
-
-class L1Selector(_Selector):
-    """L1 (``l1_ratio`` = 1) or elastic-net logistic regression on standardised proteins.
-
-    The ranking holds the proteins with a non-zero coefficient, by decreasing |coef| (largest over
-    classes when multi-class); missing values are filled with the protein's training minimum before the
-    fit. ``C`` is sklearn's inverse penalty on the mean-loss scale: C = 1/(n·λ) with glmnet's λ.
-    If no coefficient is non-zero, the protein with the largest |moderated t| is kept (logged).
-    """
-
-    ranks_all: ClassVar[bool] = False
-
-    def __init__(self, k: int = 5, C: float = 0.5, l1_ratio: float = 1.0, max_iter: int = 5000,
-                 tol: float = 1e-6):
-        self.k = k
-        self.C = C
-        self.l1_ratio = l1_ratio
-        self.max_iter = max_iter
-        self.tol = tol
-
-    def _rank(self, X, y):
-        Z = standardise(fill_min(X))
-        model = LogisticRegression(C=self.C, l1_ratio=self.l1_ratio, solver="saga", max_iter=self.max_iter,
-                                   tol=self.tol, random_state=0)
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(Z, y)
-        mag = np.abs(model.coef_).max(axis=0)
-        order = order_desc(mag)
-        order = order[mag[order] > 0]
-        if order.size == 0:
-            log.info("L1Selector: no non-zero coefficient at C=%g; keeping the top moderated-t protein", self.C)
-            s = rank_statistic(X, y)
-            order = order_desc(s)[:1]
-        return order, mag
-
-
-class StabilitySelector(_Selector):
-    """Stability selection (Meinshausen & Bühlmann 2010, JRSS-B 72:417).
-
-    ``n_subsamples`` random halves of the training samples (stratified by class, seeded); on each, the
-    base procedure picks ``q`` proteins (``base="moderated_t"``: top-q by |moderated t|; ``base="l1"``:
-    top-q non-zero L1 coefficients). A protein's selection probability π̂ is the fraction of subsamples that
-    picked it; the stable set is π̂ ≥ ``threshold`` (ranked by π̂, then by the full-data statistic). After
-    ``fit``, ``expected_false_`` holds the bound E[V] ≤ q² / ((2·threshold − 1)·p), p = number of
-    candidates (valid for threshold > ½ under the exchangeability assumption of the paper).
-    When no protein reaches the threshold the most frequent one is kept (``fallback_`` = True).
-    """
-
-    def __init__(self, k: int = 5, q: int = 10, threshold: float = 0.6, n_subsamples: int = 50,
-                 base: str = "moderated_t", C: float = 0.5, seed: int = 0):
-        self.k = k
-        self.q = q
-        self.threshold = threshold
-        self.n_subsamples = n_subsamples
-        self.base = base
-        self.C = C
-        self.seed = seed
-
-    def _rank(self, X, y):
-        if not 0.5 < self.threshold <= 1:
-            raise InputError(f"stability threshold must be in (0.5, 1], got {self.threshold}")
-        if self.base not in ("moderated_t", "l1"):
-            raise InputError(f"unknown stability base {self.base!r}", hint="use moderated_t or l1")
-        rng = np.random.default_rng(self.seed)
-        p = X.shape[1]
-        q = min(self.q, p)
-        counts = np.zeros(p)
-        classes = np.unique(y)
-        for _ in range(self.n_subsamples):
-            idx = np.concatenate([rng.choice(np.flatnonzero(y == c), size=max(1, int(np.sum(y == c)) // 2),
-                                             replace=False) for c in classes])
-            idx.sort()
-            if self.base == "l1":
-                sel = L1Selector(k=q, C=self.C).fit(X[idx], y[idx])
-                pos = np.asarray([int(r[1:]) for r in sel.ranking_[:q]], dtype=int)
-            else:
-                s = rank_statistic(X[idx], y[idx])
-                pos = order_desc(s)[:q]
-                pos = pos[np.isfinite(s[pos])]
-            counts[pos] += 1
-        freq = counts / self.n_subsamples
-        full = rank_statistic(X, y)
-        order = np.lexsort((-np.where(np.isfinite(full), full, -1e300), -freq))
-        stable = order[freq[order] >= self.threshold]
-        self.fallback_ = stable.size == 0
-        if self.fallback_:
-            stable = order[:1]
-        self.frequency_ = freq
-        self.expected_false_ = float(q * q / ((2 * self.threshold - 1) * p))
-        self.q_ = q
-        return stable, freq
-
-    def fit(self, X, y):
-        # the L1 base works on positional names; map them back afterwards
-        frame = as_frame(X)
-        super().fit(frame, y)
-        return self
 
 
 class RFESelector(_Selector):

@@ -33,7 +33,7 @@ from .selectors import _Selector, fill_min, order_desc, rank_statistic, standard
 
 log = logging.getLogger(__name__)
 
-__all__ = ["L1PathSelector", "c_min", "l1_path", "DEFAULT_PENALTIES"]
+__all__ = ["L1PathSelector", "L1Selector", "c_min", "l1_path", "DEFAULT_PENALTIES"]
 
 
 
@@ -171,7 +171,18 @@ class L1PathSelector(_Selector):
                             max_iter=self.max_iter)
         order, mag = _ranking(np.asarray(coefs[-1], dtype=float))
         if order.size == 0:
-            log.info("L1PathSelector: no non-zero coefficient at penalty %g; keeping the top moderated-t protein",
-                     self.penalty)
+            where = f"C={self.C:g}" if self.C is not None else f"penalty {self.penalty:g}"
+            log.info("%s: no non-zero coefficient at %s; keeping the top moderated-t protein",
+                     type(self).__name__, where)
             order = order_desc(rank_statistic(X, y))[:1]
         return order, mag
+
+
+class L1Selector(L1PathSelector):
+    """The L1 (``l1_ratio`` = 1) or elastic-net logistic ranking at one fixed, absolute ``C`` (default 0.5):
+    :class:`L1PathSelector` with ``C`` given. ``C`` is sklearn's inverse penalty on the mean-loss scale,
+    C = 1/(n·λ) with glmnet's λ, on standardised proteins (missing values filled with the training minimum)."""
+
+    def __init__(self, k: int | None = 5, C: float = 0.5, l1_ratio: float = 1.0, tol: float = 1e-6,
+                 max_iter: int = 5000):
+        super().__init__(k=k, C=C, l1_ratio=l1_ratio, tol=tol, max_iter=max_iter)

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
 from sqlalchemy import (
-    Boolean,
     Float,
     ForeignKey,
-    Integer,
     LargeBinary,
     String,
     Text,
@@ -41,121 +40,140 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+#: Column types that several tables share, each defined once (``Mapped[Stamp]`` → VARCHAR(32) NOT NULL,
+#: ``Mapped[Stamp | None]`` → nullable; ``int``/``float``/``bool`` take SQLAlchemy's defaults). A string used
+#: by one column only keeps its length at the column.
+Stamp = Annotated[str, "ISO-8601 UTC time text, as it enters the audit chain"]
+Sha256 = Annotated[str, "64 hex digits"]
+Name = Annotated[str, "a user, specimen or signature version name"]
+Code = Annotated[str, "a short code: role, outcome, kind, action"]
+LongText = Annotated[str, "JSON or TSV text of any length"]
+Day = Annotated[str, "YYYY-MM-DD"]
+Version = Annotated[str, "a software version"]
+Word = Annotated[str, "a role or an outcome"]
+UserRef = Annotated[int, mapped_column(ForeignKey("users.id"))]
+SignatureRef = Annotated[int, mapped_column(ForeignKey("signatures.id"))]
+
+
 class Base(DeclarativeBase):
     """Declarative base of the web service's tables."""
+
+    type_annotation_map = {Stamp: String(32), Sha256: String(64), Name: String(64), Code: String(32),
+                           LongText: Text, Day: String(10), Version: String(32), Word: String(16),
+                           float: Float, bytes: LargeBinary}
 
 
 class User(Base):
     """An account: role, argon2 password hash, lock-out state."""
 
     __tablename__ = "users"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[Name] = mapped_column(unique=True)
+    role: Mapped[Word]
     password_hash: Mapped[str] = mapped_column(String(255))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[float] = mapped_column(Float, default=0.0)
-    created_at: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(default=True)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[Stamp]
 
 
 class WebSession(Base):
     """A logged-in browser: ``id`` is the sha256 of the random token held (signed) in the cookie."""
 
     __tablename__ = "web_sessions"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    csrf: Mapped[str] = mapped_column(String(64))
-    created: Mapped[float] = mapped_column(Float)
-    last_seen: Mapped[float] = mapped_column(Float)
+    id: Mapped[Sha256] = mapped_column(primary_key=True)
+    user_id: Mapped[UserRef]
+    csrf: Mapped[Sha256]
+    created: Mapped[float]
+    last_seen: Mapped[float]
 
 
 class SignatureRecord(Base):
     """An imported signature: its exact bytes, and the reviewer's approval of one sha256 (or its revocation)."""
 
     __tablename__ = "signatures"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[Sha256] = mapped_column(unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    version: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))
-    specimen: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    version: Mapped[Name]
+    kind: Mapped[Code]
+    specimen: Mapped[Name | None]
     key_id: Mapped[str] = mapped_column(String(200))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
-    imported_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    imported_at: Mapped[str] = mapped_column(String(32))
-    approved_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    approved_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    justification: Mapped[str | None] = mapped_column(Text, nullable=True)
-    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    revoked_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    revoke_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    content: Mapped[bytes]
+    imported_by: Mapped[UserRef]
+    imported_at: Mapped[Stamp]
+    approved_sha256: Mapped[Sha256 | None]
+    approved_by: Mapped[UserRef | None]
+    approved_at: Mapped[Stamp | None]
+    justification: Mapped[LongText | None]
+    revoked_by: Mapped[UserRef | None]
+    revoked_at: Mapped[Stamp | None]
+    revoke_reason: Mapped[LongText | None]
 
 
 class Validation(Base):
     """External-validation metrics (``proteomics validate``'s JSON) attached to one signature."""
 
     __tablename__ = "validations"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    signature_id: Mapped[int] = mapped_column(ForeignKey("signatures.id"))
-    metrics: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64))
-    added_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    added_at: Mapped[str] = mapped_column(String(32))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature_id: Mapped[SignatureRef]
+    metrics: Mapped[LongText]
+    sha256: Mapped[Sha256]
+    added_by: Mapped[UserRef]
+    added_at: Mapped[Stamp]
 
 
 class Result(Base):
     """One scoring request's outcome (``ok`` or ``refused``), written once, with the score table's TSV text."""
 
     __tablename__ = "results"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[UserRef]
     patient_id: Mapped[str] = mapped_column(String(128), index=True)
-    specimen: Mapped[str] = mapped_column(String(64))
-    collected_on: Mapped[str] = mapped_column(String(10))
-    received_on: Mapped[str] = mapped_column(String(10))
-    reported_at: Mapped[str] = mapped_column(String(32))
-    signature_id: Mapped[int] = mapped_column(ForeignKey("signatures.id"))
-    signature_sha256: Mapped[str] = mapped_column(String(64))
-    input_sha256: Mapped[str] = mapped_column(String(64))
+    specimen: Mapped[Name]
+    collected_on: Mapped[Day]
+    received_on: Mapped[Day]
+    reported_at: Mapped[Stamp]
+    signature_id: Mapped[SignatureRef]
+    signature_sha256: Mapped[Sha256]
+    input_sha256: Mapped[Sha256]
     input_name: Mapped[str] = mapped_column(String(255))
-    outcome: Mapped[str] = mapped_column(String(16))
-    category: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    probability: Mapped[float | None] = mapped_column(Float, nullable=True)
-    prob_low: Mapped[float | None] = mapped_column(Float, nullable=True)
-    prob_high: Mapped[float | None] = mapped_column(Float, nullable=True)
-    reasons: Mapped[str] = mapped_column(Text, default="[]")
-    qc_flags: Mapped[str] = mapped_column(Text, default="")
-    scores_tsv: Mapped[str] = mapped_column(Text, default="")
-    panel_json: Mapped[str] = mapped_column(Text, default="[]")
-    software_version: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[Word]
+    category: Mapped[Name | None]
+    probability: Mapped[float | None]
+    prob_low: Mapped[float | None]
+    prob_high: Mapped[float | None]
+    reasons: Mapped[LongText] = mapped_column(default="[]")
+    qc_flags: Mapped[LongText] = mapped_column(default="")
+    scores_tsv: Mapped[LongText] = mapped_column(default="")
+    panel_json: Mapped[LongText] = mapped_column(default="[]")
+    software_version: Mapped[Version]
 
 
 class AuditLog(Base):
     """The append-only, hash-chained audit trail (see :mod:`proteomics.serve.audit` for the hash)."""
 
     __tablename__ = "audit_log"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    time_utc: Mapped[str] = mapped_column(String(32))
-    user: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(32))
-    outcome: Mapped[str] = mapped_column(String(16))
-    input_sha256: Mapped[str] = mapped_column(String(64), default="")
-    signature_sha256: Mapped[str] = mapped_column(String(64), default="")
-    software_version: Mapped[str] = mapped_column(String(32))
-    details: Mapped[str] = mapped_column(Text, default="{}")
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    time_utc: Mapped[Stamp]
+    user: Mapped[Name]
+    action: Mapped[Code]
+    outcome: Mapped[Word]
+    input_sha256: Mapped[Sha256] = mapped_column(default="")
+    signature_sha256: Mapped[Sha256] = mapped_column(default="")
+    software_version: Mapped[Version]
+    details: Mapped[LongText] = mapped_column(default="{}")
+    prev_hash: Mapped[Sha256]
+    hash: Mapped[Sha256]
 
 
 class AppSetting(Base):
     """Key/value settings kept in the database (the session-signing secret), so every machine shares them."""
 
     __tablename__ = "app_settings"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    key: Mapped[Name] = mapped_column(primary_key=True)
+    value: Mapped[LongText]
 
 
 def make_engine(url: str) -> Engine:
