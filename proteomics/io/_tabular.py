@@ -159,7 +159,7 @@ def _check_duplicates(src: Source, names: Sequence[str]) -> None:
 def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = (),
                nonneg: Sequence[str] = (), transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
                block_size: int = BLOCK_SIZE, ragged: bool = False, may_be_empty: Sequence[str] = (),
-               categorical: Sequence[str] = (), integer: Sequence[str] = ()) -> pd.DataFrame:
+               categorical: Sequence[str] = (), integer: Sequence[str] = (), late: Sequence[str] = ()) -> pd.DataFrame:
     """Stream ``usecols`` of ``src`` as strings in batches; ``numeric`` columns become float64 (missing
     tokens → NaN, see module doc), ``nonneg`` columns must be ≥ 0; ``transform(batch)`` runs on each batch
     (filter rows, select columns) so only its output stays in memory. Returns the concatenated frame with
@@ -174,7 +174,11 @@ def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = 
     ``integer`` columns (charges) are numeric columns whose values must be whole numbers.
 
     ``categorical`` columns are turned into categoricals batch by batch (run names, protein groups: few
-    distinct values), which keeps the memory of a multi-GB report bounded by the compact result."""
+    distinct values), which keeps the memory of a multi-GB report bounded by the compact result.
+
+    ``late`` text columns (precursor ids: distinct within a run, repeated across runs) are hidden from
+    ``transform``, kept as Arrow text for the rows it keeps, and dictionary-encoded once over the whole file
+    (returned categorical, categories in first-seen order): no Python string per row."""
     usecols = list(dict.fromkeys(usecols))
     require(src, usecols)
     _check_duplicates(src, usecols)
@@ -185,13 +189,13 @@ def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = 
     if not src.encoding.startswith("utf-16"):
         try:
             return _stream(src, _native(src), usecols, idx, numeric, nonneg, transform, block_size, None,
-                           categorical, integer)
+                           categorical, integer, late)
         except _ShortRow:
             pass
     padded = _Padded(src, max((i for c, i in zip(usecols, idx, strict=True) if c not in may_be_empty), default=-1),
                      ragged)
     out = _stream(src, padded, usecols, idx, numeric, nonneg, transform, block_size, padded, categorical,
-                  integer)
+                  integer, late)
     if padded.n_padded:
         log.warning("%s: %d rows have fewer fields than the header; the missing trailing fields are empty",
                     src.path, padded.n_padded)
@@ -205,7 +209,7 @@ class _ShortRow(Exception):
 
 
 def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padded=None, categorical=(),
-            integer=()):
+            integer=(), late=()):
     bad_rows: list[tuple[int, int, int]] = []
 
     def on_invalid(row):
@@ -223,6 +227,7 @@ def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padde
     state = {"rows": 0, "decimal": None}
     pos = dict(zip(usecols, idx, strict=True))
     nonneg_set = set(nonneg)
+    late_parts: dict[str, list[pa.Array]] = {c: [] for c in late}
     stream = None
     try:
         stream = pacsv.open_csv(fh, read_options=ropts, parse_options=popts, convert_options=copts)
@@ -232,7 +237,8 @@ def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padde
             first_line = state["rows"] + 2
             block = _fast_block(batch, [f"f{pos[c]}" for c in numeric],
                                 [k for k, c in enumerate(numeric) if c in nonneg_set], state)
-            df = _batch_to_frame(batch, usecols, idx, block, numeric)
+            df = _batch_to_frame(batch, {c: pos[c] for c in usecols if c not in late_parts}, block, numeric,
+                                 categorical)
             if block is None:  # per column, with line/column-precise errors
                 for col in numeric:
                     df[col] = to_float(df[col], path=src.path, column=col, first_line=first_line, state=state,
@@ -242,9 +248,11 @@ def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padde
             state["rows"] += batch.num_rows
             if transform is not None:
                 df = transform(df)
-            for c in categorical:
-                if c in df.columns:
-                    df[c] = df[c].astype("category")
+            whole = len(df) == batch.num_rows and isinstance(df.index, pd.RangeIndex)
+            kept = None if whole else pa.array(df.index.to_numpy(dtype=np.int64))
+            for c, parts in late_parts.items():
+                col = _column(batch, pos[c])
+                parts.append(col if kept is None else col.take(kept))
             frames.append(df)
     except InputError:
         raise
@@ -274,7 +282,10 @@ def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padde
     if not frames:
         raise InputError("header without data rows", path=src.path, line=2,
                          hint="the export holds no rows")
-    return concat_frames(frames)
+    out = concat_frames(frames)
+    for c, parts in late_parts.items():
+        out[c] = pa.chunked_array(parts, type=pa.string()).dictionary_encode().to_pandas()
+    return out[usecols]
 
 
 class _Padded(io.RawIOBase):
@@ -363,21 +374,25 @@ def _binary(src: Source):
     return open(src.path, "rb")
 
 
-def _batch_to_frame(batch: pa.RecordBatch, usecols: list[str], idx: list[int], block: np.ndarray | None,
-                    numeric: Sequence[str]) -> pd.DataFrame:
-    """Columns of the batch: text as Arrow-backed ``str`` (compact for millions of rows); the numeric
-    columns from ``block`` (numeric × rows, float64) when the fast path converted them."""
+def _batch_to_frame(batch: pa.RecordBatch, idx: dict[str, int], block: np.ndarray | None,
+                    numeric: Sequence[str], categorical: Sequence[str] = ()) -> pd.DataFrame:
+    """Columns of the batch: text as Python strings, ``categorical`` columns dictionary-encoded by Arrow
+    (categories in first-seen order; no Python string per row); the numeric columns from ``block``
+    (numeric × rows, float64) when the fast path converted them."""
     data = {}
     pos = {c: k for k, c in enumerate(numeric)}
-    for name, i in zip(usecols, idx, strict=True):
+    for name, i in idx.items():
         if block is not None and name in pos:
             data[name] = block[pos[name]]
             continue
-        arr = batch.column(f"f{i}")
-        if i == 0:
-            arr = pc.utf8_ltrim(arr, characters="\ufeff")
-        data[name] = arr.to_pandas()
+        arr = _column(batch, i)
+        data[name] = (arr.dictionary_encode() if name in categorical else arr).to_pandas()
     return pd.DataFrame(data)
+
+
+def _column(batch: pa.RecordBatch, i: int) -> pa.Array:
+    arr = batch.column(f"f{i}")
+    return pc.utf8_ltrim(arr, characters="\ufeff") if i == 0 else arr
 
 
 def _fast_block(batch: pa.RecordBatch, names: list[str], nonneg: list[int], state: dict) -> np.ndarray | None:

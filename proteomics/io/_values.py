@@ -166,6 +166,30 @@ def int_str(values: pd.Series) -> pd.Series:
     return out.where(v.notna(), "")
 
 
+def text_with_number(text: pd.Series, numbers) -> pd.Series:
+    """Row-wise ``text + int_str(numbers)`` ('PEPTIDE' + 2.0 → 'PEPTIDE2'; missing number → ''), building one
+    string per distinct (text, number) pair rather than one per row (precursors repeat in every run)."""
+    num = np.asarray(numbers, dtype="float64")
+    codes, cats = pd.factorize(text, use_na_sentinel=False)
+    whole = np.where(np.isnan(num), -1, num).astype(np.int64) + 1  # 0 = missing
+    width = int(whole.max(initial=0)) + 1
+    pair, first = pd.factorize(codes.astype(np.int64) * width + whole)
+    strs = np.asarray([f"{cats[k // width]}{'' if k % width == 0 else k % width - 1}" for k in first.tolist()],
+                      dtype=object)
+    return pd.Series(strs[pair], index=text.index, dtype=object)
+
+
+def text_values(col: pd.Series) -> pd.Series:
+    """A text or categorical column → Python strings (object dtype) with '' → None; a categorical is decoded
+    one string per category (rows share them), so millions of rows cost one take."""
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        v = col.astype("str")
+        return v.where(v != "", None)
+    table = np.append(np.asarray(col.cat.categories, dtype=object), None)  # code −1 → the last slot
+    table[table == ""] = None
+    return pd.Series(table[col.cat.codes.to_numpy()], index=col.index, dtype=object)
+
+
 def blank_to_missing(col: pd.Series) -> pd.Series:
     """Empty strings → missing (categoricals: the empty category is removed, no strings materialised)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
@@ -245,12 +269,12 @@ def finish(df: pd.DataFrame, *, level: str, fmt: str, path, meta: dict | None = 
         _no_repeated_proteins(df, path)
     inten = df["intensity"].to_numpy(dtype="float64")
     df["intensity"] = np.where(inten == 0, np.nan, inten)
-    for c in ("run", "protein_group"):
-        df[c] = _first_seen_categorical(df[c])
+    for c in ("run", "protein_group", "gene"):  # categories: the values present, in first-seen order
+        if c != "gene" or (c in df.columns and isinstance(df[c].dtype, pd.CategoricalDtype)):
+            df[c] = _first_seen_categorical(df[c])
     for c in ("gene", "sequence", "entity_id"):
         if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
-            v = df[c].astype("str")
-            df[c] = v.where(v != "", None)
+            df[c] = text_values(df[c])
     order = [c for c in _CANON_ORDER if c in df.columns] + sorted(c for c in df.columns if c.startswith("src_"))
     df = df[order].reset_index(drop=True)
     return QuantTable(df, format=fmt, path=str(path), meta=dict(meta or {}))
