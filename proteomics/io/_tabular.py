@@ -29,6 +29,7 @@ import pyarrow.csv as pacsv
 from .._text import sniff_delimiter, sniff_encoding
 from ..contaminants import contaminant_mask, decoy_mask
 from ..errors import InputError
+from ._padded import Padded
 from ._values import (
     MISSING_TOKENS,
     blank_to_missing,
@@ -180,6 +181,7 @@ def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = 
     ``transform``, kept as Arrow text for the rows it keeps, and dictionary-encoded once over the whole file
     (returned categorical, categories in first-seen order): no Python string per row."""
     usecols = list(dict.fromkeys(usecols))
+    numeric = list(dict.fromkeys(numeric))
     require(src, usecols)
     _check_duplicates(src, usecols)
     first: dict[str, int] = {}
@@ -192,7 +194,7 @@ def read_frame(src: Source, usecols: Sequence[str], *, numeric: Sequence[str] = 
                            categorical, integer, late)
         except _ShortRow:
             pass
-    padded = _Padded(src, max((i for c, i in zip(usecols, idx, strict=True) if c not in may_be_empty), default=-1),
+    padded = Padded(src, max((i for c, i in zip(usecols, idx, strict=True) if c not in may_be_empty), default=-1),
                      ragged)
     out = _stream(src, padded, usecols, idx, numeric, nonneg, transform, block_size, padded, categorical,
                   integer, late)
@@ -282,81 +284,9 @@ def _stream(src, fh, usecols, idx, numeric, nonneg, transform, block_size, padde
     if not frames:
         raise InputError("header without data rows", path=src.path, line=2,
                          hint="the export holds no rows")
-    out = concat_frames(frames)
-    for c, parts in late_parts.items():
-        out[c] = pa.chunked_array(parts, type=pa.string()).dictionary_encode().to_pandas()
-    return out[usecols]
-
-
-class _Padded(io.RawIOBase):
-    """A UTF-8 byte stream of ``src`` in which short rows get their missing trailing fields (empty).
-
-    Refuses (``error`` is set and the stream ends) a short row that lacks a used field (index ≤
-    ``max_used``) unless ``pad_used``, and a short last row without a final newline (truncated file)."""
-
-    def __init__(self, src: Source, max_used: int, pad_used: bool):
-        super().__init__()
-        self.src, self.max_used, self.pad_used = src, max_used, pad_used
-        self.n_padded = 0
-        self.error: InputError | None = None
-        self._buf = b""
-        self._it = self._chunks()
-
-    def readable(self):
-        return True
-
-    def readinto(self, b):
-        while not self._buf:
-            try:
-                self._buf = next(self._it)
-            except StopIteration:
-                return 0
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-    def _lines(self):
-        if self.src.encoding.startswith("utf-16"):
-            with _binary(self.src) as raw, io.TextIOWrapper(raw, encoding=self.src.encoding, newline="") as fh:
-                for line in fh:
-                    yield line.encode("utf-8")
-        else:
-            with _binary(self.src) as fh:
-                yield from fh
-
-    def _chunks(self):
-        sep = self.src.sep.encode()
-        n = self.src.n_header_fields
-        out: list[bytes] = []
-        size = 0
-        try:
-            for lineno, line in enumerate(self._lines(), start=1):
-                k = line.count(sep) + 1
-                if lineno > 1 and k < n and line.strip() and not (self.src.quoted and b'"' in line):
-                    if not line.endswith(b"\n"):
-                        self.error = InputError(f"row has {k} fields but the header has {n} (truncated file)",
-                                                path=self.src.path, line=lineno,
-                                                hint="the file is cut short; re-export or re-copy it")
-                        return
-                    if k - 1 < self.max_used and not self.pad_used:
-                        self.error = InputError(f"row has {k} fields but the header has {n} (truncated row)",
-                                                path=self.src.path, line=lineno,
-                                                hint="re-export the file; this row is cut short")
-                        return
-                    line = line.rstrip(b"\r\n") + sep * (n - k) + b"\n"
-                    self.n_padded += 1
-                out.append(line)
-                size += len(line)
-                if size >= 1 << 22:
-                    yield b"".join(out)
-                    out, size = [], 0
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
-            self.error = InputError(f"cannot read file ({exc})", path=self.src.path,
-                                    hint="check that the file is complete and its encoding is UTF-8 or UTF-16")
-            return
-        if out:
-            yield b"".join(out)
+    late_cols = {c: pa.chunked_array(parts, type=pa.string()).dictionary_encode().to_pandas()
+                 for c, parts in late_parts.items()}
+    return concat_frames(frames, columns=usecols, extra=late_cols)
 
 
 def _native(src: Source):
@@ -368,26 +298,20 @@ def _native(src: Source):
             from None
 
 
-def _binary(src: Source):
-    if src.gzipped:
-        return gzip.open(src.path, "rb")
-    return open(src.path, "rb")
-
-
 def _batch_to_frame(batch: pa.RecordBatch, idx: dict[str, int], block: np.ndarray | None,
                     numeric: Sequence[str], categorical: Sequence[str] = ()) -> pd.DataFrame:
     """Columns of the batch: text as Python strings, ``categorical`` columns dictionary-encoded by Arrow
     (categories in first-seen order; no Python string per row); the numeric columns from ``block``
     (numeric × rows, float64) when the fast path converted them."""
-    data = {}
-    pos = {c: k for k, c in enumerate(numeric)}
+    fast = block is not None and len(numeric) > 0
+    # the block's transpose is one float block of the frame as it is (no per-batch consolidation copy)
+    df = pd.DataFrame(block.T, columns=list(numeric), copy=False) if fast else pd.DataFrame(
+        index=pd.RangeIndex(batch.num_rows))
     for name, i in idx.items():
-        if block is not None and name in pos:
-            data[name] = block[pos[name]]
-            continue
-        arr = _column(batch, i)
-        data[name] = (arr.dictionary_encode() if name in categorical else arr).to_pandas()
-    return pd.DataFrame(data)
+        if not (fast and name in df.columns):
+            arr = _column(batch, i)
+            df[name] = (arr.dictionary_encode() if name in categorical else arr).to_pandas()
+    return df
 
 
 def _column(batch: pa.RecordBatch, i: int) -> pa.Array:

@@ -242,19 +242,25 @@ def melt_wide(df: pd.DataFrame, runcols: dict[str, str], id_cols: Sequence[str],
     return pd.DataFrame(out)
 
 
-def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate batches; categorical columns are united (``union_categoricals``) instead of falling back
-    to Python objects."""
-    if len(frames) == 1:
-        return frames[0].reset_index(drop=True)
+def concat_frames(frames: list[pd.DataFrame], columns: Sequence[str] | None = None,
+                  extra: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+    """Concatenate batches into one frame with a default index, columns in ``columns`` order (default: the
+    first batch's), taking the ``extra`` columns (already whole) as they are. Categorical columns are united
+    (``union_categoricals``) instead of falling back to Python objects."""
+    extra = extra or {}
     out = {}
-    for c in frames[0].columns:
+    for c in columns if columns is not None else list(frames[0].columns):
+        if c in extra:
+            out[c] = extra[c].reset_index(drop=True)
+            continue
         parts = [f[c] for f in frames]
-        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
+        if len(parts) == 1:
+            out[c] = parts[0].reset_index(drop=True)
+        elif all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
             out[c] = pd.Series(pd.api.types.union_categoricals(parts))
         else:
             out[c] = pd.concat(parts, ignore_index=True)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # one block per column: no consolidation copy
 
 
 _CANON_ORDER = ("run", "level", "entity_id", "protein_group", "intensity", "sequence", "charge", "q_value",
@@ -272,11 +278,12 @@ def finish(df: pd.DataFrame, *, level: str, fmt: str, path, meta: dict | None = 
     for c in ("run", "protein_group", "gene"):  # categories: the values present, in first-seen order
         if c != "gene" or (c in df.columns and isinstance(df[c].dtype, pd.CategoricalDtype)):
             df[c] = _first_seen_categorical(df[c])
-    for c in ("gene", "sequence", "entity_id"):
-        if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
+    for c in ("gene", "sequence", "entity_id"):  # Python strings, blank → None (a categorical gene stays one)
+        if c in df.columns and (c != "gene" or not isinstance(df[c].dtype, pd.CategoricalDtype)):
             df[c] = text_values(df[c])
     order = [c for c in _CANON_ORDER if c in df.columns] + sorted(c for c in df.columns if c.startswith("src_"))
-    df = df[order].reset_index(drop=True)
+    # the columns as they are (no copy of the table), under a default index
+    df = pd.DataFrame({c: df[c].array for c in order}, index=pd.RangeIndex(len(df)), copy=False)
     return QuantTable(df, format=fmt, path=str(path), meta=dict(meta or {}))
 
 

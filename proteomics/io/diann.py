@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import InputError
 from . import _tabular as T
-from ._values import text_values, text_with_number
+from ._values import text_with_number
 from .base import Peek
 from .table import QuantTable
 
@@ -99,20 +99,20 @@ def read_diann_report(path: str | os.PathLike, *, fdr: float = 0.01, keep_contam
     else:
         df = T.read_frame(src, usecols, numeric=numeric, nonneg=[plan["intensity"]], transform=keep,
                           integer=[plan["charge"]] if plan.get("charge") else [],
-                          categorical=[c for c in (plan["run"], "Protein.Group", plan.get("gene")) if c],
-                          late=[c for c in (plan.get("entity"), plan.get("modseq"), plan.get("sequence")) if c])
+                          late=[c for c in (plan["run"], "Protein.Group", plan.get("gene"), plan.get("entity"),
+                                            plan.get("modseq"), plan.get("sequence")) if c])  # keep() reads q-values only
     n_pass = len(df)
     if n_pass == 0:
         raise InputError(f"no rows pass the q-value filters ({', '.join(filters)} ≤ {fdr:g})", path=path,
                          hint="check the report, or raise fdr")
     out = pd.DataFrame({"run": df[plan["run"]], "protein_group": df[plan["protein_group"]]})
     if plan.get("entity"):
-        out["entity_id"] = text_values(df[plan["entity"]])
+        out["entity_id"] = df[plan["entity"]]  # categorical; finish decodes it
     else:
         out["entity_id"] = text_with_number(df[plan["modseq"]], df[plan["charge"]])
     out["intensity"] = df[plan["intensity"]].to_numpy(dtype="float64")
     if plan.get("sequence"):
-        out["sequence"] = text_values(df[plan["sequence"]])
+        out["sequence"] = df[plan["sequence"]]
     if plan.get("charge"):
         charge = df[plan["charge"]].to_numpy(dtype="float64")
         missing = np.isnan(charge)
