@@ -214,40 +214,43 @@ def _parquet_columns(path) -> list[str]:
 
 
 _TEXT = ("Run", "File.Name", "Protein.Group", "Precursor.Id", "Modified.Sequence", "Stripped.Sequence", "Genes")
-_CATEGORICAL = ("Run", "File.Name", "Protein.Group", "Genes")
 
 
 def _read_parquet(path, usecols: list[str], filters: list[str], fdr: float) -> pd.DataFrame:
-    """Column projection + q-value filter pushdown with ``pyarrow.dataset``, batch by batch (run, protein
-    group and gene become categoricals per batch, united at the end); other strings stay Arrow-backed."""
+    """Column projection + q-value filter pushdown with ``pyarrow.dataset``; the passing rows stay Arrow until
+    the end, then every text column is dictionary-encoded once over the file (categorical, first-seen order:
+    one Python string per distinct value) and numbers become float64/int columns."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    frames = []
     try:
         dset = ds.dataset(str(path), format="parquet")
         expr = None
         for c in filters:
             e = ds.field(c) <= fdr
             expr = e if expr is None else expr & e
-        for batch in dset.to_batches(columns=usecols, filter=expr, batch_size=1 << 16):
-            if batch.num_rows == 0:
-                continue
-            df = batch.to_pandas()
-            for c in df.columns:
-                if c in _TEXT:
-                    df[c] = df[c].astype("category") if c in _CATEGORICAL else df[c].astype("str")
-                elif not pd.api.types.is_numeric_dtype(df[c]):
-                    raise InputError(f"column {c!r} is not numeric", path=path, column=c,
-                                     hint="re-export the report")
-            frames.append(df)
+        table = pa.Table.from_batches(list(dset.to_batches(columns=usecols, filter=expr, batch_size=1 << 16)),
+                                      schema=pa.schema([dset.schema.field(c) for c in usecols]))
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"cannot read Parquet file ({str(exc).splitlines()[0]})", path=path,
                          hint="check that it is a complete DIA-NN report.parquet") from None
-    if not frames:
+    if table.num_rows == 0:
         raise InputError(f"no rows pass the q-value filters ({', '.join(filters)} ≤ {fdr:g})", path=path,
                          hint="check the report, or raise fdr")
-    df = T.concat_frames(frames)
+    cols = {}
+    for c in usecols:
+        col = table.column(c)
+        if c in _TEXT:
+            kind = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+            if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+                col = col.cast(pa.string())
+            cols[c] = (col if pa.types.is_dictionary(col.type) else col.dictionary_encode()).to_pandas()
+        elif pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type):
+            cols[c] = col.to_pandas()
+        else:
+            raise InputError(f"column {c!r} is not numeric", path=path, column=c, hint="re-export the report")
+    del table
+    df = pd.DataFrame(cols, copy=False)
     if "Precursor.Charge" in df.columns:
         T.check_integral(df["Precursor.Charge"].to_numpy(dtype="float64", na_value=np.nan), path=path,
                          column="Precursor.Charge", first_line=None)
