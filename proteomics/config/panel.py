@@ -42,7 +42,7 @@ class PanelSettings(Strict):
     size_grid : panel sizes tried ("unrestricted" = every protein the selector ranks); every size is tuned
         (penalty, C) in the inner folds and its nested-CV AUC reported (the size–AUC curve).
     size_rule : how the inner CV picks the size: ``best`` (default; the size with the best pooled inner
-        out-of-fold AUC, ties to the smaller) or ``one_se`` (the smallest size whose pooled inner out-of-fold AUC
+        out-of-fold AUC, ties to the larger) or ``one_se`` (the smallest size whose pooled inner out-of-fold AUC
         is within one DeLong standard error of the best size's: smaller panels, lower AUC on the bench cohorts).
     max_proteins : hard cap on the panel size (unset: the size rule decides); the report shows what the cap
         costs in AUC. ``fixed_size``: the panel has exactly ``max_proteins`` proteins.

@@ -217,7 +217,7 @@ def _selection_info(s: PanelSettings, tuned, cv: NestedCVResult, k: int) -> dict
     ch = tuned.choice
     rule = {"one_se": "smallest size whose pooled inner out-of-fold AUC (mean over inner repeats) is within one "
                       "DeLong standard error of the best size's",
-            "best": "size with the best pooled inner out-of-fold AUC (ties: smaller)"}[s.size_rule]
+            "best": "size with the best pooled inner out-of-fold AUC (ties: larger)"}[s.size_rule]
     chosen = [f.k for f in cv.folds]
     info = {"selection_method": s.selector, "redundancy": s.redundancy,
             "size_rule": s.size_rule, "size_rule_text": rule + (f"; hard cap max_proteins = {s.max_proteins}"

@@ -199,7 +199,7 @@ def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, le
              + f" ({pc.label} = {pc.positive} vs the rest) was selected by {sel} and modelled with {model} "
              "[sklearn]; its size was chosen in the inner folds by "
              + ("the smallest size whose pooled out-of-fold AUC was within one standard error of the best size"
-                if pc.size_rule == "one_se" else "the best pooled out-of-fold AUC")
+                if pc.size_rule == "one_se" else "the best pooled out-of-fold AUC (ties: the larger size)")
              + "; every learned step (filtering, normalisation, imputation, "
             "selection, model) was refitted inside each training fold of a nested cross-validation "
             f"({pc.outer_folds} outer folds × {pc.outer_repeats} repeats, {pc.inner_folds} inner folds"

@@ -143,6 +143,12 @@ def test_size_rule_closed_form():
     assert apply_size_rule(per, [1, 2, 5, 10, None], "one_se").k == 5   # 0.905 ≥ 0.92 − 0.02; 0.85 is not
     assert apply_size_rule(per, [1, 2, 5, 10, None], "best").k == 10
     assert apply_size_rule(per, [1, 2], "one_se").k == 2                # the cap: only sizes ≤ 2 allowed
+    # a plateau (inner AUC saturated at 1.0 from size 5 on): best takes its largest size, one_se its smallest
+    flat = {k: Choice(k, None, 1.0, a, 0.0, float(k or 99)) for k, a in
+            [(1, 0.9), (5, 1.0), (10, 1.0), (20, 1.0), (None, 0.99)]}
+    assert apply_size_rule(flat, [1, 5, 10, 20, None], "best").k == 20
+    assert apply_size_rule(flat, [1, 5, 10], "best").k == 10            # within the cap
+    assert apply_size_rule(flat, [1, 5, 10, 20, None], "one_se").k == 5
 
 
 def test_size_settings_and_cap():
