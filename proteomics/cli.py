@@ -36,6 +36,7 @@ from .errors import InputError
 from .guard import check_outputs
 from .io import formats as list_formats
 from .io import inspect as inspect_file
+from .quant.rollup import AUTO_MAX_RUNS
 from .stages import sidecar_path, write_protein_sidecar
 from .workflow import run as run_workflow
 
@@ -110,7 +111,8 @@ def quantify(
                                           ".parquet .xlsx .h5ad.")],
     format: opt.FormatOption = "auto",
     method: Annotated[QuantMethod, typer.Option(
-        "--method", help="Protein roll-up method (auto: MaxLFQ up to 100 samples, trace alignment above).")
+        "--method", help=f"Protein roll-up method (auto: MaxLFQ up to {AUTO_MAX_RUNS} samples, trace alignment "
+                         "above).")
     ] = QuantMethod.auto,
     fasta: Annotated[Path | None, typer.Option("--fasta", help="FASTA (needed for iBAQ).")] = None,
     scale: opt.ScaleOption = Scale.auto,

@@ -55,7 +55,7 @@ class ReadConfig(Strict):
 class QuantifyConfig(Strict):
     """``quantify``: the protein roll-up (``quant.METHODS``) of precursor/peptide-level input → log2 protein values."""
 
-    #: auto = MaxLFQ up to quant.AUTO_MAX_RUNS (100) samples, trace alignment (linear in runs) above
+    #: auto = MaxLFQ up to quant.AUTO_MAX_RUNS samples, trace alignment (linear in runs) above
     method: literal(QUANT_METHODS) = "auto"
     min_ratio_count: int = Field(1, ge=1)
     top_n: int = Field(3, ge=1)

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
+from ..quant.rollup import AUTO_MAX_RUNS
+
 __all__ = ["methods_paragraph", "REFERENCES"]
 
 REFERENCES = {
@@ -63,7 +65,7 @@ _QUANT_TEXT = {
              "squares, then a robust two-way Huber fit; linear in the number of runs, after the intensity traces "
              "of directLFQ) [directlfq]",
     "auto": "the MaxLFQ algorithm (pairwise median precursor ratios solved by least squares; minimum {mrc} "
-            "ratios) [maxlfq] for up to 100 samples and, above, trace alignment (precursor offsets from pairwise "
+            "ratios) [maxlfq] for up to {auto_max} samples and, above, trace alignment (precursor offsets from pairwise "
             "median differences, robust two-way Huber fit; linear in the number of runs) [directlfq]",
     "median_polish": "Tukey's median polish of log2 precursor intensities [median_polish]",
     "top3": "the mean of the three most intense precursors",
@@ -109,7 +111,8 @@ def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, le
                      f" (q-value cut-off {cfg.read.fdr:g} where reported).")
     else:
         q = _QUANT_TEXT.get(cfg.quantify.method, cfg.quantify.method).format(mrc=cfg.quantify.min_ratio_count,
-                                                                           top_n=cfg.quantify.top_n)
+                                                                           top_n=cfg.quantify.top_n,
+                                                                           auto_max=AUTO_MAX_RUNS)
         parts.append(f"{level.capitalize()}-level intensities were read from the{fmt} output, filtered at "
                      f"{cfg.read.fdr:.0%} precursor and protein-group q-value, and rolled up to protein groups "
                      f"with {q}.")
