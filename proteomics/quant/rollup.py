@@ -39,10 +39,11 @@ log = logging.getLogger(__name__)
 #: directLFQ; MaxQuant's 2 loses every single-precursor protein: coverage 2,116 vs 2,882 of 3,000 proteins on a
 #: 24-run simulated cohort, see bench/README.md)
 MIN_RATIO_COUNT = 1
-#: ``auto`` uses MaxLFQ up to this many samples and trace alignment (linear in runs) above: at 50 and 100 runs
-#: trace was as accurate on Gaussian noise (median/p90 error within 0.001) and more accurate on heavy-tailed noise,
-#: 2.4–4× faster; at 24 runs MaxLFQ was more accurate on both (bench/README.md, "Linear roll-up")
-AUTO_MAX_RUNS = 50
+#: ``auto`` uses MaxLFQ up to this many samples and trace alignment (linear in runs) above. At 24 runs MaxLFQ was
+#: the more accurate on both simulated noise models; at 100 trace was (heavy-tailed noise; within 0.001 on Gaussian
+#: noise) and 4× faster; at 50 they split by noise model. 64 lies in that undecided range and keeps the bundled
+#: 60-sample cohort (whose figures the README quotes) on MaxLFQ (bench/README.md, "Linear roll-up")
+AUTO_MAX_RUNS = 64
 
 
 def resolve_method(method: str, n_samples: int) -> str:
@@ -207,7 +208,7 @@ def quantify(table: QuantTable, sheet=None, method: str = "auto", *, min_ratio_c
     table : any reader's output (linear intensities).
     sheet : a :class:`proteomics.samples.SampleSheet` (runs matched by ``sheet.match_runs``); None: samples are
         the runs, in first-seen order.
-    method : one of ``METHODS``: ``auto`` (default: ``maxlfq`` up to ``AUTO_MAX_RUNS`` = 50 samples, ``trace``
+    method : one of ``METHODS``: ``auto`` (default: ``maxlfq`` up to ``AUTO_MAX_RUNS`` = 64 samples, ``trace``
         above; the choice is recorded as ``rollup`` in the provenance), maxlfq, trace, median_polish,
         top_n/top3, ibaq, sum, spectral_count, nsaf.
     min_ratio_count : MaxLFQ minimum number of entity ratios for a sample pair (default ``MIN_RATIO_COUNT`` = 1).
