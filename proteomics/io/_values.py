@@ -170,6 +170,9 @@ def text_with_number(text: pd.Series, numbers) -> pd.Series:
     """Row-wise ``text + int_str(numbers)`` ('PEPTIDE' + 2.0 → 'PEPTIDE2'; missing number → ''), building one
     string per distinct (text, number) pair rather than one per row (precursors repeat in every run)."""
     num = np.asarray(numbers, dtype="float64")
+    if (num < 0).any():  # the pair code below needs numbers ≥ 0; a negative charge is rare: row by row
+        return pd.Series(np.asarray(pd.Series(text).astype(str) + int_str(pd.Series(num, index=text.index)),
+                                    dtype=object), index=text.index, dtype=object)
     codes, cats = pd.factorize(text, use_na_sentinel=False)
     whole = np.where(np.isnan(num), -1, num).astype(np.int64) + 1  # 0 = missing
     width = int(whole.max(initial=0)) + 1
