@@ -212,6 +212,7 @@ def test_interrupted_job_resumes_from_finished_buckets(client, files, tmp_path):
     reused (proved by tampering with one finished result: the tampered values come back) and a clean resume
     equals the local engine."""
     import shutil
+    import time
 
     table = pio.read(files["parquet"])
     local = quantify(table, method="trace")
@@ -226,11 +227,14 @@ def test_interrupted_job_resumes_from_finished_buckets(client, files, tmp_path):
                       workdir=work, progress=stop_after_first_bucket)
     (job,) = list(work.glob("job-*"))
     assert len(list((job / "split").glob("p*.json"))) == len(list((job / "parts").glob("part-*.parquet"))) > 1
-    client.run(lambda: None)  # let the workers finish what they were running
+    deadline = time.monotonic() + 120  # let the workers finish what they were running (the client stopped waiting)
+    while any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     finished = sorted((job / "results").glob("b*.X.npy"))
     assert finished
     tampered = tmp_path / "tampered"
-    shutil.copytree(work, tampered)
+    # a task still writing leaves only a temporary file, never a finished marker: copy the finished state
+    shutil.copytree(work, tampered, ignore=shutil.ignore_patterns("*.tmp*"))
     X0 = np.load(tampered / job.name / "results" / finished[0].name)
     np.save(tampered / job.name / "results" / finished[0].name, X0 + 1.0)
     dk = quantify_dask(files["parquet"], method="trace", scheduler=client, rows_per_part=2500, n_partitions=4,
