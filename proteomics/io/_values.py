@@ -197,8 +197,7 @@ def blank_to_missing(col: pd.Series) -> pd.Series:
     """Empty strings → missing (categoricals: the empty category is removed, no strings materialised)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         return col.cat.remove_categories([""]) if "" in col.cat.categories else col
-    v = col.astype("str")
-    return v.where(v != "", None)
+    return text_values(col)
 
 
 def wide_columns(src: HasColumns, prefix: str = "", suffix: str = "") -> dict[str, str]:
@@ -278,11 +277,12 @@ def finish(df: pd.DataFrame, *, level: str, fmt: str, path, meta: dict | None = 
         _no_repeated_proteins(df, path)
     inten = df["intensity"].to_numpy(dtype="float64")
     df["intensity"] = np.where(inten == 0, np.nan, inten)
-    for c in ("run", "protein_group", "gene"):  # categories: the values present, in first-seen order
-        if c != "gene" or (c in df.columns and isinstance(df[c].dtype, pd.CategoricalDtype)):
+    for c in ("run", "protein_group"):  # categories: the values present, in first-seen order
+        df[c] = _first_seen_categorical(df[c])
+    for c in ("gene", "sequence", "entity_id"):  # Python strings, blank → None; a categorical gene stays one
+        if c == "gene" and c in df.columns and isinstance(df[c].dtype, pd.CategoricalDtype):
             df[c] = _first_seen_categorical(df[c])
-    for c in ("gene", "sequence", "entity_id"):  # Python strings, blank → None (a categorical gene stays one)
-        if c in df.columns and (c != "gene" or not isinstance(df[c].dtype, pd.CategoricalDtype)):
+        elif c in df.columns:
             df[c] = text_values(df[c])
     order = [c for c in _CANON_ORDER if c in df.columns] + sorted(c for c in df.columns if c.startswith("src_"))
     # the columns as they are (no copy of the table), under a default index
