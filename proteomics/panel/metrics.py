@@ -162,22 +162,24 @@ def roc_band(y, score, *, n_boot: int = 300, level: float = 0.95, seed: int = 0,
     return pd.DataFrame({"fpr": fgrid, "tpr_low": lo, "tpr_high": hi})
 
 
-def sensitivity_at_specificity(y, score, specificity: float = 0.9) -> dict[str, float]:
-    """Highest sensitivity among thresholds whose specificity ≥ ``specificity`` (and that threshold)."""
+def _best_at(y, score, fixed: str, level: float, best: str) -> dict[str, float]:
+    """The threshold with the highest ``best`` (sensitivity or specificity) among those whose ``fixed`` measure
+    is ≥ ``level``: its sensitivity, specificity and threshold."""
     t = roc_table(y, score)
-    ok = t[t["specificity"] >= specificity - 1e-12]
-    row = ok.iloc[int(np.argmax(ok["sensitivity"].to_numpy()))]
+    ok = t[t[fixed] >= level - 1e-12]
+    row = ok.iloc[int(np.argmax(ok[best].to_numpy()))]
     return {"sensitivity": float(row["sensitivity"]), "specificity": float(row["specificity"]),
             "threshold": float(row["threshold"])}
+
+
+def sensitivity_at_specificity(y, score, specificity: float = 0.9) -> dict[str, float]:
+    """Highest sensitivity among thresholds whose specificity ≥ ``specificity`` (and that threshold)."""
+    return _best_at(y, score, "specificity", specificity, "sensitivity")
 
 
 def specificity_at_sensitivity(y, score, sensitivity: float = 0.9) -> dict[str, float]:
     """Highest specificity among thresholds whose sensitivity ≥ ``sensitivity`` (and that threshold)."""
-    t = roc_table(y, score)
-    ok = t[t["sensitivity"] >= sensitivity - 1e-12]
-    row = ok.iloc[int(np.argmax(ok["specificity"].to_numpy()))]
-    return {"sensitivity": float(row["sensitivity"]), "specificity": float(row["specificity"]),
-            "threshold": float(row["threshold"])}
+    return _best_at(y, score, "sensitivity", sensitivity, "specificity")
 
 
 def predictive_values(sensitivity: float, specificity: float, prevalence: float) -> dict[str, float]:
