@@ -131,19 +131,9 @@ def read_maxquant_proteingroups(path: str | os.PathLike, *, quantity: str = "aut
     contam, decoy, site = contam[keep], decoy[keep], site[keep]
     ids = ["Protein IDs", *extra]
     df["__c"], df["__d"], df["__s"] = contam, decoy, site
-    long = T.melt_wide(df, runcols, [*ids, "__c", "__d", "__s"])
-    out = pd.DataFrame({"run": long["run"], "entity_id": long["Protein IDs"], "protein_group": long["Protein IDs"],
-                        "intensity": long["intensity"]})
+    long, out = _long_frame(df, runcols, [*ids, "__s"], "Protein IDs", "Protein IDs", counts)
     if "Q-value" in long:
         out["q_value"] = long["Q-value"].to_numpy(dtype="float64")
-    if "Gene names" in long:
-        out["gene"] = T.blank_to_missing(long["Gene names"])
-    if counts:
-        by_run = {r: c for c, r in counts.items()}
-        cnt = T.melt_wide(df, {by_run[r]: r for r in runcols.values()}, [])["intensity"].fillna(0.0)
-        out["n_psm"] = cnt.to_numpy().astype("int64")
-    out["contaminant"] = long["__c"].to_numpy(dtype=bool)
-    out["decoy"] = long["__d"].to_numpy(dtype=bool)
     out["src_only_identified_by_site"] = long["__s"].to_numpy(dtype=bool)
     if "Peptides" in long:
         out["src_peptides"] = long["Peptides"].to_numpy(dtype="float64")
@@ -235,18 +225,29 @@ def read_maxquant_peptides(path: str | os.PathLike, *, quantity: str = "auto", k
         keep &= ~(contam | decoy)
     df = df.loc[keep].reset_index(drop=True)
     df["__c"], df["__d"] = contam[keep], decoy[keep]
-    ids = ["Sequence", "Proteins", "__c", "__d", *[c for c in ("Gene names", "PEP") if c in df]]
-    long = T.melt_wide(df, runcols, ids)
-    out = pd.DataFrame({"run": long["run"], "entity_id": long["Sequence"], "protein_group": long["Proteins"],
-                        "intensity": long["intensity"], "sequence": long["Sequence"]})
-    if "Gene names" in long:
-        out["gene"] = T.blank_to_missing(long["Gene names"])
-    if exp:
-        by_run = {r: c for c, r in exp.items()}
-        cnt = T.melt_wide(df, {by_run[r]: r for r in runcols.values()}, [])["intensity"].fillna(0.0)
-        out["n_psm"] = cnt.to_numpy().astype("int64")
+    ids = ["Sequence", "Proteins", *[c for c in ("Gene names", "PEP") if c in df]]
+    long, out = _long_frame(df, runcols, ids, "Sequence", "Proteins", exp)
+    out["sequence"] = long["Sequence"]
     if "PEP" in long:
         out["src_pep"] = long["PEP"].to_numpy(dtype="float64")
+    return T.finish(out, level="peptide", fmt="maxquant_peptides", path=path, meta={"quantity": kind})
+
+
+def _long_frame(df: pd.DataFrame, runcols: dict[str, str], ids: list[str], entity: str, protein: str,
+                counts: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Melt the run columns of a MaxQuant table (one row per row × run) and start its QuantTable frame: run,
+    entity_id, protein_group, intensity, gene (``Gene names``), the ``__c``/``__d`` flags as contaminant/decoy,
+    and n_psm from ``counts`` (count column → run, e.g. ``MS/MS count <run>``; missing = 0). Returns
+    (melted table, frame)."""
+    long = T.melt_wide(df, runcols, [*ids, "__c", "__d"])
+    out = pd.DataFrame({"run": long["run"], "entity_id": long[entity], "protein_group": long[protein],
+                        "intensity": long["intensity"]})
+    if "Gene names" in long:
+        out["gene"] = T.blank_to_missing(long["Gene names"])
+    if counts:
+        by_run = {r: c for c, r in counts.items()}
+        cnt = T.melt_wide(df, {by_run[r]: r for r in runcols.values()}, [])["intensity"].fillna(0.0)
+        out["n_psm"] = cnt.to_numpy().astype("int64")
     out["contaminant"] = long["__c"].to_numpy(dtype=bool)
     out["decoy"] = long["__d"].to_numpy(dtype=bool)
-    return T.finish(out, level="peptide", fmt="maxquant_peptides", path=path, meta={"quantity": kind})
+    return long, out
