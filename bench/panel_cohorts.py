@@ -3,6 +3,7 @@ baselines on the same outer folds.
 
     nice -n 10 python bench/panel_cohorts.py [--cohorts covid,cirrhosis,nafld_or_cirrhosis] [--permutations 5]
                                              [--out bench/out/panel] [--seed 0]
+                                             [--variant NAME='{"selector": "moderated_t", ...}' ...]
 
 Cohorts (need ../shared/data beside the checkout):
   covid              PeCorA COVID-19 plasma, COVID vs non-COVID, built exactly as notebook 04 (MaxLFQ, 103 vs 26)
@@ -16,6 +17,10 @@ Measures per method: headline AUC (mean over repeats of the pooled out-of-fold A
 size (mean over outer folds), selection stability (mean pairwise Jaccard index of the outer folds' panels),
 calibration slope and Brier score of the out-of-fold probabilities averaged over repeats, CPU seconds (process
 time, one core), and for our default the label-permutation AUC (mean ± SD).
+
+``--variant NAME=JSON`` (repeatable) also runs the nested CV with those panel settings (keys of
+``PanelSettings`` over the defaults) on the same outer folds, as the row "variant NAME": how alternatives to
+the default were measured side by side.
 """
 
 from __future__ import annotations
@@ -94,7 +99,7 @@ def _calibration(folds, key, y01, sample_ids):
     return {**M.calibration_slope_intercept(y01, p), "brier": M.brier(y01, p)}
 
 
-def bench_cohort(name: str, *, seed: int, permutations: int) -> dict:
+def bench_cohort(name: str, *, seed: int, permutations: int, variants: dict | None = None) -> dict:
     from proteomics.panel.baselines import run_baselines
     from proteomics.panel.cv import nested_cv
     from proteomics.panel.settings import coerce_settings
@@ -103,15 +108,17 @@ def bench_cohort(name: str, *, seed: int, permutations: int) -> dict:
     settings = coerce_settings({})
     y01 = (y == positive).astype(int)
     ids = [str(s) for s in X.index]
-    t0 = time.process_time()
-    cv = nested_cv(X, y, positive=positive, settings=settings, seed=seed)
-    cpu_ours = time.process_time() - t0
+    def ours(s):
+        t0 = time.process_time()
+        cv = nested_cv(X, y, positive=positive, settings=s, seed=seed)
+        row = {"auc": cv.auc, **_ci(cv), "size": float(np.mean([len(f.selected) for f in cv.folds])),
+               "stability": jaccard([f.selected for f in cv.folds]), **_calibration(cv.folds, "default", y01, ids),
+               "cpu_s": time.process_time() - t0,
+               "chosen_sizes": [("unrestricted" if f.k is None else f.k) for f in cv.folds]}
+        return cv, row
+
     rows = {}
-    chosen = [f.k for f in cv.folds]
-    rows["ours (default)"] = {"auc": cv.auc, **_ci(cv), "size": float(np.mean([len(f.selected) for f in cv.folds])),
-                              "stability": jaccard([f.selected for f in cv.folds]),
-                              **_calibration(cv.folds, "default", y01, ids), "cpu_s": cpu_ours,
-                              "chosen_sizes": [("unrestricted" if k is None else k) for k in chosen]}
+    cv, rows["ours (default)"] = ours(settings)
     for pt in cv.size_curve:
         if pt["size"] in FIXED:
             key = None if pt["size"] == "unrestricted" else pt["size"]
@@ -119,6 +126,8 @@ def bench_cohort(name: str, *, seed: int, permutations: int) -> dict:
                 "auc": pt["auc"], "auc_ci_low": pt["auc_ci_low"], "auc_ci_high": pt["auc_ci_high"],
                 "size": pt["mean_panel_size"], "stability": jaccard([f.size_selected[key] for f in cv.folds]),
                 **_calibration(cv.folds, key, y01, ids), "cpu_s": None}
+    for vname, v in (variants or {}).items():
+        rows[f"variant {vname}"] = ours(coerce_settings(v))[1]
     base = run_baselines(X, y, positive=positive, settings=settings, seed=seed)
     for m, b in base["methods"].items():
         rows[m] = {k: b[k] for k in ("auc", "auc_ci_low", "auc_ci_high", "size")}
@@ -175,7 +184,16 @@ def main(argv=None) -> int:
     ap.add_argument("--permutations", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "panel"))
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
+                    help="also run ours with these panel settings (JSON object) on the same folds")
     a = ap.parse_args(argv)
+    variants = {}
+    for item in a.variant:
+        name, _, text = item.partition("=")
+        try:
+            variants[name.strip()] = dict(json.loads(text))
+        except (ValueError, TypeError) as exc:
+            ap.error(f"--variant {item!r}: give NAME={{JSON object}} ({exc})")
     cohorts = [c.strip() for c in a.cohorts.split(",") if c.strip()]
     bad = [c for c in cohorts if c not in COHORTS]
     if bad:
@@ -190,7 +208,7 @@ def main(argv=None) -> int:
         print(f"cohort {c} …", file=sys.stderr, flush=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            results.append(bench_cohort(c, seed=a.seed, permutations=a.permutations))
+            results.append(bench_cohort(c, seed=a.seed, permutations=a.permutations, variants=variants))
         (out / f"{c}.json").write_text(json.dumps(results[-1], indent=1, default=float))
     md = markdown(results)
     (out / "table.md").write_text(md)

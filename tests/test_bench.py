@@ -62,3 +62,29 @@ def test_tiny_run_writes_results(bench, tmp_path, capsys):
         # the same matrix through R limma: our moderated t agrees (this is also a correctness check)
         assert res["limma"]["max_abs_diff_t"] < 1e-8
         assert res["limma"]["max_abs_diff_t_missing5"] < 1e-8
+
+
+@pytest.fixture(scope="module")
+def panel_bench():
+    spec = importlib.util.spec_from_file_location("bench_panel", BENCH.parent / "panel_cohorts.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_panel_variants_are_parsed_and_passed(panel_bench, tmp_path, monkeypatch):
+    """--variant NAME=JSON reaches bench_cohort as settings; a variant that is not a JSON object is refused."""
+    seen = {}
+
+    def fake(name, *, seed, permutations, variants=None):
+        seen[name] = variants
+        return {"cohort": name, "n": 2, "n_positive": 1, "methods": {}, "permutation": None}
+
+    monkeypatch.setattr(panel_bench, "bench_cohort", fake)
+    monkeypatch.setattr(panel_bench, "SHARED", tmp_path)  # exists: the bench does not stop for missing data
+    v = '{"selector": "moderated_t", "C_grid": [0.01, 0.1]}'
+    assert panel_bench.main(["--cohorts", "cirrhosis", "--variant", f"ridge={v}", "--out", str(tmp_path)]) == 0
+    assert seen == {"cirrhosis": {"ridge": {"selector": "moderated_t", "C_grid": [0.01, 0.1]}}}
+    with pytest.raises(SystemExit) as e:
+        panel_bench.main(["--cohorts", "cirrhosis", "--variant", "ridge={not json", "--out", str(tmp_path)])
+    assert e.value.code == 2
