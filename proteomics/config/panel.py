@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from .base import Strict
 
 __all__ = ["PanelSettings", "describe_preprocess", "DEFAULT_SIZE_GRID", "DEFAULT_PENALTIES", "PATH_SELECTORS",
-           "size_label"]
+           "L1_SELECTORS", "DEFAULT_PREPROCESS", "size_label"]
 
 #: panel sizes tried by default; None = unrestricted (every protein the selector ranks)
 DEFAULT_SIZE_GRID: tuple[int | None, ...] = (1, 2, 3, 5, 8, 10, 15, 20, 30, 50, None)
@@ -26,6 +26,15 @@ DEFAULT_SIZE_GRID: tuple[int | None, ...] = (1, 2, 3, 5, 8, 10, 15, 20, 30, 50, 
 DEFAULT_PENALTIES: tuple[float, ...] = tuple(float(round(v, 4)) for v in np.logspace(0.05, 4, 14))
 #: selectors whose ranking depends on a penalty tuned together with the panel size (see panel.selection)
 PATH_SELECTORS = ("l1", "elastic_net")
+#: selectors that rank by an L1 / elastic-net path: their L2 refit keeps C = 1 unless C_grid is given (the path
+#: is what is tuned)
+L1_SELECTORS = ("l1_share", *PATH_SELECTORS)
+#: the panel's preprocessing when none is given (a run passes its own chain): proteins observed in ≥ 70 % of
+#: the training samples, as in the plain baseline and stratify (a panel protein must be measurable in most
+#: samples: a locked signature refuses a sample missing more than ``max_missing_fraction`` of its proteins),
+#: then per-sample median centring
+DEFAULT_PREPROCESS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("filter_min_valid", {"min_fraction": 0.7, "per_group": False}), ("normalize_median", {}))
 
 
 def size_label(k: int | None) -> int | str:
@@ -36,7 +45,8 @@ def size_label(k: int | None) -> int | str:
 class PanelSettings(Strict):
     """Settings of :func:`proteomics.panel.build_panel`.
 
-    selector / model : see ``proteomics.panel.selection`` (``l1`` path + ``logistic`` by default).
+    selector / model : see ``proteomics.panel.selection`` (``l1_share``, the share of the L1 path model, +
+        ``logistic`` by default).
     redundancy / redundancy_threshold : ``cluster`` keeps one protein per cluster of proteins correlated at
         |r| ≥ threshold (from any selector's ranking); ``none`` (default) keeps the ranking as it is.
     size_grid : panel sizes tried ("unrestricted" = every protein the selector ranks); every size is tuned
@@ -48,7 +58,7 @@ class PanelSettings(Strict):
         costs in AUC. ``fixed_size``: the panel has exactly ``max_proteins`` proteins.
     penalty_grid : positions on the L1 / elastic-net path (multiples of c_min, increasing) tuned with the size.
     C_grid : inverse L2 penalties tuned for the logistic / SVM model (on standardised proteins); unset → 1.0
-        with a path selector (its L1 penalty is what is tuned), (0.1, 1, 10) otherwise.
+        with an L1-path selector (the path is what is tuned), (0.1, 1, 10) otherwise.
     inner_repeats : repeats of the inner CV (new folds each, the same folds for every candidate); unset → 3
         below 60 training samples, 2 below 200, else 1.
     baseline : also run the plain L1 and random-forest baselines on the same outer folds (baselines.json).
@@ -57,8 +67,8 @@ class PanelSettings(Strict):
     leave_one_batch_out : sample-table column; when set, the outer loop leaves one batch out at a time.
     batch_column : used for the batch-confounding warning (default "batch" if present).
     preprocess : preprocessing steps fitted inside every training fold, as (STEPS key, params) pairs,
-        ``{"step": key, "params": {...}}`` dicts, or transformer instances; None → minimal default
-        (``filter_min_valid`` 0.5 + ``normalize_median`` when available). A run passes its own chain.
+        ``{"step": key, "params": {...}}`` dicts, or transformer instances; None → ``DEFAULT_PREPROCESS``
+        (``filter_min_valid`` 0.7 of all training samples + ``normalize_median``). A run passes its own chain.
     selector_options / model_options : extra keyword arguments of the selector / classifier (e.g.
         ``{"n_estimators": 100}`` for the random forest, ``{"threshold": 0.7}`` for stability selection).
     fill : how missing panel values are completed (``min`` or ``median`` of the training samples).
@@ -75,8 +85,9 @@ class PanelSettings(Strict):
 
     _renamed = {"panel_sizes": "size_grid"}
 
-    #: l1 (default): L1 logistic path tuned over penalty and size (multivariate); moderated_t: univariate
-    selector: str = "l1"
+    #: l1_share (default): share of the model along the L1 logistic path, size tuned (multivariate); l1: the path at
+    #: one penalty, tuned over penalty and size; moderated_t: univariate
+    selector: str = "l1_share"
     model: str = "logistic"
     #: cluster: one protein per cluster of proteins correlated at |r| >= redundancy_threshold
     redundancy: Literal["none", "cluster"] = "none"
@@ -186,7 +197,7 @@ class PanelSettings(Strict):
         if self.model == "random_forest":
             return (None,)
         if self.C_grid is None:
-            return (1.0,) if self.selector in PATH_SELECTORS else (0.1, 1.0, 10.0)
+            return (1.0,) if self.selector in L1_SELECTORS else (0.1, 1.0, 10.0)
         return tuple(float(c) for c in self.C_grid)
 
     def to_dict(self) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from ..errors import InputError
 from . import metrics as M
 from .curve import size_curve
 from .seeds import derive_seed, preprocess_steps
-from .selection import PanelFill, make_model, make_selector
+from .selection import PanelFill, make_model, selector_for
 from .settings import PanelSettings, size_label
 from .tuning import Choice, TuneResult, back_end, encode, n_splits, score_auc, tune
 
@@ -49,9 +49,7 @@ def make_pipeline(settings: PanelSettings, k: int | None, C: float | None, seed:
                   penalty: float | None = None) -> Pipeline:
     """The whole learnable panel: preprocessing → select(k, penalty) → fill → standardise → model(C)."""
     steps = preprocess_steps(settings, seed)
-    steps.append(("select", make_selector(settings.selector, k, seed=seed, options=dict(settings.selector_options),
-                                          penalty=penalty, redundancy=settings.redundancy,
-                                          redundancy_threshold=settings.redundancy_threshold)))
+    steps.append(("select", selector_for(settings, k, seed=seed, penalty=penalty)))
     steps.append(("fill", PanelFill(settings.fill)))
     steps.append(("scale", StandardScaler()))
     steps.append(("model", make_model(settings.model, C=1.0 if C is None else C, seed=seed,
@@ -145,9 +143,7 @@ def _outer_task(X, y, groups, tr, te, settings, classes, positive, seed, perm, r
     proba, sel = None, ()
     for key, ch in wanted.items():
         if ch.penalty not in sel_cache:
-            sel_cache[ch.penalty] = make_selector(
-                settings.selector, None, seed=seed, options=dict(settings.selector_options), penalty=ch.penalty,
-                redundancy=settings.redundancy, redundancy_threshold=settings.redundancy_threshold).fit(Xa, y_enc)
+            sel_cache[ch.penalty] = selector_for(settings, None, seed=seed, penalty=ch.penalty).fit(Xa, y_enc)
         ranking = sel_cache[ch.penalty].ranking_
         cols = list(ranking if ch.k is None else ranking[: max(1, ch.k)])
         pr = np.asarray(back_end(settings, ch.C, seed).fit(Xa[cols], y_enc).predict_proba(Xb[cols]), dtype=float)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
+from ..config.panel import DEFAULT_PREPROCESS
 from ..errors import InputError
 from .settings import PanelSettings
 
@@ -28,8 +29,7 @@ def preprocess_steps(settings: PanelSettings, seed: int = 0) -> list[tuple[str, 
         STEPS = {}
     pre = settings.preprocess
     if pre is None:
-        pre = tuple((k, p) for k, p in (("filter_min_valid", {"min_fraction": 0.5}), ("normalize_median", {}))
-                    if k in STEPS)
+        pre = tuple((k, dict(p)) for k, p in DEFAULT_PREPROCESS if k in STEPS)
     out = []
     for i, item in enumerate(pre):
         if isinstance(item, dict):

@@ -1,4 +1,6 @@
-"""Multivariate selection: the L1 / elastic-net logistic path, tuned over its penalty (the panel's default).
+"""Multivariate selection along the L1 / elastic-net logistic path: ``L1ShareSelector`` (the panel's default)
+ranks the proteins by their share of the model along the whole path; ``L1PathSelector`` ranks them at one
+penalty, which the tuning chooses together with the size.
 
 The penalty is given relative to the data: ``C = penalty × c_min`` where ``c_min`` is the smallest C at which a
 coefficient leaves zero (closed form below), so the same grid of ``penalty`` values means the same place on
@@ -6,6 +8,15 @@ the path in every training fold (glmnet's λ_max / λ ratio, with λ = 1 / (n·C
 (missing values filled with the training minimum) the fit ranks the proteins with a non-zero coefficient by
 decreasing |coefficient|; a panel of size k keeps the first k. Proteins that only work together (one cancels
 a shared nuisance of the other) get large joint coefficients here, whereas a univariate ranking never sees them.
+
+Path share (the default): one path over the whole ``penalty_path`` grid; at every penalty each protein holds a
+share |coef| / Σ|coef| of the model, and proteins are ranked by the sum of their shares over the path. A protein
+that carries much of the model over a long stretch of the path ranks first, whether it entered first or only
+once a partner had entered (a pair that separates only jointly: the second one enters late but at once takes a
+large share); one that enters early with a tiny coefficient, or only at the unpenalised end where every
+protein gets a little, ranks low. A panel of size k keeps the first k, so the inner CV tunes one dimension
+(the size) instead of size × penalty; with a few dozen samples that choice is less noisy (bench/README.md, #19),
+and every size's panel is nested in the next one's.
 
 Solvers: pure L1 uses liblinear (coordinate descent; every point of the path is an independent, deterministic
 fit, so no warm start is needed and fitting one penalty reproduces that point of the path exactly). Elastic net
@@ -33,7 +44,7 @@ from .selectors import _Selector, fill_min, order_desc, rank_statistic, standard
 
 log = logging.getLogger(__name__)
 
-__all__ = ["L1PathSelector", "L1Selector", "c_min", "l1_path", "DEFAULT_PENALTIES"]
+__all__ = ["L1PathSelector", "L1ShareSelector", "L1Selector", "path_shares", "c_min", "l1_path", "DEFAULT_PENALTIES"]
 
 
 
@@ -176,6 +187,46 @@ class L1PathSelector(_Selector):
                      type(self).__name__, where)
             order = order_desc(rank_statistic(X, y))[:1]
         return order, mag
+
+
+def path_shares(coefs: np.ndarray) -> np.ndarray:
+    """Each protein's share of the model along a path: Σ over penalties of |coef| / Σ|coef| at that penalty.
+
+    ``coefs`` has shape (n_penalties, n_targets, n_proteins) (see :func:`l1_path`; several targets: the largest
+    |coefficient| over targets). Penalties where every coefficient is zero add nothing. Returns (n_proteins,).
+    """
+    mag = np.abs(np.asarray(coefs, dtype=float)).max(axis=1)  # (n_penalties, n_proteins)
+    total = mag.sum(axis=1, keepdims=True)
+    return (mag / np.where(total > 0, total, 1.0)).sum(axis=0)
+
+
+class L1ShareSelector(L1PathSelector):
+    """Proteins ranked by their share of the L1 (or elastic-net) logistic model along the whole ``penalty_path``
+    (multiples of c_min, default :data:`DEFAULT_PENALTIES`); see the module docstring. The panel's default.
+
+    Parameters: ``k`` (panel size, None = every protein non-zero somewhere on the path), ``penalty_path``,
+    ``l1_ratio``, ``tol``, ``max_iter`` as in :class:`L1PathSelector`. Missing values are filled with the
+    protein's training minimum and proteins standardised before the fits. When no protein leaves zero, the one
+    with the largest |moderated t| is kept. ``scores_`` holds the shares (:func:`path_shares`).
+    """
+
+    has_path: ClassVar[bool] = False  # the whole path makes one ranking: the tuning only chooses the size
+
+    def __init__(self, k: int | None = 5, penalty_path: tuple[float, ...] | None = None, l1_ratio: float = 1.0,
+                 tol: float = 1e-4, max_iter: int = 2000):
+        super().__init__(k=k, penalty_path=penalty_path, l1_ratio=l1_ratio, tol=tol, max_iter=max_iter)
+
+    def _rank(self, X, y):
+        grid = tuple(float(p) for p in (self.penalty_path or DEFAULT_PENALTIES))
+        coefs = l1_path(standardise(fill_min(X)), np.asarray(y), grid, l1_ratio=self.l1_ratio, tol=self.tol,
+                        max_iter=self.max_iter)
+        share = path_shares(coefs)
+        order = order_desc(share)
+        order = order[share[order] > 0]
+        if order.size == 0:
+            log.info("L1ShareSelector: no coefficient leaves zero on the path; keeping the top moderated-t protein")
+            order = order_desc(rank_statistic(X, y))[:1]
+        return order, share
 
 
 class L1Selector(L1PathSelector):

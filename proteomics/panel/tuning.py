@@ -31,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 from . import metrics as M
 from .models import PanelFill, make_model
 from .seeds import derive_seed, preprocess_steps
-from .selection import make_selector
+from .selection import selector_for
 from .settings import PanelSettings
 
 __all__ = ["Choice", "TuneResult", "tune", "n_splits", "encode", "score_auc", "auc_se", "apply_size_rule"]
@@ -127,8 +127,7 @@ def logistic_l2(Z: np.ndarray, y01: np.ndarray, C: float, max_iter: int = 100, t
 
 def _rankings(settings: PanelSettings, Xa: pd.DataFrame, ya: np.ndarray, seed: int) -> list[np.ndarray]:
     """Column indices of Xa by rank, one array per penalty of ``settings.penalties()``."""
-    sel = make_selector(settings.selector, None, seed=seed, options=dict(settings.selector_options),
-                        redundancy=settings.redundancy, redundancy_threshold=settings.redundancy_threshold)
+    sel = selector_for(settings, None, seed=seed)
     pens = settings.penalties()
     if pens != (None,) and getattr(sel, "has_path", False):
         return sel.rank_path(Xa.to_numpy(dtype=float), ya, pens)

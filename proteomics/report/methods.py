@@ -189,7 +189,9 @@ def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, le
                 f"{fdr} and proteins with q < {d.q_threshold:g} called significant.")
     if panel_done:
         pc = cfg.panel
-        sel = {"moderated_t": "moderated-t ranking", "l1": "the L1-penalised logistic regression path",
+        sel = {"moderated_t": "moderated-t ranking",
+               "l1_share": "their share of the L1-penalised logistic regression model along its penalty path",
+               "l1": "the L1-penalised logistic regression path",
                "elastic_net": "the elastic-net logistic regression path", "mrmr": "mRMR ranking",
                "stability": "stability selection [stability]",
                "rfe": "random-forest recursive feature elimination"}[pc.selector]

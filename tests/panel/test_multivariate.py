@@ -15,7 +15,7 @@ from proteomics.panel import build_panel
 from proteomics.panel.redundancy import ClusterRepresentatives, MRMRSelector
 from proteomics.panel.selection import L1PathSelector, ModeratedTSelector
 from proteomics.panel.settings import coerce_settings
-from proteomics.panel.sparse import c_min, l1_path
+from proteomics.panel.sparse import L1ShareSelector, c_min, l1_path, path_shares
 from proteomics.panel.tuning import Choice, apply_size_rule, logistic_l2
 from tests.conftest import need_oracle
 
@@ -54,6 +54,30 @@ def test_penalty_path_matches_glmnet(alpha, fname):
         pd.DataFrame(X, columns=m.index), y)
     ref_beta = ref.loc[m.index, "coef_lambda.min"]
     assert set(ref_beta.index[ref_beta.abs() > 0.01]) <= set(sel.ranking_) <= set(ref_beta.index[ref_beta != 0])
+
+
+def test_path_shares_closed_form():
+    """Shares by hand: penalty 1 has A alone (A: 1); penalty 2 has A 1, B 3 (A: 1/4, B: 3/4); an all-zero penalty
+    adds nothing; with two targets the larger |coefficient| counts."""
+    coefs = np.array([[[0.0, 0.0, 0.0]], [[2.0, 0.0, 0.0]], [[-1.0, 3.0, 0.0]]])
+    assert path_shares(coefs) == pytest.approx([1.25, 0.75, 0.0])
+    two = np.array([[[0.5, -2.0], [1.0, 1.0]]])  # one penalty, two targets: max |coef| = (1, 2)
+    assert path_shares(two) == pytest.approx([1 / 3, 2 / 3])
+
+
+def test_share_selector_on_one_penalty_is_the_path_selector():
+    """With a one-point path the share ranking is the |coefficient| ranking of L1PathSelector at that penalty, and
+    the settings' penalty grid reaches the selector."""
+    from tests.panel.conftest import simulate
+
+    ds = simulate(n_per_class=25, n_proteins=80, n_true=5, effect=1.0, seed=3)
+    X, y = ds.to_frame(), ds.samples["condition"].to_numpy()
+    one = L1ShareSelector(k=None, penalty_path=(20.0,)).fit(X, y)
+    ref = L1PathSelector(k=None, penalty=20.0).fit(X, y)
+    assert one.ranking_ == ref.ranking_ and len(one.ranking_) > 5
+    from proteomics.panel.selection import selector_for
+
+    assert selector_for(coerce_settings({"penalty_grid": [2.0, 20.0]}), 3).penalty_path == (2.0, 20.0)
 
 
 def _paired(n_per_class=50, n_noise=100, seed=0) -> Dataset:
@@ -179,7 +203,7 @@ def test_size_curve_cap_cost_and_signature_record():
     assert cost["auc_cost"] == pytest.approx(max(c["auc"] for c in curve)
                                              - max(c["auc"] for c in curve if c["size"] <= 2))
     sel = res.signature.training["selection"]
-    assert sel["selection_method"] == "l1" and sel["size_rule"] == "best" and sel["size_curve"] == curve
+    assert sel["selection_method"] == "l1_share" and sel["size_rule"] == "best" and sel["size_curve"] == curve
 
 
 def test_multiclass_with_path_selector():
