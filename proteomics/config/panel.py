@@ -56,7 +56,8 @@ class PanelSettings(Strict):
         is within one DeLong standard error of the best size's: smaller panels, lower AUC on the bench cohorts).
     max_proteins : hard cap on the panel size (unset: the size rule decides); the report shows what the cap
         costs in AUC. ``fixed_size``: the panel has exactly ``max_proteins`` proteins.
-    penalty_grid : positions on the L1 / elastic-net path (multiples of c_min, increasing) tuned with the size.
+    penalty_grid : positions on the L1 / elastic-net path (multiples of c_min, increasing): tuned with the size
+        for ``l1`` / ``elastic_net``; the grid ``l1_share`` sums the proteins' shares over.
     C_grid : inverse L2 penalties tuned for the logistic / SVM model (on standardised proteins); unset → 1.0
         with an L1-path selector (the path is what is tuned), (0.1, 1, 10) otherwise.
     inner_repeats : repeats of the inner CV (new folds each, the same folds for every candidate); unset → 3

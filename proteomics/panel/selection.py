@@ -25,7 +25,8 @@ from .sparse import L1PathSelector, L1Selector, L1ShareSelector
 from .stability import StabilitySelector
 
 __all__ = ["SELECTORS", "REDUNDANCY", "PATH_SELECTORS", "make_selector", "MODELS", "make_model", "PanelFill",
-           "selector_for", "ModeratedTSelector", "L1Selector", "L1PathSelector", "L1ShareSelector", "StabilitySelector", "RFESelector",
+           "selector_for", "ModeratedTSelector", "L1Selector", "L1PathSelector", "L1ShareSelector",
+           "StabilitySelector", "RFESelector",
            "MRMRSelector", "ClusterRepresentatives", "rank_statistic"]
 
 SELECTORS = {"l1_share": L1ShareSelector, "l1": L1PathSelector, "elastic_net": L1PathSelector,
