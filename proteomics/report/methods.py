@@ -190,8 +190,8 @@ def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, le
     if panel_done:
         pc = cfg.panel
         sel = {"moderated_t": "moderated-t ranking",
-               "l1_share": "each protein's share of the L1-penalised logistic regression model summed along its "
-                           "penalty path",
+               "l1_share": "ranking proteins by their share of the L1-penalised logistic regression model, "
+                           "summed along its penalty path",
                "l1": "the L1-penalised logistic regression path",
                "elastic_net": "the elastic-net logistic regression path", "mrmr": "mRMR ranking",
                "stability": "stability selection [stability]",
