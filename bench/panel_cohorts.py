@@ -194,6 +194,14 @@ def main(argv=None) -> int:
             variants[name.strip()] = dict(json.loads(text))
         except (ValueError, TypeError) as exc:
             ap.error(f"--variant {item!r}: give NAME={{JSON object}} ({exc})")
+    from proteomics.errors import InputError
+    from proteomics.panel.settings import coerce_settings
+
+    for name, v in variants.items():  # refuse a bad key before minutes of nested CV, not after
+        try:
+            coerce_settings(v)
+        except InputError as exc:
+            ap.error(f"--variant {name}: {exc}")
     cohorts = [c.strip() for c in a.cohorts.split(",") if c.strip()]
     bad = [c for c in cohorts if c not in COHORTS]
     if bad:

@@ -88,3 +88,6 @@ def test_panel_variants_are_parsed_and_passed(panel_bench, tmp_path, monkeypatch
     with pytest.raises(SystemExit) as e:
         panel_bench.main(["--cohorts", "cirrhosis", "--variant", "ridge={not json", "--out", str(tmp_path)])
     assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:  # a key PanelSettings does not have: refused before any work
+        panel_bench.main(["--cohorts", "cirrhosis", "--variant", 'x={"selectr": "l1"}', "--out", str(tmp_path)])
+    assert e.value.code == 2
