@@ -19,7 +19,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ..errors import InputError
 
-__all__ = ["Strict", "validation_error", "yaml_key_lines"]
+__all__ = ["Strict", "validation_error", "yaml_key_lines", "PRESENCE_FILTER"]
+
+#: the presence rule of a learned signature's default preprocessing (panel and stratify): keep proteins observed
+#: in ≥ 70 % of all training samples (a locked signature refuses samples missing too many of its proteins)
+PRESENCE_FILTER: tuple[str, dict[str, Any]] = ("filter_min_valid", {"min_fraction": 0.7, "per_group": False})
 
 log = logging.getLogger("proteomics")
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from .base import Strict
+from .base import PRESENCE_FILTER, Strict
 
 __all__ = ["PanelSettings", "describe_preprocess", "DEFAULT_SIZE_GRID", "DEFAULT_PENALTIES", "PATH_SELECTORS",
            "L1_SELECTORS", "DEFAULT_PREPROCESS", "size_label"]
@@ -33,8 +33,7 @@ L1_SELECTORS = ("l1_share", *PATH_SELECTORS)
 #: the training samples, as in the plain baseline and stratify (a panel protein must be measurable in most
 #: samples: a locked signature refuses a sample missing more than ``max_missing_fraction`` of its proteins),
 #: then per-sample median centring
-DEFAULT_PREPROCESS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("filter_min_valid", {"min_fraction": 0.7, "per_group": False}), ("normalize_median", {}))
+DEFAULT_PREPROCESS: tuple[tuple[str, dict[str, Any]], ...] = (PRESENCE_FILTER, ("normalize_median", {}))
 
 
 def size_label(k: int | None) -> int | str:

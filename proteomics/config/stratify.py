@@ -11,14 +11,13 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from .base import Strict
+from .base import PRESENCE_FILTER, Strict
 
 __all__ = ["StratifySettings", "STRATIFY_PREPROCESS"]
 
 #: default preprocessing before clustering (all single-sample safe, so the stratifier can be locked): drop
 #: contaminants/decoys, keep proteins quantified in ≥ 70 % of samples, median-centre each sample.
-STRATIFY_PREPROCESS: tuple[tuple[str, dict], ...] = (("filter_contaminants", {}),
-                                                     ("filter_min_valid", {"min_fraction": 0.7, "per_group": False}),
+STRATIFY_PREPROCESS: tuple[tuple[str, dict], ...] = (("filter_contaminants", {}), PRESENCE_FILTER,
                                                      ("normalize_median", {}))
 
 
