@@ -11,6 +11,7 @@ whose helpers are re-exported here so readers use one namespace (``from . import
 
 from __future__ import annotations
 
+import csv
 import difflib
 import gzip
 import io
@@ -29,6 +30,7 @@ import pyarrow.csv as pacsv
 from .._text import sniff_delimiter, sniff_encoding
 from ..contaminants import contaminant_mask, decoy_mask
 from ..errors import InputError
+from ..limits import DETECT_PEEK_BYTES
 from ._padded import Padded
 from ._values import (
     MISSING_TOKENS,
@@ -74,8 +76,6 @@ class Source:
 
 def _head_lines(path: Path, gz: bool, encoding: str, n_rows: int = 50) -> tuple[str, list[str]]:
     """The full header line (any length) and up to ``n_rows`` non-empty data lines, decoded strictly."""
-    from ..limits import DETECT_PEEK_BYTES
-
     opener = gzip.open if gz else open
     budget = DETECT_PEEK_BYTES  # detection reads at most this much decompressed text; the reader streams the rest
     with opener(path, "rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline=None) as fh:
@@ -130,8 +130,6 @@ def open_source(path: str | os.PathLike, *, sep: str | None = None) -> Source:
 
 
 def _split_header(header: str, sep: str) -> list[str]:
-    import csv
-
     return [c.strip() for c in next(csv.reader([header], delimiter=sep))]
 
 

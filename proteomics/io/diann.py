@@ -8,6 +8,7 @@ Intensities are DIA-NN's linear quantities; zero means not quantified (NaN).
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from pathlib import Path
@@ -187,8 +188,6 @@ def _plan(path, cols: list[str], quantity: str) -> dict:
 
 
 def _missing(path, cols, name):
-    import difflib
-
     close = difflib.get_close_matches(name, cols, n=3, cutoff=0.6)
     raise InputError(f"missing required column {name!r}", path=path, line=1, column=name,
                      hint=f"did you mean {', '.join(map(repr, close))}?" if close else

@@ -18,6 +18,7 @@ Output: spectral counts per protein group per run (level ``protein``; or ``level
 from __future__ import annotations
 
 import functools
+import io
 import re
 
 import numpy as np
@@ -64,8 +65,6 @@ def read_mzid(path, *, fdr: float = 0.01, score: str | None = None, higher_bette
     ``fdr``: PSM and picked-protein FDR when decoys are present (default 0.01). ``score``/``higher_better``
     override the automatic choice of the PSM score.
     """
-    import io
-
     from pyteomics import mzid
 
     check_options(path, options)

@@ -19,6 +19,7 @@ Output: spectral counts per protein group per run (level ``protein``; or ``level
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -96,8 +97,6 @@ def read_pepxml(path, *, fdr: float = 0.01, score: str | None = None, higher_bet
 def _run_name(attrs: dict) -> str:
     """Last path component of ``base_name`` (POSIX or Windows separators), minus the ``raw_data`` extension
     or a trailing ``.gz``/``.pep.xml`` when present (TPP writes ``base_name`` without an extension)."""
-    import re
-
     name = re.split(r"[\\/]", str(attrs.get("base_name", "") or "").strip().rstrip("\\/"))[-1]
     for suffix in (".gz", str(attrs.get("raw_data", "") or ""), ".pep.xml", ".pepXML"):
         if suffix and name.lower().endswith(suffix.lower()) and len(name) > len(suffix):

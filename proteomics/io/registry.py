@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import InputError
 from . import diann, fragpipe, generic, maxquant, mzid, mztab, pepxml, spectronaut
+from ._tabular import open_source
 from .base import Peek, Reader, peek
 from .table import QuantTable
 from .write import read_dataset
@@ -104,8 +105,6 @@ def detect(path: str | os.PathLike) -> str:
         if _safe_sniff(reader, p) > 0:
             return name
     if not p.text.lstrip().startswith("<"):
-        from ._tabular import open_source
-
         open_source(path)  # a text table that cannot be opened says why (header too long, encoding …)
     raise InputError("unknown file format", path=path, line=1,
                      hint=f"give --format NAME; known formats: {', '.join(sorted(READERS) + sorted(FALLBACK))}")

@@ -8,13 +8,19 @@ Python's shortest repr (they read back to the identical float64), missing values
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .._files import atomic_path, write_text
+from .._anndata import import_anndata
+from .._files import atomic_path, write_bytes, write_text
+from ..dataset import Dataset
 from ..errors import InputError
 
 __all__ = ["table_to_tsv_text", "write_tsv", "write_csv", "write_parquet", "write_xlsx", "write_table",
@@ -89,9 +95,6 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> None:
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write ``df`` as comma-separated text atomically (RFC 4180 quoting, same cell format as TSV)."""
-    import csv
-    import io
-
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([str(c) for c in df.columns])
@@ -106,10 +109,6 @@ def _xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     """An .xlsx workbook (openpyxl) with one sheet per table, byte-identical for identical tables: the
     document's created/modified stamps and the zip entries' times are fixed. openpyxl writes numbers with 16
     significant digits; cells whose double needs 17 are rewritten with the shortest round-trip repr."""
-    import io
-    import re
-    import zipfile
-
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
@@ -166,8 +165,6 @@ def write_xlsx(df: pd.DataFrame | dict[str, pd.DataFrame], path: str | os.PathLi
     Perseus / FragPipe-Analyst / spreadsheet users. Missing values are empty cells; floats are stored as
     IEEE doubles, so they read back identical."""
     sheets = df if isinstance(df, dict) else {"table": df}
-    from .._files import write_bytes
-
     write_bytes(path, _xlsx_bytes(sheets))
 
 
@@ -219,15 +216,11 @@ def write_dataset(ds, path: str | os.PathLike) -> None:
 def read_dataset(path: str | os.PathLike, samples: pd.DataFrame | None = None):
     """Read a protein Dataset written by :func:`write_dataset` (.h5ad, .xlsx, dataset .parquet, MATRIX .tsv/.csv).
     ``samples`` optionally annotates the columns of a MATRIX file."""
-    from ..dataset import Dataset
-
     path = Path(path)
     suffix = output_suffix(path, dataset=True)
     if not path.is_file():
         raise InputError("file not found", path=path, hint="check the path")
     if suffix == ".h5ad":
-        from .._anndata import import_anndata
-
         anndata = import_anndata()
         try:
             adata = anndata.read_h5ad(path)
@@ -244,8 +237,6 @@ def read_dataset(path: str | os.PathLike, samples: pd.DataFrame | None = None):
 
 
 def _dataset_from_matrix(t: pd.DataFrame, path, samples=None, proteins=None):
-    from ..dataset import Dataset
-
     if not len(t.columns) or t.columns[0] != "protein_group":
         raise InputError("first column must be 'protein_group'", path=path, line=1, column=1)
     frame = t.set_index("protein_group").T
