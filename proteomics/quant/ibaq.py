@@ -13,6 +13,7 @@ import logging
 import numpy as np
 
 from ..errors import InputError
+from ..io.fasta import count_observable_peptides, read_fasta
 
 __all__ = ["observable_counts"]
 
@@ -33,8 +34,6 @@ def observable_counts(protein_groups: list[str], fasta, enzyme: str = "trypsin")
     """Number of observable peptides per protein group (float array, NaN when unknown)."""
     if fasta is None:
         raise InputError("iBAQ needs the protein FASTA", hint="pass --fasta with the database used for the search")
-    from ..io.fasta import count_observable_peptides, read_fasta
-
     db = read_fasta(fasta)
     seq = {}
     for acc, s in zip(db["accession"].astype(str), db["sequence"].astype(str), strict=True):

@@ -23,6 +23,7 @@ from ..dataset import Dataset, Step
 from ..errors import InputError
 from ..io.table import QuantTable
 from ._blocks import Prepared, run_chunks
+from .dpc import dpc_quantify
 from .ibaq import observable_counts
 from .maxlfq import maxlfq_block
 from .median_polish import median_polish_block
@@ -104,8 +105,6 @@ def _nsaf(prep: Prepared, *, fasta=None, **_):
 
 #: method name → function(Prepared, **options) → (n_proteins, n_samples) log2
 def _dpc(prep: Prepared, **_):
-    from .dpc import dpc_quantify
-
     return dpc_quantify(prep)[0]
 
 
@@ -233,8 +232,6 @@ def quantify(table: QuantTable, sheet=None, method: str = "auto", *, min_ratio_c
     else:
         extra = {}
         if method == "dpc":  # complete matrix + SE per value (maximum posterior given the detection curve)
-            from .dpc import dpc_quantify
-
             X, se, fit = dpc_quantify(prep)
             extra = {"dpc_se": se.T}
             params["detection_curve"] = {**fit.curve.as_dict(), "sigma": fit.sigma}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from ..io.fasta import read_fasta
+from .ibaq import _accession_keys
 
 __all__ = ["protein_lengths", "nsaf"]
 
@@ -19,9 +21,6 @@ def protein_lengths(protein_groups: list[str], fasta) -> np.ndarray:
     it."""
     if fasta is None:
         raise InputError("NSAF needs the protein FASTA for protein lengths", hint="pass --fasta")
-    from ..io.fasta import read_fasta
-    from .ibaq import _accession_keys
-
     db = read_fasta(fasta)
     length = {}
     for acc, s in zip(db["accession"].astype(str), db["sequence"].astype(str), strict=True):
