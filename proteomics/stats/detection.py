@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from ..dataset import Dataset
+from ..errors import InputError
 from .dpc import DPCFit, fit_detection_curve, max_loglik_mu
 from .fdr import adjust
 from .results import DEResult
@@ -162,7 +163,6 @@ def detection_tests(ds: Dataset, results, *, group: str = "condition", method: s
     ``fit`` is the detection curve (fitted on ``ds``, proteins as rows, when not given).
     """
     if method not in TESTS:
-        from ..errors import InputError
         raise InputError(f"unknown detection test {method!r}", hint=f"use one of: {', '.join(TESTS)}")
     single = isinstance(results, DEResult)
     res_list = [results] if single else list(results)

@@ -16,11 +16,15 @@ Every table has a ``test`` column (``moderated_t``, ``dpc``, ``detection``; empt
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from ..dataset import Dataset
 from ..errors import InputError
+from .detection import detection_tests
+from .dpc_de import dpc_t
+from .limma import moderated_t
 
 __all__ = ["differential", "MODELS", "DETECTION_TESTS"]
 
@@ -47,23 +51,16 @@ def differential(ds: Dataset, contrasts: str | Sequence[str], *, model: str = "h
         if covariates or block:
             raise InputError("--model dpc supports group designs only (no covariates or blocks)",
                              hint="use --model limma for designs with covariates or blocks")
-        from .dpc_de import dpc_t
-
         if not np.isnan(np.asarray(ds.X)).any() and "dpc_se" not in ds.layers:
-            from .limma import moderated_t  # nothing missing: the curve is undefined and dpc is limma-trend
-
+            # nothing missing: the curve is undefined and dpc is limma-trend
             res = moderated_t(ds, cons, group=group, trend=True, robust=robust, legacy=legacy, fdr=fdr)
             out = [_with_test(r, "moderated_t") for r in res]
         else:
             out = dpc_t(ds, cons, group=group, trend=True, robust=robust, fdr=fdr)
     else:
-        from .limma import moderated_t
-
         res = moderated_t(ds, cons, group=group, covariates=tuple(covariates), block=block, trend=trend,
                           robust=robust, legacy=legacy, fdr=fdr)
         if detection != "none":
-            from .detection import detection_tests
-
             out = detection_tests(ds, res, group=group, method=detection, fdr=fdr, seed=seed)
         else:
             out = [_with_test(r, "moderated_t") for r in res]
@@ -74,8 +71,6 @@ def differential(ds: Dataset, contrasts: str | Sequence[str], *, model: str = "h
 
 
 def _with_test(res, name: str):
-    from dataclasses import replace
-
     table = res.table.copy()
     table["test"] = np.where(np.isfinite(table["p_value"].to_numpy(dtype=float)), name, "")
     return replace(res, table=table)
