@@ -7,6 +7,7 @@ a :class:`~proteomics.dataset.Dataset` (returns a Dataset with a provenance Step
 
 from __future__ import annotations
 
+from ..errors import InputError
 from .base import ProteomicsTransformer, as_frame
 from .batch import ComBat
 from .filter import CONTAMINANT_PREFIXES, ContaminantFilter, MinPeptidesFilter, MinValidFilter, is_contaminant
@@ -56,8 +57,6 @@ def step_methods(kind: str) -> tuple[str, ...]:
 def step_key(kind: str, method: str) -> str:
     """The STEPS key of ``kind`` + ``method`` (``("normalize", "median")`` → ``normalize_median``); an unknown
     method is an InputError listing every registered one."""
-    from ..errors import InputError
-
     key = f"{kind}_{method}"
     if key not in STEPS:
         raise InputError(f"unknown {kind} method {method!r}",
@@ -72,8 +71,6 @@ def make_step(kind: str, method: str, **params) -> ProteomicsTransformer:
 
 def step_from_state(state: dict) -> ProteomicsTransformer:
     """Rebuild any fitted step from its ``get_state()`` dict (dispatch on ``state['step']``, the class name)."""
-    from ..errors import InputError
-
     by_class = {cls.__name__: cls for cls in STEPS.values()}
     cls = by_class.get(str(state.get("step")))
     if cls is None:

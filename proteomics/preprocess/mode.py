@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .base import ProteomicsTransformer
+from .base import ProteomicsTransformer, as_frame
 
 __all__ = ["ModeNormalizer", "ModeFit", "log_ratio_mode", "mode_diagnostics", "BIMODAL_RATIO"]
 
@@ -210,8 +210,6 @@ class ModeNormalizer(ProteomicsTransformer):
 
     def offsets(self, X) -> np.ndarray:
         """Per-sample offsets (log2) that :meth:`transform` subtracts."""
-        from .base import as_frame
-
         self._check_fitted()
         frame = self._check_proteins(as_frame(X))
         return np.array([_offset(f, self.anchor_offsets_) for f in self._fits(frame)])
@@ -233,8 +231,6 @@ def mode_diagnostics(step: ModeNormalizer, X) -> tuple[pd.DataFrame, dict[str, M
     :class:`ModeFit` per sample for the diagnostic plot, for a fitted :class:`ModeNormalizer`. Each sample is
     described by its log-ratios against the anchor it differs from most (largest off-peak fraction), where
     changed proteins show best."""
-    from .base import as_frame
-
     step._check_fitted()
     frame = step._check_proteins(as_frame(X))
     rows, shown = [], {}
