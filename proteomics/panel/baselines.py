@@ -26,6 +26,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 
 from .._version import __version__
+from . import metrics as M
 from .curve import AUC_DEFINITION, pooled_auc
 from .cv import derive_seed, outer_splits
 from .settings import PanelSettings
@@ -102,8 +103,6 @@ def random_forest(Ztr, ytr, Zte, *, seed: int = 0, n_estimators: int = 500):
 def calibration(parts, y01: np.ndarray) -> dict:
     """Calibration slope/intercept and Brier score of the out-of-fold positive-class probability averaged over
     repeats (as the panel's)."""
-    from . import metrics as M
-
     tot, cnt = np.zeros(y01.size), np.zeros(y01.size)
     for _, idx, pr in parts:
         tot[np.asarray(idx)] += pr[:, 1]

@@ -26,8 +26,10 @@ from ..dataset import Dataset
 from ..errors import InputError
 from ..signature import Signature
 from . import metrics as M
+from .baselines import run_baselines
 from .curve import AUC_DEFINITION, cap_cost
 from .cv import NestedCVResult, derive_seed, fit_tuned, nested_cv
+from .multispecimen import joined_specimen_name
 from .settings import PanelSettings, coerce_settings, size_label
 from .signature import lock
 
@@ -121,8 +123,6 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
     s = coerce_settings(settings)
     specimens = _joined_specimens(ds)
     if specimens:
-        from .multispecimen import joined_specimen_name
-
         joined = joined_specimen_name(specimens)
         if s.specimen is None:
             s = s.model_copy(update={"specimen": joined})
@@ -201,8 +201,6 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
             break
     baselines = None
     if s.baseline:
-        from .baselines import run_baselines
-
         baselines = run_baselines(X, y, positive=positive, settings=s, groups=groups, batches=batches, seed=seed)
         baselines["panel"] = {"auc": metrics["auc"], "auc_ci_low": metrics.get("auc_ci_low"),
                               "auc_ci_high": metrics.get("auc_ci_high"), "size": int(k),

@@ -16,6 +16,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from .settings import size_label
+from .tuning import auc_se, score_auc
+
 __all__ = ["AUC_DEFINITION", "pooled_auc", "size_curve", "cap_cost"]
 
 AUC_DEFINITION = ("mean over outer repeats of the AUC of the pooled out-of-fold predictions (each sample "
@@ -29,8 +32,6 @@ def pooled_auc(parts: Sequence[tuple[int, Sequence[int], np.ndarray]], y: np.nda
 
     Returns {auc, auc_se, auc_ci_low, auc_ci_high, auc_per_repeat}.
     """
-    from .tuning import auc_se, score_auc
-
     y = np.asarray(y).astype(str)
     n_cls = max(2, len(classes))
     reps = sorted({r for r, _, _ in parts})
@@ -53,8 +54,6 @@ def pooled_auc(parts: Sequence[tuple[int, Sequence[int], np.ndarray]], y: np.nda
 def size_curve(folds, sample_ids: Sequence[str], y: np.ndarray, classes: Sequence[str], positive: str) -> list[dict]:
     """[{size, auc, auc_ci_low, auc_ci_high, auc_se, mean_panel_size}] from the folds' ``size_proba``, in the
     grid's order (smallest first, "unrestricted" last)."""
-    from .settings import size_label
-
     pos = {s: i for i, s in enumerate(map(str, sample_ids))}
     sizes: list = []
     for f in folds:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..dataset import Dataset, Step
 from ..errors import InputError, ScoringRefused
+from .score import score
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +209,4 @@ def score_multi(signature, datasets: Mapping[str, Dataset], *, by: str = "subjec
     :class:`~proteomics.panel.score.ScoreResult` of :func:`~proteomics.panel.score.score` on the joined
     Dataset (:func:`join_for_signature`): one row per subject (``sample`` = subject id).
     """
-    from .score import score
-
     return score(signature, join_for_signature(signature, datasets, by=by))

@@ -10,6 +10,7 @@ from sklearn.base import clone
 
 from ..config.panel import DEFAULT_PREPROCESS
 from ..errors import InputError
+from ..preprocess import STEPS
 from .settings import PanelSettings
 
 __all__ = ["derive_seed", "preprocess_steps"]
@@ -23,10 +24,6 @@ def derive_seed(seed: int, *keys: int) -> int:
 
 def preprocess_steps(settings: PanelSettings, seed: int = 0) -> list[tuple[str, Any]]:
     """Fresh (unfitted) preprocessing transformers from ``settings.preprocess`` (see PanelSettings)."""
-    try:
-        from ..preprocess import STEPS
-    except ImportError:  # pragma: no cover - preprocess not installed
-        STEPS = {}
     pre = settings.preprocess
     if pre is None:
         pre = tuple((k, dict(p)) for k, p in DEFAULT_PREPROCESS if k in STEPS)

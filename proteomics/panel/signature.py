@@ -19,6 +19,7 @@ from ..signature import (
     restore_steps,
     step_states,
 )
+from .lockmodel import categories_and_thresholds, model_payload
 
 __all__ = ["Signature", "SIGNATURE_SCHEMA", "SIGNATURE_SCHEMA_VERSION", "KINDS", "step_states", "restore_steps",
            "lock"]
@@ -40,8 +41,6 @@ def lock(pipe, X, y_labels, *, positive: str, classes: Sequence[str], settings, 
     (see :mod:`proteomics.panel.lockmodel`). ``specimens``: for a multi-specimen panel (features
     ``"<specimen>:<protein_group>"``, see :mod:`proteomics.panel.multispecimen`) the specimens it requires.
     """
-    from .lockmodel import categories_and_thresholds, model_payload
-
     pre = [step for _, step in pipe.steps[:-4]]
     states = step_states(pre)
     Xp = X
