@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..io.write import write_table
+from ..preprocess.mode import ModeNormalizer, mode_diagnostics
 from ..signature import permutation_p_text
 from ..stats.results import contrast_file_stem
 from . import plots, plots_de
@@ -117,8 +119,6 @@ def mode_normalisation_summary(stages: Mapping[str, Any]) -> dict | None:
     """When ``normalize_mode`` ran: per-sample offsets, the share of proteins off the main peak, samples whose
     log-ratios show two peaks of similar height, and the plotted curves. The step is refitted on the data it was
     fitted on (deterministic, so the same anchors and offsets). None when mode normalisation did not run."""
-    from ..preprocess.mode import ModeNormalizer, mode_diagnostics
-
     names = list(stages)
     if "normalize_mode" not in names:
         return None
@@ -336,8 +336,6 @@ def build_run_report(outdir: Path, *, ran: Mapping[str, Any], stages: Mapping[st
     mode = mode_normalisation_summary(stages)
     if mode is not None:
         figs, tabs, warns = _mode_figures(mode, figdir)
-        from ..io.write import write_table
-
         (outdir / "qc").mkdir(exist_ok=True)
         for t in tabs:
             write_table(t.pop("data"), outdir / t["file"])

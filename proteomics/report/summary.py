@@ -12,6 +12,8 @@ from typing import Any
 import pandas as pd
 
 from ..signature import permutation_p_text
+from .de_section import annotate
+from .plots_de import display_names
 
 __all__ = ["summary_lists", "relative_paths", "relpath"]
 
@@ -44,8 +46,6 @@ def relative_paths(obj: Any, base: str | os.PathLike | None, skip: Sequence[str]
 
 
 def _genes(table: pd.DataFrame, n: int) -> str:
-    from .plots_de import display_names
-
     top = table.sort_values("p_value", kind="stable").head(n)
     return ", ".join(display_names(top).tolist())
 
@@ -68,8 +68,6 @@ def summary_lists(*, ran: Mapping[str, Any], raw, clean, de_results, panel_resul
         up = int((sig & (t["log2fc"].to_numpy(float) > 0)).sum())
         did.append(f"Differential abundance: {r.contrast} (moderated t, {de['fdr'].upper()} q-values).")
         if sig.any():
-            from .de_section import annotate
-
             found.append(f"{r.contrast}: {int(sig.sum())} of {len(t)} proteins at q < {q:g} ({up} up, "
                          f"{int(sig.sum()) - up} down); most significant: "
                          f"{_genes(annotate(t, clean.proteins)[sig], 5)}.")
