@@ -32,9 +32,11 @@ from ..dataset import Dataset
 from ..errors import InputError
 from . import associations as assoc
 from .centroids import CentroidModel
+from .characterise import cluster_vs_rest, top_proteins
 from .consensus import cluster_stability, consensus_cdf, consensus_cluster, sample_confidence
 from .features import FeatureSpace, fit_preprocess, select_features
 from .settings import resolve_settings
+from .stratifier import lock_stratifier
 
 __all__ = ["StratifyResult", "stratify", "METRICS_SCHEMA", "METRICS_SCHEMA_VERSION"]
 
@@ -269,14 +271,10 @@ def stratify(ds: Dataset, *, k_max: int = 6, settings: dict | None = None, seed:
         km, cox, logrank = assoc.survival_summary(clusters, samples, tcol, ecol)
     de = pd.DataFrame(columns=["cluster", "protein_group"])
     if k > 1 and s["characterise"]:
-        from .characterise import cluster_vs_rest
-
         try:
             de = cluster_vs_rest(clean, clusters)
         except InputError as exc:  # characterisation is optional; the clustering stands without it
             warns.append(f"cluster-vs-rest statistics failed: {exc.message}")
-    from .characterise import top_proteins
-
     top = top_proteins(de, s["top_n"]) if len(de) else pd.DataFrame(columns=["cluster", "rank", "protein_group"])
 
     # -- plots as tables ------------------------------------------------------------------------------------------
@@ -295,8 +293,6 @@ def stratify(ds: Dataset, *, k_max: int = 6, settings: dict | None = None, seed:
     if agreement < 1.0:
         warns.append(f"the locked nearest-centroid stratifier reproduces {agreement:.1%} of the training "
                      "assignments (samples between clusters)")
-    from .stratifier import lock_stratifier
-
     signature = lock_stratifier(fitted, space, model, specimen=specimen, settings=s,
                                 training={"n_samples": n, "k": k, "stable": bool(stable), "seed": int(seed),
                                           "pac": cons.pac.get(k), "null_p": p_value,

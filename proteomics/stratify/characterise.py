@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
+from ..stats import moderated_t
 
 __all__ = ["cluster_vs_rest", "top_proteins"]
 
@@ -33,8 +34,6 @@ def cluster_vs_rest(ds: Dataset, clusters: Sequence[str]) -> pd.DataFrame:
 
     Returns a long DataFrame with a leading ``cluster`` column followed by the DEResult table columns.
     """
-    from ..stats import moderated_t
-
     clusters = np.asarray([str(c) for c in clusters])
     frames = []
     for c in sorted(set(clusters.tolist())):

@@ -22,17 +22,12 @@ import pandas as pd
 from ..config.stratify import STRATIFY_PREPROCESS
 from ..dataset import Dataset
 from ..errors import InputError
+from ..preprocess import STEPS
 
 __all__ = ["DEFAULT_PREPROCESS", "parse_preprocess", "fit_preprocess", "select_features", "FeatureSpace"]
 
 #: default preprocessing before clustering (declared in the config: drop contaminants, ≥ 70 % valid, median)
 DEFAULT_PREPROCESS = STRATIFY_PREPROCESS
-
-
-def _steps_registry() -> Mapping[str, Any]:
-    from ..preprocess import STEPS  # lazy: nothing happens at import time
-
-    return STEPS
 
 
 def parse_preprocess(spec) -> list[tuple[str, dict]]:
@@ -62,14 +57,13 @@ def fit_preprocess(ds: Dataset, spec: Sequence[tuple[str, dict]]) -> tuple[Datas
     """Fit each step on ``ds`` (samples × proteins, log2) in order; return the result and the fitted steps."""
     if not spec:
         return ds, []
-    steps_reg = _steps_registry()
     fitted = []
     for name, params in spec:
-        if name not in steps_reg:
+        if name not in STEPS:
             raise InputError(f"unknown preprocessing step {name!r}", column="preprocess",
-                             hint=f"choose from {', '.join(sorted(steps_reg))}")
+                             hint=f"choose from {', '.join(sorted(STEPS))}")
         try:
-            step = steps_reg[name](**params)
+            step = STEPS[name](**params)
         except TypeError as exc:
             raise InputError(f"bad settings for preprocessing step {name!r} ({exc})", column="preprocess") from None
         ds = step.fit_transform(ds)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..dataset import Dataset
 from ..errors import InputError, ScoringRefused
+from ..signature import Signature, refuse_unfit, restore_steps, step_states
 from .centroids import CentroidModel
 from .features import FeatureSpace
 
@@ -39,8 +40,6 @@ def lock_stratifier(fitted: Sequence[tuple[str, Any]], space: FeatureSpace, mode
     Preprocessing steps that cannot be applied to one new sample (e.g. ComBat) cannot be locked; the stratifier
     is then written without them and ``model["unlockable"]`` says why, so :func:`assign` refuses.
     """
-    from ..signature import Signature, step_states
-
     steps_objs = [step for _, step in fitted]
     unlockable = ""
     try:
@@ -91,8 +90,6 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
     ``qc_flags``); a sample with too few training proteins measured or too many stratifier proteins missing is
     refused alone.
     """
-    from ..signature import refuse_unfit, restore_steps
-
     if signature.kind != "stratifier":
         raise ScoringRefused([f"signature {signature.name!r} is a {signature.kind}, not a stratifier"],
                              hint="score panels with `proteomics score`; give a stratifier.json here")
