@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .layouts import ALIASES, normalise_name
 from .specimens import SPECIMENS, normalise_specimen
 
 __all__ = ["REQUIRED_COLUMNS", "MISSING_VALUES", "is_missing", "as_text", "covariate", "close_names", "build_table"]
@@ -48,8 +49,6 @@ def covariate(values) -> pd.Series:
 def close_names(name: str, present: Iterable[str]) -> str:
     """Header names that may be meant by ``name``: a known alias of it (:data:`.layouts.ALIASES`), else a
     near-identical spelling (a typo); an empty string when nothing is close. Never a merely similar word."""
-    from .layouts import ALIASES, normalise_name
-
     present = [str(p) for p in present]
     norm = {normalise_name(p): p for p in present}
     aliases = [norm[a] for a in ALIASES.get(name, ()) if a in norm]
