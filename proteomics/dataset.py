@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _anndata
 from ._files import _clean_for_json, atomic_path
 from ._version import __version__
 from .errors import InputError
@@ -320,15 +321,12 @@ class Dataset:
         """An ``anndata.AnnData``: obs = samples (sheet columns), var = proteins (gene, description …),
         X = log2 with NaN for missing, layers (counts, imputation masks), provenance in ``uns['proteomics']``
         as JSON strings. Needs the ``anndata`` extra."""
-        from ._anndata import to_anndata
-
-        return to_anndata(self.X, self.samples, self.proteins, self.layers, [s.to_dict() for s in self.history],
-                          schema=DATASET_SCHEMA, schema_version=DATASET_SCHEMA_VERSION)
+        return _anndata.to_anndata(self.X, self.samples, self.proteins, self.layers,
+                                   [s.to_dict() for s in self.history],
+                                   schema=DATASET_SCHEMA, schema_version=DATASET_SCHEMA_VERSION)
 
     @classmethod
     def from_anndata(cls, adata) -> Dataset:
         """The reverse of :meth:`to_anndata` (any AnnData with samples in obs and log2 proteins in var)."""
-        from ._anndata import from_anndata
-
-        X, samples, proteins, layers, history = from_anndata(adata)
+        X, samples, proteins, layers, history = _anndata.from_anndata(adata)
         return cls(X, samples, proteins, layers, tuple(Step.from_dict(h) for h in history))

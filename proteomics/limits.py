@@ -12,6 +12,7 @@ import json
 import os
 import re
 import stat
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -247,8 +248,6 @@ def check_sheet_size(path: str | os.PathLike) -> None:
         raise InputError(f"sample sheet is larger than {MAX_SHEET_BYTES // 2**20} MiB", path=path,
                          hint="a sample sheet lists runs: check that this is the right file")
     if str(path).lower().endswith((".xlsx", ".xlsm")):
-        import zipfile
-
         try:
             with zipfile.ZipFile(path) as z:
                 total = sum(i.file_size for i in z.infolist())

@@ -26,7 +26,9 @@ from ._files import _clean_for_json, canonical_json, sha256_bytes, write_bytes
 from ._version import __version__
 from .errors import InputError, ScoringRefused, SignatureError
 from .limits import MAX_SIGNATURE_BYTES, loads_json, read_limited
+from .preprocess import STEPS
 from .signature_checks import check_content
+from .signing import verify_signed
 
 __all__ = ["Signature", "SIGNATURE_SCHEMA", "SIGNATURE_SCHEMA_VERSION", "KINDS", "step_states", "restore_steps",
            "UNSIGNED_WARNING", "permutation_p_text"]
@@ -193,8 +195,6 @@ class Signature:
         revoked (``trusted_keys``: a folder of trusted keys; None = the user's). ``allow_unsigned`` accepts a
         file without a signing block (never a bad or untrusted one); the caller must then mark its outputs
         with :data:`UNSIGNED_WARNING`."""
-        from .signing import verify_signed
-
         data = _read_signature_file(path)
         sig = cls.from_bytes(data, path=path)
         if not (allow_unsigned and not sig.signing):
@@ -229,10 +229,6 @@ class Signature:
 
 # -- preprocessing steps as JSON ---------------------------------------------------------------------------------
 def _step_classes() -> dict[str, type]:
-    try:
-        from .preprocess import STEPS
-    except ImportError:  # pragma: no cover
-        STEPS = {}
     out = {cls.__name__: cls for cls in STEPS.values()}
     return out
 

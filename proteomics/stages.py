@@ -21,12 +21,13 @@ from .config import RunConfig
 from .dataset import Dataset, Step
 from .errors import InputError
 from .io.fasta import read_fasta
-from .io.write import write_tsv
+from .io.write import write_table, write_tsv
 from .preprocess import make_step, step_key
 from .quant import quantify
 from .samples import SampleSheet, run_basename, run_stem
 from .stats import DEResult
 from .stats.design import parse_contrast
+from .stats.differential import differential
 from .stats.results import de_long_table
 
 __all__ = ["Progress", "Inputs", "read_inputs", "quantify_inputs", "load_dataset", "read_options",
@@ -110,8 +111,6 @@ def run_de(cfg: RunConfig, ds: Dataset, *, progress: Progress | None = None) -> 
     :func:`proteomics.stats.differential.differential` with ``cfg.de.model`` (moderated t plus the detection
     test by default). Each result's table has ``gene`` and ``description`` after ``protein_group`` and is sorted
     by p-value (untestable rows last)."""
-    from .stats.differential import differential
-
     progress = progress or _no_progress
     d = cfg.de
     for contrast in d.contrasts:
@@ -136,8 +135,6 @@ def _annotated(res: DEResult, ds: Dataset) -> DEResult:
 def write_de(results: list[DEResult], per_contrast: Callable[[str], Path], long: Path | None) -> None:
     """Write one table per contrast (``per_contrast(safe name)``) and the long table (``long``, if given), each in
     the format its suffix names."""
-    from .io.write import write_table
-
     for r in results:
         path = per_contrast(safe_name(r.contrast))
         if Path(path).suffix.lower() == ".tsv":
@@ -266,7 +263,8 @@ def quantify_inputs(cfg: RunConfig, inputs: Inputs, *, method: str | None = None
     qkw = {"min_ratio_count": cfg.quantify.min_ratio_count, "top_n": cfg.quantify.top_n,
            "fasta": cfg.inputs.fasta}
     if inputs.table is None:
-        from .quant.distributed import quantify_dask  # optional dependency (dask)
+        # here, not at the top: the dask engine (optional extra `dask`) loads only when it runs
+        from .quant.distributed import quantify_dask
 
         raw = quantify_dask(inputs.data, inputs.sheet, format=cfg.inputs.format, method=method,
                             scheduler=cfg.scheduler, read_options=read_options(cfg), progress=progress,

@@ -27,6 +27,7 @@ from ._version import __version__
 from .config import RunConfig
 from .dataset import Dataset
 from .guard import check_outputs
+from .io.write import write_dataset
 from .io.write import write_tsv as _write_tsv
 from .panel import build_panel, write_panel_outputs
 from .panel.build import check_class_sizes
@@ -198,8 +199,6 @@ def _run_stages(cfg: RunConfig, inputs: Inputs, tmp: Path, timer: _Timer, progre
     clean.to_parquet(tmp / "protein_matrix.parquet")
     raw.to_tsv(tmp / "qc" / "protein_matrix_unfiltered.tsv")
     if cfg.output.anndata:
-        from .io.write import write_dataset
-
         write_dataset(clean, tmp / "protein_matrix.h5ad")  # AnnData; provenance as JSON strings in uns
     write_text(tmp / "provenance.json", canonical_json([s.to_dict() for s in clean.history]))
 
