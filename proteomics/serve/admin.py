@@ -7,6 +7,7 @@ audit trail (no page changes it).
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
@@ -60,8 +61,6 @@ async def signature_import(request: Request, file: UploadFile | None = None, csr
     st = request.app.state
 
     def work():
-        import hashlib
-
         try:
             with st.db() as s, s.begin():
                 rec = registry.import_signature(s, data, trusted_keys=st.settings.keys_dir, by=ctx.name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import multiprocessing
 import tempfile
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -112,8 +113,6 @@ def make_pool(workers: int) -> Executor:
     """``workers`` spawned processes (CPU-bound scoring in parallel, isolated), or 4 threads when 0."""
     if workers <= 0:
         return ThreadPoolExecutor(max_workers=4, thread_name_prefix="score")
-    import multiprocessing
-
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 

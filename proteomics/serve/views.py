@@ -6,12 +6,15 @@ so request logs never hold one. Audit rows name the result id and the file/signa
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import re
 import secrets
 import time
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -148,8 +151,6 @@ async def score(request: Request, ctx: Ctx = Depends(clinician)):
         out = await run_in_pool(pool(request), path, name, content, f["specimen"], str(st.settings.work_dir),
                                 str(st.settings.keys_dir))
     except Exception as exc:  # noqa: BLE001 - recorded as failed, no trace on the page
-        from concurrent.futures.process import BrokenProcessPool
-
         if isinstance(exc, BrokenProcessPool):  # a worker was killed: the next request gets a fresh pool
             st.pool = None
         await run_in_threadpool(record, request, user=ctx.name, action="score", outcome="failed",
@@ -202,9 +203,6 @@ def _view(res: Result, sig: SignatureRecord, who: User) -> dict:
         p["strip"] = plots.protein_strip(p)
     rows = []
     if res.scores_tsv:
-        import csv
-        import io
-
         rows = list(csv.DictReader(io.StringIO(res.scores_tsv), delimiter="\t"))
     thr = [(k, v.get("probability")) for k, v in dict(s.thresholds).items() if isinstance(v, dict)]
     return {"r": res, "sig": sig, "ran_by": who.name, "reasons": json.loads(res.reasons), "panel": panel,
@@ -236,9 +234,6 @@ def download_tsv(request: Request, rid: int, ctx: Ctx = Depends(clinician)):
 @router.get("/results/{rid}/scores.json")
 def download_json(request: Request, rid: int, ctx: Ctx = Depends(clinician)):
     """GET (clinician): the scores as JSON records."""
-    import csv
-    import io
-
     res, _, _ = _load(request, rid, ctx, "report_download", "json")
     rows = list(csv.DictReader(io.StringIO(res.scores_tsv), delimiter="\t")) if res.scores_tsv else []
     body = {"columns": list(rows[0].keys()) if rows else [], "rows": rows, "outcome": res.outcome,
