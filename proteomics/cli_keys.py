@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -49,8 +50,6 @@ def register(app: typer.Typer, errors: Callable, console) -> None:
                output: Annotated[Path | None, typer.Option("-o", "--output", "--out", help="PEM file to write "
                                                                                   "(default: print).")] = None):
         """Print or write the public key (PEM) that other sites add with 'keys trust'."""
-        import os
-
         from ._files import write_text
         from .errors import InputError
         from .guard import check_outputs
