@@ -9,6 +9,11 @@ Cohorts (need ../shared/data beside the checkout):
   covid              PeCorA COVID-19 plasma, COVID vs non-COVID, built exactly as notebook 04 (MaxLFQ, 103 vs 26)
   cirrhosis          AlphaPeptStats liver plasma (MaxQuant LFQ), liver cirrhosis vs healthy (10 vs 10)
   nafld_or_cirrhosis the same, NAFLD or cirrhosis vs healthy (20 vs 10)
+Further contrasts of the liver cohort (not run by default; name them in --cohorts), to test generality:
+  t2d                T2D with or without NAFLD vs healthy (18 vs 10)
+  nafld              NAFLD with or without T2D vs healthy (20 vs 10)
+  any_liver_or_t2d   any of NAFLD, T2D, both, cirrhosis vs healthy (38 vs 10)
+  cirrhosis_vs_nafld cirrhosis vs NAFLD with or without T2D (10 vs 20)
 The liver proteinGroups.txt drops trailing empty fields on most rows, which our MaxQuant reader refuses
 ("row has 52 fields but the header has 55"); the bench reads its ``LFQ intensity`` columns with pandas (zeros =
 missing, Reverse / Potential contaminant / Only identified by site rows dropped, log2).
@@ -59,6 +64,19 @@ def load_covid():
     return ds.to_frame()[keep], lab[keep].to_numpy(), "COVID"
 
 
+_HEALTHY, _NAFLD, _CIRRHOSIS = "healthy", "non-alcoholic fatty liver disease", "liver cirrhosis"
+_T2D, _T2D_NAFLD = "type 2 diabetes mellitus", "type 2 diabetes mellitus|non-alcoholic fatty liver disease"
+#: liver plasma contrasts: (cases, controls) by the metadata's ``disease`` (10 healthy, 10 NAFLD, 10 T2D with NAFLD,
+#: 10 cirrhosis, 8 T2D); the first two are the issue's cohorts, the others (``--cohorts``) test generality
+LIVER = {"cirrhosis": ([_CIRRHOSIS], [_HEALTHY]),
+         "nafld_or_cirrhosis": ([_CIRRHOSIS, _NAFLD], [_HEALTHY]),
+         "t2d": ([_T2D, _T2D_NAFLD], [_HEALTHY]),
+         "nafld": ([_NAFLD, _T2D_NAFLD], [_HEALTHY]),
+         "any_liver_or_t2d": ([_NAFLD, _CIRRHOSIS, _T2D, _T2D_NAFLD], [_HEALTHY]),
+         "cirrhosis_vs_nafld": ([_CIRRHOSIS], [_NAFLD, _T2D_NAFLD])}
+EXTRA = tuple(c for c in LIVER if c not in COHORTS)
+
+
 def load_liver(which: str):
     base = SHARED / "alphastats_liver_plasma_maxquant"
     df = pd.read_csv(base / "proteinGroups.txt", sep="\t", quoting=csv.QUOTE_NONE, dtype=str)
@@ -73,9 +91,10 @@ def load_liver(which: str):
         warnings.simplefilter("ignore")  # openpyxl: unknown extension
         meta = pd.read_excel(base / "metadata.xlsx").set_index("sample").loc[X.index]
     d = meta["disease"].astype(str)
-    cases = ["liver cirrhosis"] if which == "cirrhosis" else ["liver cirrhosis", "non-alcoholic fatty liver disease"]
-    keep = d.isin(["healthy", *cases]).to_numpy()
-    return X[keep], np.where(d[keep] == "healthy", "healthy", "disease"), "disease"
+    cases, controls = LIVER[which]
+    keep = d.isin([*cases, *controls]).to_numpy()
+    control = "healthy" if controls == [_HEALTHY] else "control"
+    return X[keep], np.where(d[keep].isin(cases), "disease", control), "disease"
 
 
 def jaccard(sets) -> float:
@@ -203,9 +222,9 @@ def main(argv=None) -> int:
         except InputError as exc:
             ap.error(f"--variant {name}: {exc}")
     cohorts = [c.strip() for c in a.cohorts.split(",") if c.strip()]
-    bad = [c for c in cohorts if c not in COHORTS]
+    bad = [c for c in cohorts if c not in (*COHORTS, *EXTRA)]
     if bad:
-        ap.error(f"unknown cohort(s) {bad}; choose from {', '.join(COHORTS)}")
+        ap.error(f"unknown cohort(s) {bad}; choose from {', '.join((*COHORTS, *EXTRA))}")
     if not SHARED.exists():
         print(f"{SHARED} is absent: the panel bench needs ../shared/data", file=sys.stderr)
         return 2

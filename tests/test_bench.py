@@ -91,3 +91,27 @@ def test_panel_variants_are_parsed_and_passed(panel_bench, tmp_path, monkeypatch
     with pytest.raises(SystemExit) as e:  # a key PanelSettings does not have: refused before any work
         panel_bench.main(["--cohorts", "cirrhosis", "--variant", 'x={"selectr": "l1"}', "--out", str(tmp_path)])
     assert e.value.code == 2
+
+
+LIVER_DATA = BENCH.parents[1].parent / "shared" / "data" / "alphastats_liver_plasma_maxquant"
+
+
+@pytest.mark.skipif(not LIVER_DATA.exists(), reason="needs ../shared/data/alphastats_liver_plasma_maxquant")
+@pytest.mark.parametrize("cohort, n_cases, n_controls, control", [
+    ("t2d", 18, 10, "healthy"),  # metadata.xlsx: 8 T2D + 10 T2D with NAFLD, 10 healthy
+    ("cirrhosis_vs_nafld", 10, 20, "control"),  # 10 cirrhosis; 10 NAFLD + 10 T2D with NAFLD
+])
+def test_panel_liver_contrasts_take_the_metadata_groups(panel_bench, cohort, n_cases, n_controls, control):
+    X, y, positive = panel_bench.load_liver(cohort)
+    assert positive == "disease"
+    assert sorted(set(y)) == sorted({"disease", control})
+    assert (y == "disease").sum() == n_cases and (y == control).sum() == n_controls
+    assert X.shape[0] == n_cases + n_controls
+
+
+def test_panel_bench_refuses_an_unknown_cohort_naming_the_choices(panel_bench, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        panel_bench.main(["--cohorts", "lung", "--out", str(tmp_path)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown cohort" in err and "covid" in err and "cirrhosis_vs_nafld" in err
