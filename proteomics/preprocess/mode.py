@@ -84,19 +84,43 @@ def _kde_grid(d: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (edges[:-1] + edges[1:]), dens
 
 
-def _mean_shift(d: np.ndarray, start: float, h: float, max_iter: int = 200) -> float:
+def _mean_shift(d: np.ndarray, start: float, h: float, max_iter: int = 1000) -> float:
+    """The peak of the Gaussian kernel density of ``d`` (bandwidth ``h``, log2 units) uphill from ``start``: the
+    point where Σ w·(d − m) = 0, w = exp(−(d − m)²/2h²), the fixed point of plain mean shift.
+
+    Newton steps on the density's slope where the density is concave (quadratic convergence: a handful of steps
+    where mean shift needs dozens, and hundreds on a flat top), else mean-shift steps (slow only on the rare
+    climb out of a valley, hence ``max_iter``). A Newton step that lowers the density is halved until it climbs,
+    or replaced by the mean-shift step (which always climbs) once it is no longer than that step; a Newton step
+    is never longer than one bandwidth."""
     d = d[np.abs(d - start) < 6 * h]  # farther points weigh < 1e-7 of the nearest ones near the peak
-    m = start
+    m, trial = start, None  # trial: (position, density, mean-shift step, Newton step) of an unchecked Newton step
     for _ in range(max_iter):
-        w = np.exp(-0.5 * ((d - m) / h) ** 2)
-        sw = w.sum()
+        r = d - m
+        w = np.exp(-0.5 * (r / h) ** 2)
+        sw = float(w.sum())
         if sw <= 0:
             break
-        new = float(np.dot(w, d) / sw)
-        if abs(new - m) < 1e-9:
-            return new
-        m = new
-    return m
+        if trial is not None and sw < trial[1]:  # went downhill: back off
+            m0, sw0, shift0, newton = trial
+            half = newton / 2
+            if abs(half) > abs(shift0):
+                m, trial = m0 + half, (m0, sw0, shift0, half)
+            else:
+                m, trial = m0 + shift0, None
+            continue
+        g = float(np.dot(w, r))
+        shift = g / sw
+        concave = sw - float(np.dot(w, r * r)) / (h * h)  # −h²·(second derivative), up to the same factor
+        newton = g / concave if concave > 0 else np.inf
+        if abs(newton) <= h:
+            trial, step = (m, sw, shift, newton), newton
+        else:
+            trial, step = None, shift
+        m += step
+        if abs(step) < 1e-9:
+            break
+    return float(m)
 
 
 def _peaks(density: np.ndarray) -> np.ndarray:
