@@ -29,6 +29,8 @@ _PG_TRIGGERS = [
 
 
 def upgrade() -> None:
+    """Create every table of the first schema, and on SQLite/PostgreSQL the triggers that keep audit_log
+    append-only."""
     op.create_table(
         "users",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -127,4 +129,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Refused: dropping the schema would drop the audit trail."""
     raise RuntimeError("the audit trail is never dropped; restore a backup instead")
