@@ -76,6 +76,9 @@ class PanelSettings(Strict):
     fixed_specificity / fixed_sensitivity : risk categories of the signature: rule-in threshold = the lowest
         probability reaching this specificity, rule-out threshold = the highest keeping this sensitivity (both on
         out-of-fold predictions); also the operating points reported.
+    bags : 0 (default) or the number of subsamples (63.2 % of each class) of a bagged panel: each ranks the
+        proteins and fits the size's top k; the model averages their log-odds and the panel is the union of
+        their proteins (``proteomics.panel.bagging``; logistic model only, no ``max_proteins``).
     n_boot : bootstrap resamples for the AUC CI; interval_boot : bootstrap refits of the locked model for
         the probability interval.
     max_missing_fraction / range_margin : QC rules of the signature (fraction of panel proteins that may be
@@ -116,6 +119,8 @@ class PanelSettings(Strict):
     selector_options: dict[str, Any] = Field(default_factory=dict)
     model_options: dict[str, Any] = Field(default_factory=dict)
     fill: str = "min"
+    #: 0 = off; n = a bagged panel over n subsamples (union of their top-k panels, averaged logistic models)
+    bags: int = Field(0, ge=0, le=1000)
     prevalence: float | None = Field(None, gt=0, lt=1)
     fixed_specificity: float = Field(0.9, gt=0, lt=1, description="specificity target of the rule-in threshold")
     fixed_sensitivity: float = Field(0.9, gt=0, lt=1, description="sensitivity target of the rule-out threshold")
@@ -164,6 +169,9 @@ class PanelSettings(Strict):
     def _cap(self):
         if self.fixed_size and self.max_proteins is None:
             raise ValueError("fixed_size needs max_proteins (the exact panel size)")
+        if self.bags and (self.model != "logistic" or self.max_proteins is not None):
+            raise ValueError("bags needs model: logistic and no max_proteins (a bagged panel is the union of "
+                             "its subsamples' panels, which a hard cap cannot bound)")
         if not self.sizes():
             raise ValueError(f"no size of size_grid is within max_proteins={self.max_proteins}")
         return self

@@ -31,6 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..errors import InputError
 from . import metrics as M
+from .bagging import bag_rankings, bagged_back_end, fit_bagged
 from .curve import size_curve
 from .seeds import derive_seed, preprocess_steps
 from .selection import PanelFill, make_model, selector_for
@@ -90,6 +91,8 @@ def fit_choice(X: pd.DataFrame, y: np.ndarray, settings: PanelSettings, classes:
                seed: int, choice: Choice) -> Pipeline:
     """The panel pipeline with a tuned (size, penalty, C), fitted on all of (X, y)."""
     y_enc, _ = encode(y, positive, classes)
+    if settings.bags:
+        return fit_bagged(X, y_enc, settings, choice.k, choice.C, seed, penalty=choice.penalty)
     return make_pipeline(settings, choice.k, choice.C, seed, penalty=choice.penalty).fit(X, y_enc)
 
 
@@ -142,11 +145,17 @@ def _outer_task(X, y, groups, tr, te, settings, classes, positive, seed, perm, r
     size_proba, size_n, size_sel, sel_cache = {}, {}, {}, {}
     proba, sel = None, ()
     for key, ch in wanted.items():
-        if ch.penalty not in sel_cache:
-            sel_cache[ch.penalty] = selector_for(settings, None, seed=seed, penalty=ch.penalty).fit(Xa, y_enc)
-        ranking = sel_cache[ch.penalty].ranking_
-        cols = list(ranking if ch.k is None else ranking[: max(1, ch.k)])
-        pr = np.asarray(back_end(settings, ch.C, seed).fit(Xa[cols], y_enc).predict_proba(Xb[cols]), dtype=float)
+        if settings.bags:  # the size's panel on every subsample, averaged (proteomics.panel.bagging)
+            if ch.penalty not in sel_cache:
+                sel_cache[ch.penalty] = bag_rankings(settings, Xa, y_enc, seed, ch.penalty)
+            cols, back = bagged_back_end(settings, Xa, y_enc, sel_cache[ch.penalty], ch.k, ch.C, seed)
+        else:
+            if ch.penalty not in sel_cache:
+                sel_cache[ch.penalty] = selector_for(settings, None, seed=seed, penalty=ch.penalty).fit(Xa, y_enc)
+            ranking = sel_cache[ch.penalty].ranking_
+            cols = list(ranking if ch.k is None else ranking[: max(1, ch.k)])
+            back = back_end(settings, ch.C, seed).fit(Xa[cols], y_enc)
+        pr = np.asarray(back.predict_proba(Xb[cols]), dtype=float)
         if key == ("rule",):
             proba, sel = pr, tuple(cols)
         else:

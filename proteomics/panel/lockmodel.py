@@ -10,7 +10,7 @@ Probability interval (binary panels): ``interval_boot`` bootstrap refits (seeded
 classifier on the locked, standardised panel values; the 2.5 and 97.5 percentiles of the refits' probabilities
 form the 95 % interval. It reflects the uncertainty of the final model's coefficients given the panel, not the
 uncertainty of the selection. For random forests the interval is the 2.5–97.5 percentile range of the
-individual trees' probabilities.
+individual trees' probabilities; for a bagged panel (``proteomics.panel.bagging``) that of its subsample models.
 """
 
 from __future__ import annotations
@@ -88,11 +88,14 @@ def _interval_payload(pipe, Xpanel, y, positive, classes, settings, seed) -> dic
         return {"method": "none", "level": 0.95}
     if settings.model == "random_forest":
         return {"method": "tree_percentiles", "level": 0.95}
+    base = pipe.named_steps["model"]
+    if hasattr(base, "bag_coef_"):  # a bagged panel: the subsample models themselves (proteomics.panel.bagging)
+        return {"method": "bag_models", "level": 0.95, "n_boot": int(base.bag_coef_.shape[0]),
+                "coef": [_f(c[0]) for c in base.bag_coef_], "intercept": [float(b[0]) for b in base.bag_intercept_]}
     Z = pipe[-3:-1].transform(Xpanel)  # fill + scale, as fitted
     yb = (y == positive).astype(int)
     rng = np.random.default_rng(seed)
     coefs, icpts, cal = [], [], []
-    base = pipe.named_steps["model"]
     for _ in range(int(settings.interval_boot)):
         idx = np.concatenate([rng.choice(np.flatnonzero(yb == c), size=int((yb == c).sum()), replace=True)
                               for c in (0, 1)])
@@ -184,7 +187,7 @@ def apply_model(payload: Mapping[str, Any], Xpanel: np.ndarray) -> dict[str, np.
             proba = mean / 1
             score = d
         iv = payload.get("interval", {})
-        if iv.get("method") == "bootstrap_refit":
+        if iv.get("method") in ("bootstrap_refit", "bag_models"):
             B = np.asarray(iv["coef"], float)
             eta = Z @ B.T + np.asarray(iv["intercept"], float)[None, :]
             if kind == "svm":
