@@ -219,7 +219,11 @@ def _selection_info(s: PanelSettings, tuned, cv: NestedCVResult, k: int) -> dict
     chosen = [f.k for f in cv.folds]
     info = {"selection_method": s.selector, "redundancy": s.redundancy,
             "size_rule": s.size_rule, "size_rule_text": rule + (f"; hard cap max_proteins = {s.max_proteins}"
-                                                                if s.max_proteins is not None else ""),
+                                                                if s.max_proteins is not None else "")
+            + (f"; bagged over {s.bag_count()} subsamples: the panel is the union of their panels of the chosen "
+               "size and the model the average of theirs (the size-AUC curve is of exact, unbagged panels)"
+               if s.bag_count() else ""),
+            "bags": s.bag_count(),
             "size_grid": [size_label(x) for x in s.curve_sizes()], "max_proteins": s.max_proteins,
             "chosen_size": size_label(ch.k), "panel_size": int(k), "penalty": ch.penalty, "C": ch.C,
             "inner_auc_at_chosen_size": ch.inner_auc, "auc_definition": AUC_DEFINITION,

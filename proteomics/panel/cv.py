@@ -91,7 +91,7 @@ def fit_choice(X: pd.DataFrame, y: np.ndarray, settings: PanelSettings, classes:
                seed: int, choice: Choice) -> Pipeline:
     """The panel pipeline with a tuned (size, penalty, C), fitted on all of (X, y)."""
     y_enc, _ = encode(y, positive, classes)
-    if settings.bags:
+    if settings.bag_count():
         return fit_bagged(X, y_enc, settings, choice.k, choice.C, seed, penalty=choice.penalty)
     return make_pipeline(settings, choice.k, choice.C, seed, penalty=choice.penalty).fit(X, y_enc)
 
@@ -132,7 +132,9 @@ class FoldResult:
 
 def _outer_task(X, y, groups, tr, te, settings, classes, positive, seed, perm, r, f) -> FoldResult:
     """Tune on the outer training part, then fit every curve size's tuned pipeline on it and predict the test
-    part (only the rule's choice under permutation). Preprocessing is fitted once and shared by the sizes."""
+    part (only the rule's choice under permutation). Preprocessing is fitted once and shared by the sizes.
+    With bagging (``settings.bag_count()``) the rule's choice is the bagged panel; the curve's sizes stay
+    exact (what a hard cap of that size would give)."""
     curve = perm == 0
     res = tune(X.iloc[tr], y[tr], groups[tr], settings, classes, positive, seed, curve=curve)
     y_enc, _ = encode(y[tr], positive, classes)
@@ -144,11 +146,11 @@ def _outer_task(X, y, groups, tr, te, settings, classes, positive, seed, perm, r
     wanted[("rule",)] = res.choice
     size_proba, size_n, size_sel, sel_cache = {}, {}, {}, {}
     proba, sel = None, ()
+    n_bags = settings.bag_count()
     for key, ch in wanted.items():
-        if settings.bags:  # the size's panel on every subsample, averaged (proteomics.panel.bagging)
-            if ch.penalty not in sel_cache:
-                sel_cache[ch.penalty] = bag_rankings(settings, Xa, y_enc, seed, ch.penalty)
-            cols, back = bagged_back_end(settings, Xa, y_enc, sel_cache[ch.penalty], ch.k, ch.C, seed)
+        if n_bags and key == ("rule",):  # the chosen size, bagged (proteomics.panel.bagging); the curve is not
+            bags = bag_rankings(settings, Xa, y_enc, seed, ch.penalty)
+            cols, back = bagged_back_end(settings, Xa, y_enc, bags, ch.k, ch.C, seed)
         else:
             if ch.penalty not in sel_cache:
                 sel_cache[ch.penalty] = selector_for(settings, None, seed=seed, penalty=ch.penalty).fit(Xa, y_enc)

@@ -198,9 +198,12 @@ def panel_figures(res, outdir: Path, values=None, label: str | None = None) -> l
         figs.append(_save(plots.decision_curve_plot(dc), outdir, "decision_curve", "Decision curve",
                           "Net benefit of acting on the panel's probability vs treating everyone or no one."))
     if m.get("size_curve"):
-        figs.append(_save(plots.size_curve_plot(m["size_curve"], m.get("chosen_size"), m.get("baselines")), outdir,
-                          "size_curve", "AUC against panel size", "Each size tuned and tested in the nested CV "
-                          "(95% CI); square: the size rule's choice; dashed: baselines on the same outer folds."))
+        bagged = {"auc": m["auc"], "size": m["panel_size"], "bags": m["bags"]} if m.get("bags") else None
+        figs.append(_save(plots.size_curve_plot(m["size_curve"], m.get("chosen_size"), m.get("baselines"), bagged),
+                          outdir, "size_curve", "AUC against panel size", "Each size tuned and tested in the nested "
+                          "CV (95% CI); square: the size rule's choice; "
+                          + ("solid line: the bagged panel built at that size (the union of its subsamples' "
+                             "panels); " if bagged else "") + "dashed: baselines on the same outer folds."))
     null = _get(res, "permutation_aucs", default=None)
     if null is not None and len(null):
         figs.append(_save(plots.permutation_plot(null, float(m["auc"]), None), outdir,

@@ -280,9 +280,11 @@ def permutation_plot(null_aucs: Sequence[float], auc: float, p: float | None) ->
     return fig
 
 
-def size_curve_plot(curve: Sequence[Mapping], chosen=None, baselines: Mapping | None = None) -> Figure:
+def size_curve_plot(curve: Sequence[Mapping], chosen=None, baselines: Mapping | None = None,
+                    bagged: Mapping | None = None) -> Figure:
     """Nested-CV AUC (95% CI) against panel size (points in grid order, "unrestricted" last), the size rule's
-    choice marked, baselines as horizontal lines labelled with their size."""
+    choice marked, baselines as horizontal lines labelled with their size; ``bagged`` ({auc, size, bags}): the
+    bagged panel built at the chosen size, as a solid line."""
     fig, ax = _fig(6, 3.6)
     x = np.arange(len(curve))
     auc = np.array([c["auc"] for c in curve], float)
@@ -294,6 +296,9 @@ def size_curve_plot(curve: Sequence[Mapping], chosen=None, baselines: Mapping | 
     if chosen is not None and chosen in [c["size"] for c in curve]:
         i = [c["size"] for c in curve].index(chosen)
         ax.plot([x[i]], [auc[i]], "s", color="#d1495b", ms=8, label=f"size rule: {labels[i]}")
+    if bagged:
+        ax.axhline(bagged["auc"], lw=1.5, color="#d1495b",
+                   label=f"bagged panel ({bagged['auc']:.3f}, {bagged['size']:.0f} proteins, {bagged['bags']} subsamples)")
     for j, (name, b) in enumerate((baselines or {}).items()):
         ax.axhline(b["auc"], ls="--", lw=1, color=["#6a994e", "#bc6c25", "#7b2cbf", "#555555"][j % 4],
                    label=f"{name} ({b['auc']:.3f}, {b['size']:.0f} proteins)")
