@@ -31,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..errors import InputError
 from . import metrics as M
-from .bagging import bag_rankings, bagged_back_end, fit_bagged
+from .bagging import anchor_panel, bag_rankings, bagged_back_end, fit_bagged
 from .curve import size_curve
 from .seeds import derive_seed, preprocess_steps
 from .selection import PanelFill, make_model, selector_for
@@ -148,14 +148,14 @@ def _outer_task(X, y, groups, tr, te, settings, classes, positive, seed, perm, r
     proba, sel = None, ()
     n_bags = settings.bag_count()
     for key, ch in wanted.items():
+        if ch.penalty not in sel_cache:
+            sel_cache[ch.penalty] = selector_for(settings, None, seed=seed, penalty=ch.penalty).fit(Xa, y_enc)
+        ranking = sel_cache[ch.penalty].ranking_
+        cols = anchor_panel(ranking, ch.k)
         if n_bags and key == ("rule",):  # the chosen size, bagged (proteomics.panel.bagging); the curve is not
             bags = bag_rankings(settings, Xa, y_enc, seed, ch.penalty)
-            cols, back = bagged_back_end(settings, Xa, y_enc, bags, ch.k, ch.C, seed)
+            cols, back = bagged_back_end(settings, Xa, y_enc, bags, ch.k, ch.C, seed, anchor=cols)
         else:
-            if ch.penalty not in sel_cache:
-                sel_cache[ch.penalty] = selector_for(settings, None, seed=seed, penalty=ch.penalty).fit(Xa, y_enc)
-            ranking = sel_cache[ch.penalty].ranking_
-            cols = list(ranking if ch.k is None else ranking[: max(1, ch.k)])
             back = back_end(settings, ch.C, seed).fit(Xa[cols], y_enc)
         pr = np.asarray(back.predict_proba(Xb[cols]), dtype=float)
         if key == ("rule",):

@@ -9,6 +9,7 @@ from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from proteomics.config.panel import DEFAULT_BAGS
 from proteomics.errors import InputError
 from proteomics.panel import build_panel, nested_cv
 from proteomics.panel.bagging import SUBSAMPLE_FRACTION, bag_rankings, bagged_back_end, subsample_rows
@@ -33,27 +34,37 @@ def test_subsamples_are_stratified_distinct_and_seeded():
     assert small[:2].tolist() == [0, 1] and small.size == 4
 
 
-def test_averaged_model_equals_the_mean_log_odds_of_separately_fitted_models():
-    """Each subsample's model refitted here with scikit-learn on the training-standardised values of its own
-    top-k proteins; the mean of their log-odds must be the bagged pipeline's, and the union their proteins."""
+@pytest.mark.parametrize("anchor", [(), ("P010", "P000")])
+def test_averaged_model_equals_the_mean_log_odds_of_separately_fitted_models(anchor):
+    """Each subsample's model refitted here with scikit-learn on the training-standardised values of the anchor
+    plus its own top-k proteins; the mean of their log-odds must be the bagged pipeline's, and the union their
+    proteins."""
     ds = simulate(n_per_class=15, n_proteins=60, n_true=4, effect=1.2, seed=2)
     X = ds.to_frame()
     y = (ds.samples["condition"] == "case").astype(int).to_numpy()
     s = coerce_settings({**BAGGED, "bags": 6, "preprocess": []})
     bags = bag_rankings(s, X, y, seed=4)
-    cols, pipe = bagged_back_end(s, X, y, bags, 3, 0.5, seed=4)
-    assert set(cols) == {p for _, r in bags for p in r[:3]}
+    cols, pipe = bagged_back_end(s, X, y, bags, 3, 0.5, seed=4, anchor=anchor)
+    panels = [list(anchor) + [p for p in r[:3] if p not in anchor] for _, r in bags]
+    assert set(cols) == {p for panel in panels for p in panel}
     A = X[cols].to_numpy(float)
     A = np.where(np.isnan(A), np.nanmin(A, axis=0)[None, :], A)
     sc = StandardScaler().fit(A)
     Z = sc.transform(A)
     eta = np.zeros(len(y))
-    for rows, ranking in bags:
-        idx = [cols.index(p) for p in ranking[:3]]
+    for (rows, _), panel in zip(bags, panels, strict=True):
+        idx = [cols.index(p) for p in panel]
         m = LogisticRegression(C=0.5, solver="lbfgs", tol=1e-10, max_iter=1000).fit(Z[np.ix_(rows, idx)], y[rows])
         eta += m.decision_function(Z[:, idx]) / len(bags)
     got = pipe.predict_proba(X[cols])[:, 1]
     np.testing.assert_allclose(logit(got), eta, atol=1e-5)
+
+
+def test_bagging_is_the_default_only_without_a_cap():
+    assert coerce_settings({}).bag_count() == DEFAULT_BAGS == 25
+    assert coerce_settings({"max_proteins": 5}).bag_count() == 0          # a hard cap keeps the panel exact
+    assert coerce_settings({"model": "random_forest"}).bag_count() == 0
+    assert coerce_settings({"bags": 0}).bag_count() == 0
 
 
 def test_planted_proteins_are_chosen_by_every_subsample_and_lead_the_union():
