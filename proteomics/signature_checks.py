@@ -197,7 +197,9 @@ def _check_panel_model(c: _Check, m: Mapping, n: int) -> None:
         for i, t in enumerate(trees):
             _check_tree(c, t, f"model.trees[{i}]", n, len(classes))
     iv = c.typed(m, "interval", dict, "model.interval", required=False) or {}
-    if iv.get("method") == "bootstrap_refit":
+    if iv.get("method") == "bag_models" and kind != "logistic":
+        c.fail("model.interval.method", f"is 'bag_models' for a {kind} model (only a bagged logistic panel has it)")
+    if iv.get("method") in ("bootstrap_refit", "bag_models"):  # refits, or a bagged panel's subsample models
         coef = c.matrix(c.typed(iv, "coef", list, "model.interval.coef"), "model.interval.coef", n)
         c.vector(c.typed(iv, "intercept", list, "model.interval.intercept"), "model.interval.intercept", len(coef))
         if kind == "svm":

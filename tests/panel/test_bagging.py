@@ -15,6 +15,7 @@ from proteomics.panel import build_panel, nested_cv
 from proteomics.panel.bagging import SUBSAMPLE_FRACTION, bag_rankings, bagged_back_end, subsample_rows
 from proteomics.panel.score import score
 from proteomics.panel.settings import coerce_settings
+from proteomics.signature import Signature
 from tests.panel.conftest import FAST, simulate
 
 BAGGED = {**FAST, "max_proteins": None, "bags": 8}
@@ -80,10 +81,11 @@ def test_planted_proteins_are_chosen_by_every_subsample_and_lead_the_union():
     assert set(cols[:3]) == {"P000", "P001", "P002"}
 
 
-def test_bagged_signature_scores_as_the_pipeline_with_an_interval_from_the_subsample_models():
+def test_bagged_signature_scores_as_the_pipeline_with_an_interval_from_the_subsample_models(tmp_path):
     ds = simulate(n_per_class=15, n_proteins=80, n_true=4, effect=1.5, seed=3)
     res = build_panel(ds, "condition", "case", settings=BAGGED, seed=0)
-    sig = res.signature
+    res.signature.save(tmp_path / "signature.json")
+    sig = Signature.load(tmp_path / "signature.json")                 # passes the content checks
     assert sig.model["interval"]["method"] == "bag_models" and len(sig.model["interval"]["coef"]) == 8
     assert sig.training["settings"]["bags"] == 8
     assert list(sig.proteins) == list(res.pipeline.named_steps["select"].selected_)
