@@ -83,7 +83,7 @@ class PanelSettings(Strict):
         union of their proteins (``proteomics.panel.bagging``). Unset → 25 with the logistic model and no
         ``max_proteins`` (a hard cap keeps the panel exact and unbagged), else 0; 0 = off.
     n_boot : bootstrap resamples for the AUC CI; interval_boot : bootstrap refits of the locked model for
-        the probability interval.
+        the probability interval (a bagged panel's interval comes from its subsample models instead).
     max_missing_fraction / range_margin : QC rules of the signature (fraction of panel proteins that may be
         missing in one sample; allowed excess beyond the training range, in log2 units).
     name / version / intended_use / specimen : recorded in the signature.
