@@ -78,10 +78,13 @@ def test_leave_one_batch_out():
         assert ds.samples.loc[list(f.test_samples), "batch"].nunique() == 1
 
 
-def test_deterministic_bytes_and_n_jobs(tmp_path):
+@pytest.mark.parametrize("bagged", [False, True])
+def test_deterministic_bytes_and_n_jobs(tmp_path, bagged):
     ds = simulate(n_per_class=10, n_proteins=40, seed=3)
-    a = build_panel(ds, "condition", "case", settings=FAST, seed=7, n_permutations=1, n_jobs=1)
-    b = build_panel(ds, "condition", "case", settings=FAST, seed=7, n_permutations=1, n_jobs=2)
+    settings = {**FAST, "max_proteins": None, "bags": 5} if bagged else FAST
+    a = build_panel(ds, "condition", "case", settings=settings, seed=7, n_permutations=1, n_jobs=1)
+    b = build_panel(ds, "condition", "case", settings=settings, seed=7, n_permutations=1, n_jobs=2)
+    assert (a.signature.model["interval"]["method"] == "bag_models") == bagged
     pa = write_panel_outputs(a, tmp_path / "a")
     pb = write_panel_outputs(b, tmp_path / "b")
     for key in pa:
