@@ -45,7 +45,11 @@ def _num(x) -> float | None:
 
 def panel_values(sig, input_path: str, specimen: str) -> list[dict[str, Any]]:
     """Each panel protein's value for the (first) sample after the signature's stored preprocessing (log2),
-    beside its training mean, SD, minimum and maximum (from the signature), for the result page's plots."""
+    beside its training mean, SD, minimum and maximum (from the signature), for the result page's plots.
+
+    For a binary linear model each row also has ``contribution``: the protein's term in the patient's log-odds,
+    coefficient × (value − training mean) / training SD (a missing value counts as its fill value); rows are
+    sorted by its size, largest first (None for other models, which keep the signature's order)."""
     from ..commands import scoring_dataset
     from ..signature import restore_steps
 
@@ -67,11 +71,27 @@ def panel_values(sig, input_path: str, specimen: str) -> list[dict[str, Any]]:
     except Exception:  # noqa: BLE001 - display only; the result itself comes from the score command
         pass
     out = []
+    weights = _linear_weights(model, len(sig.proteins))
+    fill = list(model.get("fill", {}).get("values", []))
     for j, p in enumerate(sig.proteins):
         def at(seq, j=j):
             return _num(seq[j]) if j < len(seq) else None
-        out.append({"protein": p, "value": values[j], "mean": at(mean), "sd": at(sd), "min": at(lo), "max": at(hi)})
-    return out
+        row = {"protein": p, "value": values[j], "mean": at(mean), "sd": at(sd), "min": at(lo), "max": at(hi),
+               "contribution": None}
+        x = values[j] if values[j] is not None else at(fill)
+        if weights is not None and x is not None and row["mean"] is not None and row["sd"]:
+            row["contribution"] = _num(weights[j] * (x - row["mean"]) / row["sd"])
+        out.append(row)
+    # a large (e.g. bagged) panel: the proteins that move this patient's score most come first
+    return sorted(out, key=lambda r: -abs(r["contribution"]) if r["contribution"] is not None else 0.0)
+
+
+def _linear_weights(model: dict, n: int) -> list[float] | None:
+    """The coefficients on the standardised panel values of a binary linear model (logistic, SVM), else None."""
+    coef = model.get("coef")
+    if not model.get("binary") or model.get("type") not in ("logistic", "svm") or not coef or len(coef[0]) != n:
+        return None
+    return [float(c) for c in coef[0]]
 
 
 def score_file(input_path: str, input_name: str, signature_bytes: bytes, specimen: str, work_dir: str,

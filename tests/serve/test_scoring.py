@@ -8,6 +8,7 @@ import json
 import logging
 from html import unescape
 
+import pytest
 from sqlalchemy import select
 
 from proteomics.serve.app import create_app
@@ -132,3 +133,25 @@ def test_gzipped_upload_with_several_runs(backend, sigs, tmp_path):
         assert f"<td>{run}</td>" in page
     stored = list(settings.uploads_dir.iterdir())
     assert len(stored) == 1 and stored[0].name.endswith(".gz") and len(stored[0].name) == 64 + 3
+
+
+def test_panel_rows_carry_log_odds_terms_that_add_up_to_the_score(sigs, tmp_path):
+    """The result page's per-protein terms: coefficient × standardised value, largest first; with the
+    intercept they must add up to the log-odds of the probability that ``proteomics score`` writes."""
+    import numpy as np
+
+    from proteomics.serve.scoring import panel_values
+    from proteomics.signature import Signature
+
+    sig = Signature.from_bytes(sigs["signed"])
+    path = sigs["patients"]["N001_plasma_b3"]
+    rows = panel_values(sig, str(path), "plasma")
+    assert sorted(r["protein"] for r in rows) == sorted(sig.proteins)
+    terms = [r["contribution"] for r in rows]
+    assert all(t is not None for t in terms)
+    assert [abs(t) for t in terms] == sorted((abs(t) for t in terms), reverse=True)
+    expected = cli_score(sigs, path, tmp_path)
+    row = dict(zip(*(ln.split("\t") for ln in expected.splitlines()[:2]), strict=True))
+    p = float(row["probability"])
+    assert sum(terms) + float(sig.model["intercept"][0]) == \
+        pytest.approx(np.log(p) - np.log1p(-p), abs=1e-6)
