@@ -74,7 +74,7 @@ def subsample_rows(y: np.ndarray, n_bags: int, seed: int) -> list[np.ndarray]:
 def bag_rankings(settings: PanelSettings, X: pd.DataFrame, y: np.ndarray, seed: int,
                  penalty: float | None = None) -> list[Bag]:
     """The selector of ``settings`` (at ``penalty`` for a path selector) fitted on every subsample of
-    :func:`subsample_rows` (``settings.bags`` of them): [(rows, ranking)]."""
+    :func:`subsample_rows` (``settings.bag_count()`` of them): [(rows, ranking)]."""
     y = np.asarray(y)
     out = []
     for b, rows in enumerate(subsample_rows(y, settings.bag_count(), derive_seed(seed, 61))):
@@ -99,9 +99,10 @@ class BaggedLogistic(LogisticRegression):
 class BaggedUnion(_Selector):
     """The ``select`` step of a bagged panel's pipeline: keeps the given ``proteins`` (the union, in its order)."""
 
+    k = None  # the whole union is the panel
+
     def __init__(self, proteins: Sequence[str] = ()):
         self.proteins = proteins
-        self.k = None
 
     def _rank(self, X, y):
         names = list(self.proteins_in_)
