@@ -47,7 +47,7 @@ def panel_values(sig, input_path: str, specimen: str) -> list[dict[str, Any]]:
     """Each panel protein's value for the (first) sample after the signature's stored preprocessing (log2),
     beside its training mean, SD, minimum and maximum (from the signature), for the result page's plots.
 
-    For a binary linear model each row also has ``contribution``: the protein's term in the patient's log-odds,
+    For a binary logistic model each row also has ``contribution``: the protein's term in the patient's log-odds,
     coefficient × (value − training mean) / training SD (a missing value counts as its fill value); rows are
     sorted by its size, largest first (None for other models, which keep the signature's order)."""
     from ..commands import scoring_dataset
@@ -87,9 +87,10 @@ def panel_values(sig, input_path: str, specimen: str) -> list[dict[str, Any]]:
 
 
 def _linear_weights(model: dict, n: int) -> list[float] | None:
-    """The coefficients on the standardised panel values of a binary linear model (logistic, SVM), else None."""
+    """The coefficients on the standardised panel values of a binary logistic model (log-odds terms), else None
+    (an SVM's terms would be of its uncalibrated margin, not of the log-odds)."""
     coef = model.get("coef")
-    if not model.get("binary") or model.get("type") not in ("logistic", "svm") or not coef or len(coef[0]) != n:
+    if not model.get("binary") or model.get("type") != "logistic" or not coef or len(coef[0]) != n:
         return None
     return [float(c) for c in coef[0]]
 
