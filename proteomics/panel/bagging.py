@@ -169,10 +169,8 @@ def fit_bagged(X: pd.DataFrame, y: np.ndarray, settings: PanelSettings, k: int |
     """The whole bagged panel pipeline fitted on (X, y): preprocessing → :class:`BaggedUnion` → fill →
     standardise → :class:`BaggedLogistic` (the layout of :func:`proteomics.panel.cv.make_pipeline`)."""
     y = np.asarray(y)
-    steps = preprocess_steps(settings, seed)
-    Xa = X
-    for _, step in steps:
-        Xa = step.fit(Xa, y).transform(Xa)
+    steps = preprocess_steps(settings, seed)  # fitted as the nested CV fits them (one Pipeline, then transform)
+    Xa = Pipeline(steps).fit(X, y).transform(X) if steps else X
     ranking = selector_for(settings, None, seed=seed, penalty=penalty).fit(Xa, y).ranking_
     anchor = anchor_panel(ranking, k)
     cols, back = bagged_back_end(settings, Xa, y, bag_rankings(settings, Xa, y, seed, penalty), k, C, seed, anchor)
