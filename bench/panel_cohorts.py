@@ -14,6 +14,7 @@ Further contrasts of the liver cohort (not run by default; name them in --cohort
   nafld              NAFLD with or without T2D vs healthy (20 vs 10)
   any_liver_or_t2d   any of NAFLD, T2D, both, cirrhosis vs healthy (38 vs 10)
   cirrhosis_vs_nafld cirrhosis vs NAFLD with or without T2D (10 vs 20)
+  bal                lung-repair BALF (the one real BAL set), mechanical ventilation vs CPAP (8 vs 4)
 The liver proteinGroups.txt drops trailing empty fields on most rows, which our MaxQuant reader refuses
 ("row has 52 fields but the header has 55"); the bench reads its ``LFQ intensity`` columns with pandas (zeros =
 missing, Reverse / Potential contaminant / Only identified by site rows dropped, log2).
@@ -74,7 +75,23 @@ LIVER = {"cirrhosis": ([_CIRRHOSIS], [_HEALTHY]),
          "nafld": ([_NAFLD, _T2D_NAFLD], [_HEALTHY]),
          "any_liver_or_t2d": ([_NAFLD, _CIRRHOSIS, _T2D, _T2D_NAFLD], [_HEALTHY]),
          "cirrhosis_vs_nafld": ([_CIRRHOSIS], [_NAFLD, _T2D_NAFLD])}
-EXTRA = tuple(c for c in LIVER if c not in COHORTS)
+EXTRA = (*(c for c in LIVER if c not in COHORTS), "bal")
+
+
+def load_bal():
+    """The one real BAL set: ventilation (8) vs CPAP (4) patients, linear abundances → log2 (empty = missing;
+    rows without a gene symbol or with a repeated one are dropped)."""
+    base = SHARED / "lung_repair_balf"
+    X = pd.read_csv(base / "protein_abundance.derived.tsv", sep="\t", index_col="gene").astype(float)
+    X = X[X.index.notna() & ~X.index.duplicated(keep=False)]  # rows without a gene or repeating one: dropped
+    X = np.log2(X.where(X > 0)).T
+    sheet = pd.read_csv(base / "sheet.derived.csv").set_index("sample").loc[X.index]
+    return X, sheet["condition"].astype(str).to_numpy(), "ventilation"
+
+
+def load(name: str):
+    """(samples × proteins log2, labels, positive class) of a cohort by name."""
+    return load_covid() if name == "covid" else load_bal() if name == "bal" else load_liver(name)
 
 
 def load_liver(which: str):
@@ -123,7 +140,7 @@ def bench_cohort(name: str, *, seed: int, permutations: int, variants: dict | No
     from proteomics.panel.cv import nested_cv
     from proteomics.panel.settings import coerce_settings
 
-    X, y, positive = load_covid() if name == "covid" else load_liver(name)
+    X, y, positive = load(name)
     settings = coerce_settings({})
     y01 = (y == positive).astype(int)
     ids = [str(s) for s in X.index]

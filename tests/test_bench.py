@@ -109,6 +109,18 @@ def test_panel_liver_contrasts_take_the_metadata_groups(panel_bench, cohort, n_c
     assert X.shape[0] == n_cases + n_controls
 
 
+BAL_DATA = BENCH.parents[1].parent / "shared" / "data" / "lung_repair_balf"
+
+
+@pytest.mark.skipif(not BAL_DATA.exists(), reason="needs ../shared/data/lung_repair_balf")
+def test_panel_bal_cohort_takes_the_sheet_groups(panel_bench):
+    X, y, positive = panel_bench.load_bal()
+    # SOURCES.md: VM1-VM8 on mechanical ventilation, CPAP1-CPAP4; 3,867 rows, less those without or repeating a gene
+    assert positive == "ventilation" and (y == "ventilation").sum() == 8 and (y == "cpap").sum() == 4
+    assert list(X.index[y == "cpap"]) == ["CPAP1", "CPAP2", "CPAP3", "CPAP4"]
+    assert X.columns.is_unique and X.columns.notna().all() and X.shape[1] < 3867
+
+
 def test_panel_bench_refuses_an_unknown_cohort_naming_the_choices(panel_bench, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         panel_bench.main(["--cohorts", "lung", "--out", str(tmp_path)])
