@@ -45,7 +45,7 @@ from ._values import (
     to_float,
     wide_columns,
 )
-from .base import peek
+from .base import Peek, peek
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +61,20 @@ BLOCK_SIZE = 1 << 22  # 4 MiB of text per batch (peak memory of a 1 GB report â‰
 class Source:
     """An opened, validated text table: delimiter ``sep``, ``encoding``, header ``columns`` (stripped)."""
 
-    path: Path
+    head: Peek  # the file's start (path, compression) as ``peek`` read it
     sep: str
     encoding: str
     columns: tuple[str, ...]
-    gzipped: bool
     quoted: bool = True  # '"' quotes fields (CSV; TSV only when its header is quoted, as R writes it)
     sample: tuple[str, ...] = ()  # the first (â‰¤ 50) non-empty data lines, decoded
+
+    @property
+    def path(self) -> Path:
+        return self.head.path
+
+    @property
+    def gzipped(self) -> bool:
+        return self.head.gzipped
 
     @property
     def n_header_fields(self) -> int:
@@ -125,7 +132,7 @@ def open_source(path: str | os.PathLike, *, sep: str | None = None) -> Source:
         raise InputError("header without data rows", path=path, line=2,
                          hint="the export holds no rows; check the search-engine filters or export settings")
     quoted = sep != "\t" or header.startswith('"')
-    return Source(path=path, sep=sep, encoding=encoding, columns=tuple(cols), gzipped=p.gzipped, quoted=quoted,
+    return Source(head=p, sep=sep, encoding=encoding, columns=tuple(cols), quoted=quoted,
                   sample=tuple(data_lines))
 
 
