@@ -46,6 +46,7 @@ from .seeds import derive_seed, preprocess_steps
 from .selection import selector_for
 from .selectors import _Selector
 from .settings import PanelSettings
+from .subsample import stratified_subsamples
 
 __all__ = ["Bag", "BaggedLogistic", "BaggedUnion", "subsample_rows", "bag_rankings", "bagged_back_end",
            "fit_bagged", "anchor_panel", "SUBSAMPLE_FRACTION"]
@@ -60,15 +61,7 @@ Bag = tuple[np.ndarray, list[str]]
 def subsample_rows(y: np.ndarray, n_bags: int, seed: int) -> list[np.ndarray]:
     """``n_bags`` sorted row-position arrays, each holding round(0.632·n_c) (at least 2, at most n_c) samples
     of every class c, drawn without replacement with a generator seeded by ``seed``."""
-    y = np.asarray(y)
-    rng = np.random.default_rng(seed)
-    members = [np.flatnonzero(y == c) for c in np.unique(y)]
-    out = []
-    for _ in range(int(n_bags)):
-        rows = [rng.choice(m, size=min(m.size, max(2, int(round(SUBSAMPLE_FRACTION * m.size)))), replace=False)
-                for m in members]
-        out.append(np.sort(np.concatenate(rows)))
-    return out
+    return stratified_subsamples(y, n_bags, lambda m: min(m, max(2, int(round(SUBSAMPLE_FRACTION * m)))), seed)
 
 
 def bag_rankings(settings: PanelSettings, X: pd.DataFrame, y: np.ndarray, seed: int,

@@ -7,6 +7,7 @@ import numpy as np
 from ..errors import InputError
 from .selectors import _Selector, order_desc, rank_statistic
 from .sparse import L1Selector
+from .subsample import stratified_subsamples
 
 __all__ = ["StabilitySelector"]
 
@@ -38,15 +39,10 @@ class StabilitySelector(_Selector):
             raise InputError(f"stability threshold must be in (0.5, 1], got {self.threshold}")
         if self.base not in ("moderated_t", "l1"):
             raise InputError(f"unknown stability base {self.base!r}", hint="use moderated_t or l1")
-        rng = np.random.default_rng(self.seed)
         p = X.shape[1]
         q = min(self.q, p)
         counts = np.zeros(p)
-        classes = np.unique(y)
-        for _ in range(self.n_subsamples):
-            idx = np.concatenate([rng.choice(np.flatnonzero(y == c), size=max(1, int(np.sum(y == c)) // 2),
-                                             replace=False) for c in classes])
-            idx.sort()
+        for idx in stratified_subsamples(y, self.n_subsamples, lambda m: max(1, m // 2), self.seed):
             if self.base == "l1":
                 pos = L1Selector(k=q, C=self.C)._rank(X[idx], y[idx])[0][:q]
             else:
