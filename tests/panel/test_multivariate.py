@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 from proteomics import Dataset
 from proteomics.panel import build_panel
+from proteomics.panel.models import make_model
 from proteomics.panel.redundancy import ClusterRepresentatives, MRMRSelector
 from proteomics.panel.selection import L1PathSelector, ModeratedTSelector
 from proteomics.panel.settings import coerce_settings
@@ -159,6 +160,39 @@ def test_newton_logistic_equals_sklearn():
         b = logistic_l2(Z, y, C)
         np.testing.assert_allclose(b[:-1], ref.coef_[0], rtol=1e-6, atol=1e-8)
         assert b[-1] == pytest.approx(ref.intercept_[0], abs=1e-7)
+
+
+def _stationarity(Z, Y, W, b, C):
+    """Largest entry of the gradient of ½‖W‖² + C·(multinomial or binary log-loss) at (W, b): 0 at the optimum."""
+    S = Z @ W.T + b
+    if W.shape[0] == 1:
+        P = 1.0 / (1.0 + np.exp(-S))
+        R = P - Y[:, None]
+    else:
+        P = np.exp(S - S.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        R = P - (Y[:, None] == np.arange(W.shape[0])[None, :])
+    return max(np.abs(W + C * R.T @ Z).max(), np.abs(C * R.sum(axis=0)).max())
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_wide_logistic_is_the_full_optimum(n_classes):
+    """More proteins than samples: the fit through the row space is the optimum over all proteins (zero gradient
+    of scikit-learn's objective, independent of any solver) and equals sklearn's direct fit."""
+    rng = np.random.default_rng(4)
+    Z = rng.normal(size=(36, 150))
+    y = rng.integers(0, n_classes, 36) if n_classes > 2 else (Z[:, 0] + rng.normal(size=36) > 0).astype(int)
+    for C in (0.05, 0.5):
+        m = make_model("logistic", C=C).fit(pd.DataFrame(Z, columns=[f"P{j}" for j in range(150)]), y)
+        assert m.coef_.shape == (1 if n_classes == 2 else n_classes, 150)
+        assert list(m.feature_names_in_) == [f"P{j}" for j in range(150)]
+        assert _stationarity(Z, y, m.coef_, m.intercept_, C) < 1e-6
+        ref = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12, max_iter=500).fit(Z, y)
+        np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-7)
+        if n_classes == 2:
+            b = logistic_l2(Z, y.astype(float), C)
+            assert _stationarity(Z, y, b[None, :-1], b[-1:], C) < 1e-8
+            np.testing.assert_allclose(b[:-1], ref.coef_[0], atol=1e-7)
 
 
 def test_size_rule_closed_form():
