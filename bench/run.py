@@ -13,7 +13,7 @@ reused when present. Results are printed as a table and written to ``OUT/results
 
 Stages: read_tsv, read_parquet (read + FDR filter), maxlfq, directlfq (same input), preprocess (median
 normalisation + MinProb imputation), modt / limma (moderated t, complete and 5 % missing), panel (nested
-CV), hye (accuracy on the ProteoBench HYE files: ours vs directLFQ), e2e (read → MaxLFQ → moderated t),
+CV), panel_weak (the default panel where the signal is weak and the panel large), hye (accuracy on the ProteoBench HYE files: ours vs directLFQ), e2e (read → MaxLFQ → moderated t),
 dask (quantify_dask on a LocalCluster vs the local engine).
 """
 
@@ -45,8 +45,8 @@ SIZES = {
     "large": dict(runs=1_000, precursors=50_000, de_samples=1_000, de_proteins=10_000, panel_samples=200,
                   panel_proteins=2_000),
 }
-STAGES = ("read_tsv", "read_parquet", "maxlfq", "directlfq", "preprocess", "modt", "limma", "panel", "hye", "e2e",
-          "dask")
+STAGES = ("read_tsv", "read_parquet", "maxlfq", "directlfq", "preprocess", "modt", "limma", "panel", "panel_weak",
+          "hye", "e2e", "dask")
 
 
 # -- helpers used inside the stage subprocesses --------------------------------------------------------------
@@ -111,6 +111,18 @@ def synthetic_matrix(n: int, G: int, seed: int, missing: float = 0.0, de_fractio
     Y[np.ix_(grp == "B", de)] += 1.0
     if missing:
         Y[rng.random((n, G)) < missing] = np.nan
+    return Y, grp
+
+
+def weak_signal_matrix(n: int, G: int, seed: int):
+    """Samples × proteins log2 matrix where a panel has to be large: 10 shared latent factors (loadings SD 0.7,
+    so proteins are correlated as in plasma), unit noise, 30 proteins shifted by 0.2–0.8 in group B, 10 %
+    missing at random. Groups alternate A/B."""
+    rng = np.random.default_rng([seed, n, G, 7])
+    grp = np.where(np.arange(n) % 2, "B", "A")
+    Y = 20 + rng.normal(size=(n, 10)) @ (0.7 * rng.normal(size=(10, G))) + rng.normal(size=(n, G))
+    Y[:, :30] += (grp == "B")[:, None] * rng.uniform(0.2, 0.8, 30)
+    Y[rng.random((n, G)) < 0.1] = np.nan
     return Y, grp
 
 
@@ -335,6 +347,20 @@ def stage_panel(p: dict) -> dict:
     return {"wall_s": wall, "cpu_s": cpu, "shape": [n, G], "auc": float(auc) if isinstance(auc, int | float) else None}
 
 
+def stage_panel_weak(p: dict) -> dict:
+    """The default panel (bagged, no cap) where the signal is weak and the panel large (weak_signal_matrix)."""
+    from proteomics.panel import build_panel
+
+    n, G = 2 * p["panel_samples"], p["panel_proteins"] + p["panel_proteins"] // 4
+    Y, grp = weak_signal_matrix(n, G, p["seed"])
+    ds = _dataset(Y, grp)
+    t0, c0 = time.perf_counter(), _cpu()
+    res = build_panel(ds, "condition", "B", seed=p["seed"], n_permutations=0, n_jobs=1)
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    return {"wall_s": wall, "cpu_s": cpu, "shape": [n, G], "auc": float(res.cv.auc),
+            "panel_size": len(res.signature.proteins)}
+
+
 def stage_e2e(p: dict) -> dict:
     from proteomics import io
     from proteomics.quant import quantify
@@ -442,7 +468,7 @@ def stage_hye(p: dict) -> dict:
 
 STAGE_FUNCS = {"read_tsv": lambda p: stage_read(p, "tsv"), "read_parquet": lambda p: stage_read(p, "parquet"),
                "maxlfq": stage_maxlfq, "directlfq": stage_directlfq, "preprocess": stage_preprocess,
-               "modt": stage_modt, "limma": stage_limma, "panel": stage_panel, "hye": stage_hye, "e2e": stage_e2e,
+               "modt": stage_modt, "limma": stage_limma, "panel": stage_panel, "panel_weak": stage_panel_weak, "hye": stage_hye, "e2e": stage_e2e,
                "dask": stage_dask}
 
 
@@ -526,6 +552,8 @@ def _note(name: str, r: dict) -> str:
         return f"local engine {r['local_wall_s']:.2f} s; identical: {r['identical']}"
     if name == "panel":
         return f"AUC {r['auc']:.2f}" if r.get("auc") is not None else ""
+    if name == "panel_weak":
+        return f"AUC {r['auc']:.2f}, locked panel of {r['panel_size']} proteins"
     return ""
 
 
