@@ -167,6 +167,7 @@ def build_panel(ds: Dataset, label: str, positive: str, *, settings: PanelSettin
     source = f"{quant[-1].params['method']} roll-up" if quant and quant[-1].params.get("level") not in (
         None, "protein") and "method" in quant[-1].params else ""
     warnings = M.design_warnings(y, n_candidates, batch=batch, panel_size=int(k), source=source)
+    warnings[:0] = _chance_warnings(metrics)
     if len(classes) > 2:  # said, not silent: --positive only names the class whose probability is reported
         warnings.insert(0, f"the label has {len(classes)} classes ({', '.join(map(str, classes))}): a multinomial "
                            f"model was built; 'probability' is that of {positive!r} and the category is the most "
@@ -275,6 +276,22 @@ def _metrics(cv: NestedCVResult, oof: pd.DataFrame, y01: np.ndarray, s: PanelSet
         m["permutation_p"] = None
         m["permutation_auc_mean"] = None
     return m, curves
+
+
+def _chance_warnings(m: Mapping[str, Any]) -> list[str]:
+    """Warnings first in line when the nested CV does not show the panel to beat chance: the AUC's 95 % CI
+    reaches 0.5, or a label permutation scored at least the observed AUC (the same tie rule as the p-value)."""
+    out = []
+    lo, hi = m.get("auc_ci_low"), m.get("auc_ci_high")
+    if isinstance(lo, float) and np.isfinite(lo) and lo <= 0.5:
+        out.append(f"not shown to beat chance: the nested-CV AUC {m['auc']:.3f} has a 95% CI of {lo:.3f}–{hi:.3f}, "
+                   "which includes 0.5; do not use this panel to decide about patients")
+    null = np.asarray(m.get("permutation_aucs") or [], dtype=float)
+    hits = int(np.sum(null >= m["auc"] - 1e-12)) if null.size else 0
+    if hits:
+        out.append(f"not shown to beat chance: {hits} of {null.size} label permutations gave an AUC at least as "
+                   f"high as the observed {m['auc']:.3f} (permutation p = {m['permutation_p']:.2f})")
+    return out
 
 
 def _tsv(df: pd.DataFrame, path: Path) -> None:

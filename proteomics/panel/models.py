@@ -23,7 +23,7 @@ from sklearn.svm import LinearSVC
 from ..errors import InputError
 from ..preprocess.base import as_frame
 
-__all__ = ["PanelFill", "MODELS", "make_model"]
+__all__ = ["PanelFill", "PanelLogistic", "MODELS", "make_model", "row_space"]
 
 
 class PanelFill(TransformerMixin, BaseEstimator):
@@ -68,6 +68,38 @@ class PanelFill(TransformerMixin, BaseEstimator):
 MODELS = ("logistic", "random_forest", "svm")
 
 
+def row_space(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(F, Vt) with Z = F·Vt when Z (samples × columns) has more columns than samples: F = U·S (samples × samples)
+    and Vt (samples × columns) has orthonormal rows, from the thin SVD. Otherwise (Z, None).
+
+    An L2-penalised linear model's optimum w lies in the row space of Z (the gradient of its loss is Zᵀr), so
+    w = Vtᵀβ; and Z·w = F·β, ‖w‖ = ‖β‖: fitting β on F is the same problem, solved in the samples' dimension
+    (O(n²·p + n³) instead of O(p³) per Newton step)."""
+    Z = np.asarray(Z, dtype=float)
+    if Z.shape[1] <= Z.shape[0]:
+        return Z, None
+    U, S, Vt = np.linalg.svd(Z, full_matrices=False)
+    return U * S, Vt
+
+
+class PanelLogistic(LogisticRegression):
+    """scikit-learn's L2 logistic regression (Newton–Cholesky), fitted through :func:`row_space` when the panel
+    has more proteins than training samples: the same optimum (to ~1e-15 on standardised proteins), at a
+    fraction of the cost for large panels. ``coef_`` is always over the input columns."""
+
+    def fit(self, X, y, sample_weight=None):  # noqa: D102 - LogisticRegression.fit, through the row space
+        names = getattr(X, "columns", None)
+        F, Vt = row_space(X)
+        if Vt is None:
+            return super().fit(X, y, sample_weight)
+        super().fit(F, y, sample_weight)
+        self.coef_ = self.coef_ @ Vt
+        self.n_features_in_ = Vt.shape[1]
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        return self
+
+
 def make_model(name: str, *, C: float = 1.0, seed: int = 0, n_estimators: int = 300, **options):
     """A fresh classifier: ``logistic`` (L2-penalised, default), ``random_forest`` or ``svm`` (linear SVM
     with Platt/sigmoid probability calibration on 3 internal folds, ``ensemble=False``). Multi-class labels
@@ -75,7 +107,7 @@ def make_model(name: str, *, C: float = 1.0, seed: int = 0, n_estimators: int = 
     if options:
         raise InputError(f"unknown model option(s) {', '.join(sorted(options))}", hint="allowed: n_estimators")
     if name == "logistic":
-        return LogisticRegression(C=C, l1_ratio=0.0, solver="newton-cholesky", max_iter=200, tol=1e-8)
+        return PanelLogistic(C=C, l1_ratio=0.0, solver="newton-cholesky", max_iter=200, tol=1e-8)
     if name == "random_forest":
         return RandomForestClassifier(n_estimators=n_estimators, random_state=seed, n_jobs=1,
                                       min_samples_leaf=2)

@@ -29,7 +29,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import metrics as M
-from .models import PanelFill, make_model
+from .models import PanelFill, make_model, row_space
 from .seeds import derive_seed, preprocess_steps
 from .selection import selector_for
 from .settings import PanelSettings
@@ -107,7 +107,12 @@ def _fill_scale(Xa: pd.DataFrame, Xb: pd.DataFrame, fill: str) -> tuple[np.ndarr
 
 def logistic_l2(Z: np.ndarray, y01: np.ndarray, C: float, max_iter: int = 100, tol: float = 1e-10) -> np.ndarray:
     """Binary L2 logistic regression by Newton's method, the objective of scikit-learn's ``LogisticRegression``
-    (½‖w‖² + C·Σ log-loss, intercept unpenalised). Returns [w..., b]. Used to score tuning candidates fast."""
+    (½‖w‖² + C·Σ log-loss, intercept unpenalised). Returns [w..., b]. Used to score tuning candidates fast; with
+    more columns than samples it is solved in the samples' dimension (:func:`row_space`, the same optimum)."""
+    F, Vt = row_space(Z)
+    if Vt is not None:
+        beta = logistic_l2(F, y01, C, max_iter, tol)
+        return np.append(Vt.T @ beta[:-1], beta[-1])
     n, k = Z.shape
     A = np.column_stack([Z, np.ones(n)])
     pen = np.full(k + 1, 1.0 / C)
