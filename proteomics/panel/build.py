@@ -283,7 +283,7 @@ def _chance_warnings(m: Mapping[str, Any]) -> list[str]:
     reaches 0.5, or a label permutation scored at least the observed AUC (the same tie rule as the p-value)."""
     out = []
     lo, hi = m.get("auc_ci_low"), m.get("auc_ci_high")
-    if isinstance(lo, float) and np.isfinite(lo) and lo <= 0.5:
+    if M.reaches_chance(lo):
         out.append(f"not shown to beat chance: the nested-CV AUC {m['auc']:.3f} has a 95% CI of {lo:.3f}–{hi:.3f}, "
                    "which includes 0.5; do not use this panel to decide about patients")
     null = np.asarray(m.get("permutation_aucs") or [], dtype=float)

@@ -22,7 +22,7 @@ __all__ = [
     "roc_auc", "delong", "bootstrap_auc_ci", "roc_table", "roc_band", "sensitivity_at_specificity",
     "specificity_at_sensitivity", "predictive_values", "confusion_at", "calibration_slope_intercept",
     "calibration_bins", "brier", "net_benefit", "decision_curve", "permutation_p", "cramers_v",
-    "design_warnings", "multiclass_auc", "binary_summary",
+    "design_warnings", "multiclass_auc", "binary_summary", "reaches_chance",
 ]
 
 
@@ -351,6 +351,12 @@ def design_warnings(labels, n_candidates: int, *, batch=None, min_events_per_pro
         out.append(f"class imbalance: {', '.join(f'{k} {v}' for k, v in counts.items())} "
                    f"(ratio {counts.max() / counts.min():.1f})")
     return out
+
+
+def reaches_chance(auc_ci_low) -> bool:
+    """True when an AUC's lower confidence limit reaches 0.5: the model is not shown to beat chance. The one rule
+    behind the panel's warning and the web service's notice on a signature."""
+    return isinstance(auc_ci_low, int | float) and bool(np.isfinite(auc_ci_low)) and auc_ci_low <= 0.5
 
 
 def multiclass_auc(y_labels, proba: np.ndarray, classes: Sequence) -> float:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import InputError, SignatureError
+from ..panel.metrics import reaches_chance
 from . import audit
 from .db import SignatureRecord, Validation, utc_now
 
@@ -168,5 +169,6 @@ def summary(rec: SignatureRecord, sig) -> dict[str, Any]:
     return {"name": sig.name, "version": sig.version, "kind": sig.kind, "specimen": sig.specimen,
             "intended_use": sig.intended_use, "proteins": list(sig.proteins), "n_training": n_train,
             "training": train, "auc": perf.get("auc"), "auc_ci_low": perf.get("auc_ci_low"),
-            "auc_ci_high": perf.get("auc_ci_high"), "thresholds": dict(sig.thresholds),
+            "auc_ci_high": perf.get("auc_ci_high"), "reaches_chance": reaches_chance(perf.get("auc_ci_low")),
+            "thresholds": dict(sig.thresholds),
             "categories": list(sig.categories), "checksum": sig.sha256, "file_sha256": rec.sha256}

@@ -129,8 +129,8 @@ def _split_runs(report: Path, out: Path) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def sigs(tmp_path_factory):
     """The panel built from sample_data (as the README does, small CV), signed with a test key, plus an
-    unsigned copy, a copy signed by an untrusted key, a forged copy (coefficient edited, checksum recomputed)
-    and a signed version 2; ``pem`` is the trusted public key; ``patients`` one file per new patient run."""
+    unsigned copy, a copy signed by an untrusted key, a forged copy (coefficient edited, checksum recomputed),
+    a signed version 2 and a signed version 3 whose nested-CV AUC interval reaches 0.5 (``weak``); ``pem`` is the trusted public key; ``patients`` one file per new patient run."""
     from dataclasses import replace
 
     import yaml
@@ -162,9 +162,12 @@ def sigs(tmp_path_factory):
     coef[0][0] += 1.0
     forged = replace(signed, model={**dict(signed.model), "coef": coef}, sha256="").sealed()
     v2 = signing.sign_signature(replace(base, signing={}, version="2"), key=key)
+    # a genuinely signed signature whose recorded nested-CV AUC interval reaches 0.5 (what a no-signal cohort gives)
+    weak = signing.sign_signature(replace(base, signing={}, version="3", performance={
+        **dict(base.performance), "auc": 0.58, "auc_ci_low": 0.41, "auc_ci_high": 0.75}), key=key)
     out = {"signed": signed.to_bytes(), "unsigned": replace(base, signing={}).sealed().to_bytes(),
            "untrusted": signing.sign_signature(replace(base, signing={}), key=other).to_bytes(),
-           "forged": forged.to_bytes(), "v2": v2.to_bytes(), "pem": key.public_pem().encode()}
+           "forged": forged.to_bytes(), "v2": v2.to_bytes(), "weak": weak.to_bytes(), "pem": key.public_pem().encode()}
     for k, v in out.items():
         if k != "pem":
             (d / f"{k}.json").write_bytes(v)

@@ -271,3 +271,17 @@ def test_validation_metrics_attached_only_to_their_signature(world, sigs):
     assert "AUC 0.910 (95 % CI 0.850–0.970), 80 samples, 2 refused" in page
     assert [a for a in audit_rows(world) if a[1] == "validation_attach"] == [
         ("rev", "validation_attach", "refused"), ("rev", "validation_attach", "ok")]
+
+
+def test_signature_not_shown_to_beat_chance_is_said_before_approval(world, sigs):
+    rev = Web(world)
+    assert rev.login("rev").status_code == 303
+    pages = {}
+    for key in ("signed", "weak"):
+        r = import_sig(rev, sigs[key])
+        assert r.status_code == 303, r.text
+        pages[key] = rev.get(r.headers["location"]).text
+    assert 'id="chance"' not in pages["signed"]
+    notice = re.search(r'<p class="error" role="alert" id="chance">(.*?)</p>', pages["weak"], re.S)
+    assert notice and "Not shown to beat chance" in notice.group(1) and "0.410–0.750" in notice.group(1)
+    assert pages["weak"].index('id="chance"') < pages["weak"].index('id="approve"')
