@@ -148,7 +148,8 @@ def _errors() -> Iterator[None]:
     except ScoringRefused as exc:
         if _state["debug"]:
             raise
-        _fail([f"{exc.path + ': ' if exc.path else ''}{r}" for r in exc.reasons] or [str(exc)])
+        lines = [f"{exc.path + ': ' if exc.path else ''}{r}" for r in exc.reasons] or [str(exc)]
+        _fail(lines + ([f"Fix: {exc.hint.rstrip('. ')}."] if exc.hint and exc.reasons else []))
     except ProteomicsError as exc:
         if _state["debug"]:
             raise

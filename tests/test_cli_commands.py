@@ -159,6 +159,18 @@ def test_single_patient_scored_alone_equals_batch(flow, tmp_path):
     assert alone.loc["N001_plasma", "probability"] == batch.loc["N001_plasma", "probability"]
 
 
+def test_precursor_signature_refuses_a_protein_matrix(flow, tmp_path):
+    """The panel was trained on a top-3 roll-up of precursors; a protein matrix made by MaxLFQ (``quantify``'s
+    default) is on another scale, so scoring it is refused rather than giving shifted categories."""
+    sig = json.loads((flow / "panel" / "signature.json").read_text())
+    assert sig["training"]["quant_method"] == "top3"
+    out = invoke("score", flow / "m.tsv", "--signature", flow / "panel" / "signature.json", "--specimen", "plasma",
+                 "-o", tmp_path / "s.tsv")
+    assert out.exit_code == 2 and "Traceback" not in out.stderr
+    assert "already a protein matrix" in out.stderr and "report.tsv" in out.stderr
+    assert not (tmp_path / "s.tsv").exists() and not (tmp_path / "s.html").exists()
+
+
 def test_maxlfq_signature_refuses_precursor_input(flow, tmp_path):
     """A panel trained on MaxLFQ quantities cannot quantify one new run the same way: refused, not guessed."""
     (tmp_path / "p.yaml").write_text(yaml.safe_dump({"outer_folds": 3, "outer_repeats": 1, "inner_folds": 2,
@@ -176,5 +188,5 @@ def test_maxlfq_signature_refuses_precursor_input(flow, tmp_path):
     write_panel_outputs(replace(res, signature=sign_signature(res.signature)), tmp_path / "p")
     out = invoke("score", SAMPLE / "new_patients" / "report.tsv.gz", "--signature", tmp_path / "p" / "signature.json",
                  "--sheet", SAMPLE / "new_patients" / "sheet.csv", "-o", tmp_path / "s.tsv")
-    assert out.exit_code == 2 and "depend on the other runs" in out.stderr
+    assert out.exit_code == 2 and "depend on the other runs" in out.stderr and "Fix: rebuild the panel" in out.stderr
     assert not (tmp_path / "s.tsv").exists()

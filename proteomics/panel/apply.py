@@ -35,15 +35,23 @@ def quant_method_for(signature: Signature, level: str, path=None) -> str:
     """The roll-up to apply to new samples of ``level`` (the input's level: precursor, peptide, protein …) for
     ``signature``, or :class:`ScoringRefused` when it cannot be reproduced.
 
-    Protein-level input is only pivoted (``sum`` of one value per protein and run). A signature trained on
-    precursor-level input records its roll-up; only within-sample roll-ups (top-N, sum, iBAQ, spectral counts)
-    give one new run the same value alone as in a batch. A signature trained on protein-level quantities needs
-    protein-level input quantified the same way."""
-    if level == "protein":
-        return "sum"
+    Protein-level input is only pivoted (``sum`` of one value per protein and run), and only for a signature
+    trained on protein-level quantities: one trained on precursor-level input records its roll-up, and a
+    protein matrix made by any other (or an unknown) roll-up is not on its scale, so it is refused. Only
+    within-sample roll-ups (top-N, sum, iBAQ, spectral counts) give one new run the same value alone as in a
+    batch."""
     training = getattr(signature, "training", None) or {}
     method = training.get("quant_method")
     name = Path(path).name if path is not None else "the input"
+    if level == "protein":
+        if method is not None:
+            raise ScoringRefused([f"the signature was trained on {training.get('input_level') or 'precursor'}-level "
+                                  f"data rolled up to proteins by {method}, but {name} is already a protein "
+                                  "matrix: its values come from another (or an unknown) roll-up and are not on "
+                                  "the training scale"], path=path,
+                                 hint=f"score the {training.get('input_level') or 'precursor'}-level search-engine "
+                                      "output (e.g. DIA-NN report.tsv) instead: the signature applies its roll-up")
+        return "sum"
     if method is None:
         raise ScoringRefused([f"the signature was trained on protein-level quantities but {name} is "
                               f"{level}-level"], path=path,
