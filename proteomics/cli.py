@@ -119,6 +119,7 @@ def quantify(
     specimen: opt.SpecimenOption = None,
     n_jobs: opt.NJobsOption = 1,
     engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
+    force: opt.ForceOption = False,
 ):
     """Roll precursors/peptides up to proteins and write a log2 protein matrix: one row per protein group, one
     column per sample (proteins × samples; gene annotation in MATRIX.proteins.tsv beside a text matrix)."""
@@ -126,7 +127,8 @@ def quantify(
         from .io.write import DATASET_SUFFIXES, output_suffix, write_dataset
 
         suffix = output_suffix(output, dataset=True)  # the format follows the suffix; unknown: exit 2, no work
-        check_outputs(inputs=[input, sheet, fasta, sidecar_path(input)], outputs=[output, sidecar_path(output)])
+        side = [sidecar_path(output)] if suffix in DATASET_SUFFIXES[:2] else []  # only text matrices get one
+        check_outputs(inputs=[input, sheet, fasta, sidecar_path(input)], outputs=[output, *side], force=force)
         ds = quantify_file(input, sheet, format=format, method=method.value, fasta=fasta, scale=scale.value,
                            specimen=specimen, n_jobs=n_jobs, engine=engine, progress=cb)
         write_dataset(ds, output)
@@ -173,6 +175,7 @@ def de(
     scale: opt.ScaleOption = Scale.auto,
     specimen: opt.SpecimenOption = None,
     seed: opt.SeedOption = None,
+    force: opt.ForceOption = False,
 ):
     """Differential abundance: moderated t plus a detection test for proteins seen in one group only (or the
     detection-aware dpc model), after robust mode normalisation."""
@@ -181,7 +184,8 @@ def de(
                              covariates=covariate or [], block=block, trend=trend, robust=robust, legacy=legacy,
                              normalize=normalize, impute=impute, keep_contaminants=keep_contaminants,
                              min_valid=min_valid, fdr=fdr.value, format=format, scale=scale.value,
-                             specimen=specimen, seed=seed, model=model, detection=detection, progress=cb)
+                             specimen=specimen, seed=seed, model=model, detection=detection, force=force,
+                             progress=cb)
         if not _state["quiet"]:
             for r in results:
                 n = int((r.table["q_value"] < 0.05).sum())

@@ -114,11 +114,13 @@ def score(
     scale: opt.ScaleOption = opt.Scale.auto,
     also: opt.AlsoOption = None,
     allow_unsigned: opt.AllowUnsignedOption = False,
+    force: opt.ForceOption = False,
 ):
     """Score new patients with a locked signature, or refuse with every reason."""
     with _errors():
         table, report = score_command(input, signature, output, sheet=sheet, specimen=specimen, format=format,
-                                      scale=scale.value, also=also or (), allow_unsigned=allow_unsigned)
+                                      scale=scale.value, also=also or (), allow_unsigned=allow_unsigned,
+                                      force=force)
         if not _state["quiet"]:
             for rec in table.to_dict("records"):
                 what = rec.get("cluster") if "cluster" in rec else rec.get("category")

@@ -82,7 +82,8 @@ ScaleOption = Annotated[Scale, typer.Option("--scale", help="Input values: linea
 SpecimenOption = Annotated[str | None, typer.Option("--specimen", help="Use only the sheet rows of this specimen "
                                                                        "(plasma, serum, BAL, sputum).")]
 NJobsOption = Annotated[int, typer.Option("--n-jobs", help="Parallel worker processes.")]
-ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace existing outputs (files, or a results folder "
+                                                           "this package wrote).")]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the config's, 0).")]
 FormatOption = Annotated[str, typer.Option("--format", help=FORMAT_HELP)]
 SignKeyOption = Annotated[str | None, typer.Option("--sign-key", help="Private key (PEM file or key id from "

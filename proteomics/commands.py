@@ -87,7 +87,7 @@ def quantify_file(input, sheet, *, format=None, method=None, fasta=None, scale=N
 def de_command(input, sheet, *, contrasts, output, group=None, covariates=None, block=None, trend=None,
                robust=None, legacy=None, normalize=None, impute=None, keep_contaminants=None, min_valid=None,
                fdr=None, format=None, scale=None, specimen=None, seed=None, method=None, model=None, detection=None,
-               progress: Progress | None = None) -> list:
+               force=False, progress: Progress | None = None) -> list:
     """``proteomics de``: differential abundance (``model``: hybrid, limma or dpc) for one or more contrasts;
     writes ``output`` (one contrast) or one file per contrast plus the long table at ``output`` (several). The
     preprocessing is ``run``'s chain with the config's defaults; ``min_valid`` (a count of valid values within
@@ -103,7 +103,7 @@ def de_command(input, sheet, *, contrasts, output, group=None, covariates=None, 
             "detection": detection})
     output = Path(output)
     side = [_contrast_path(output, safe_name(c)) for c in contrasts] if len(contrasts) > 1 else []
-    check_outputs(inputs=_inputs(input, sheet), outputs=[output, *side])
+    check_outputs(inputs=_inputs(input, sheet), outputs=[output, *side], force=force)
     ds = load_dataset(cfg, progress=progress)
     for c in cfg.de.contrasts:
         check_contrast_groups(ds, cfg.de.group, c, sheet)
@@ -261,7 +261,7 @@ def validate_command(input, signature, sheet, *, label, positive, output, format
 
 
 def score_command(input, signature, output, *, sheet=None, specimen=None, format=None, scale=None, also=(),
-                  allow_unsigned=False, trusted_keys=None):
+                  allow_unsigned=False, trusted_keys=None, force=False):
     """``proteomics score``: score (or refuse) each sample; writes the TSV and a printable patient report.
 
     A multi-specimen signature needs one input per specimen: ``input`` (specimen ``specimen`` or the sheet's)
@@ -270,7 +270,8 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
     user's); ``allow_unsigned`` accepts an unsigned one and writes a warning into every output."""
     output = Path(output)
     report = output.with_suffix(".html")
-    check_outputs(inputs=[*_inputs(input, signature, sheet), *parse_also(also).values()], outputs=[output, report])
+    check_outputs(inputs=[*_inputs(input, signature, sheet), *parse_also(also).values()], outputs=[output, report],
+                  force=force)
     sig = Signature.load_trusted(signature, allow_unsigned=allow_unsigned, trusted_keys=trusted_keys)
     if sheet is None and specimen is None:
         raise InputError("the specimen of the samples is unknown", hint="give --sheet SHEET or --specimen TYPE")

@@ -41,7 +41,8 @@ def check_outputs(*, inputs: Iterable[str | os.PathLike | None], outputs: Iterab
     """Refuse (InputError, before any work) when writing ``outputs`` (files, side files included) or
     (re)placing ``folders`` (results folders, replaced whole under ``--force``) would touch an input.
 
-    - an output file may not be an input (same path, symlink or hard link) nor another output;
+    - an output file may not be an input (same path, symlink or hard link) nor another output, and an existing
+      one is refused without ``force`` (an earlier result is never replaced silently);
     - a results folder may not be, or contain, an input, the current folder or the filesystem root;
     - an existing results folder is refused without ``force``; with ``force`` it is replaced only when it is a
       folder this package wrote (holds one of :data:`RESULT_MARKERS`) or is empty.
@@ -64,6 +65,10 @@ def check_outputs(*, inputs: Iterable[str | os.PathLike | None], outputs: Iterab
             if _inside(real, ro):
                 raise InputError(f"output path is a folder holding the input {given}", path=o,
                                  hint="give a new file name")
+        if not force and os.path.lexists(o):
+            raise InputError("output file already exists", path=o,
+                             hint="choose another name, or add --force to replace it (earlier results are never "
+                                  "replaced silently)")
     cwd = _real(".")
     for folder in folders:
         f = Path(os.fspath(folder))

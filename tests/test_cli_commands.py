@@ -159,6 +159,22 @@ def test_single_patient_scored_alone_equals_batch(flow, tmp_path):
     assert alone.loc["N001_plasma", "probability"] == batch.loc["N001_plasma", "probability"]
 
 
+def test_file_outputs_are_not_replaced_without_force(flow, tmp_path):
+    before = (flow / "m.tsv").read_bytes()
+    again = ("--quiet", "quantify", REPORT, "--sheet", SHEET, "--specimen", "plasma", "-o", flow / "m.tsv")
+    res = invoke(*again)
+    assert res.exit_code == 2 and "output file already exists" in res.stderr and "--force" in res.stderr
+    assert (flow / "m.tsv").read_bytes() == before
+    assert invoke(*again, "--force").exit_code == 0
+    assert (flow / "m.tsv").read_bytes() == before  # replaced by the same deterministic result
+    new = SAMPLE / "new_patients"
+    (tmp_path / "scores.html").write_text("an earlier patient report")  # only the side file exists
+    res = invoke("--quiet", "score", new / "report.tsv.gz", "--signature", flow / "panel" / "signature.json",
+                 "--sheet", new / "sheet.csv", "-o", tmp_path / "scores.tsv")
+    assert res.exit_code == 2 and "scores.html" in res.stderr and not (tmp_path / "scores.tsv").exists()
+    assert (tmp_path / "scores.html").read_text() == "an earlier patient report"
+
+
 def test_precursor_signature_refuses_a_protein_matrix(flow, tmp_path):
     """The panel was trained on a top-3 roll-up of precursors; a protein matrix made by MaxLFQ (``quantify``'s
     default) is on another scale, so scoring it is refused rather than giving shifted categories."""

@@ -34,6 +34,20 @@ def test_output_equal_to_input_refused(tree):
     check_outputs(inputs=[inp], outputs=[tree / "data" / "out.tsv"])  # a new file beside it is fine
 
 
+def test_existing_output_file_needs_force(tree):
+    old = tree / "data" / "scores.tsv"
+    old.write_text("earlier result\n")
+    for outs in ([old], [tree / "data" / "new.tsv", old]):  # a side file counts as much as the main output
+        with pytest.raises(InputError, match="output file already exists") as err:
+            check_outputs(inputs=[], outputs=outs)
+        assert str(old) in str(err.value) and "--force" in str(err.value)
+    check_outputs(inputs=[], outputs=[old], force=True)
+    assert old.read_text() == "earlier result\n"  # checking writes nothing
+    with pytest.raises(InputError, match="overwrite the input"):  # --force never lets an input be replaced
+        check_outputs(inputs=[old], outputs=[old], force=True)
+    check_outputs(inputs=[], outputs=[os.devnull])  # a device is written to, never "replaced"
+
+
 def test_side_files_collide(tree):
     with pytest.raises(InputError, match="same file"):
         check_outputs(inputs=[], outputs=[tree / "s.html", tree / "s.html"])
