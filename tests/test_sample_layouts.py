@@ -141,3 +141,28 @@ def test_de_command_with_an_alphapeptstats_xlsx_sheet(tmp_path):
     res = invoke("de", str(data), "--sheet", str(sheet), "--group", "grouping1", "--contrast", "Disease-Healthy",
                  "-o", str(tmp_path / "x.tsv"))
     assert res.exit_code == 2 and "--specimen" in res.output
+
+
+@pytest.mark.parametrize("header, typo, meant", [
+    ("Rnu,sample,condition", "Rnu", "run"),          # would have let 'sample' name the runs
+    ("run,condition,Specimem", "Specimem", "specimen"),  # would have let --specimen override the sheet
+    ("run,condition,subjetc", "subjetc", "subject"),   # would have made every run its own subject
+    ("run,Sampel,condition", "Sampel", "sample"),
+])
+def test_misspelt_column_is_named_not_defaulted(tmp_path, header, typo, meant):
+    path = tmp_path / "sheet.csv"
+    path.write_text(header + "\n" + "\n".join(",".join(f"{c.lower()}{i}" if c.lower() != "condition" else "a"
+                                                       for c in header.split(",")) for i in range(2)) + "\n")
+    with pytest.raises(InputError) as err:
+        SampleSheet.read(path, specimen="plasma")
+    e = err.value
+    assert (e.path, e.line, e.column) == (str(path), 1, typo) and f"misspelt {meant!r}" in str(e)
+    assert f"rename the column to {meant!r}" in str(e)
+
+
+def test_columns_a_letter_away_from_nothing_are_kept(tmp_path):
+    """Covariates that are not one edit from a sheet column stay covariates (no false alarm)."""
+    path = tmp_path / "sheet.csv"
+    path.write_text("run,condition,batch,rna_conc,runtime\nr1,a,b1,3.1,60\nr2,b,b2,2.9,60\n")
+    s = SampleSheet.read(path, specimen="plasma")
+    assert s.runs == ["r1", "r2"] and {"batch", "rna_conc", "runtime"} <= set(s.table.columns)

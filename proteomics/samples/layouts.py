@@ -99,6 +99,19 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """True when ``a`` differs from ``b`` by exactly one insertion, deletion, substitution or swap of two adjacent
+    letters (the typos of a header), for names of three letters or more."""
+    if a == b or min(len(a), len(b)) < 3 or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                  and a[diff[1]] == b[diff[0]])
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
 def map_columns(header: Sequence[str], rows: Sequence[Sequence[str]], path: str, *, group: str | None,
                 specimen: str | None) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Column name → values and canonical name → header name as written, after the layout rules (module
@@ -125,12 +138,21 @@ def map_columns(header: Sequence[str], rows: Sequence[Sequence[str]], path: str,
             taken["sample"] = norm["samplename"]
     elif not any(a in norm for a in ALIASES["run"]) and "sample" in norm:
         taken["run"] = norm["sample"]
+    fallback_run = "run" in taken and not _FRAGPIPE <= set(norm)  # the sample column names the runs
     for canon, aliases in ALIASES.items():
         if canon in taken:
             continue
         hit = next((norm[a] for a in aliases if a in norm and norm[a] not in taken.values()), None)
         if hit is not None:
             taken[canon] = hit
+    for canon in ("run", "sample", "subject", "specimen"):  # a misspelt column would be defaulted silently
+        if canon in taken and not (canon == "run" and fallback_run):
+            continue
+        typo = next((name for key, name in norm.items() if name not in taken.values() and _one_edit(key, canon)),
+                    None)
+        if typo is not None:
+            raise InputError(f"column {typo!r} looks like a misspelt {canon!r}, so it would be ignored", path=path,
+                             line=1, column=typo, hint=f"rename the column to {canon!r}")
     columns: dict[str, list[str]] = {}
     for canon, name in taken.items():
         columns[canon] = by_header[name]
