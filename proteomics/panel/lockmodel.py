@@ -237,7 +237,8 @@ def categories_and_thresholds(y01: np.ndarray, prob: np.ndarray, settings) -> tu
     ``panel.fixed_sensitivity``); rule_in: the lowest threshold reaching specificity ≥ ``fixed_specificity``
     (``panel.fixed_specificity``). A very good panel meets both targets over a whole range of probabilities
     (rule_out computed ≥ rule_in): the two thresholds are then that range's ends, swapped, so both targets still
-    hold and "intermediate" is the band between the classes seen in training. Categories: low < rule_out ≤
+    hold; "intermediate" then holds the training samples the targets allow to be misclassed (the lowest positives
+    and the highest negatives), not an empty band. Categories: low < rule_out ≤
     intermediate < rule_in ≤ high; a patient whose 95% interval straddles a threshold is "indeterminate" when
     scored. PPV/NPV are at ``settings.prevalence`` (or the cohort's).
     """
@@ -245,7 +246,7 @@ def categories_and_thresholds(y01: np.ndarray, prob: np.ndarray, settings) -> tu
     prev = settings.prevalence if settings.prevalence is not None else float(y01.mean())
     ro, ri = _target_thresholds(y01, np.asarray(prob, float), settings.fixed_sensitivity,
                                 settings.fixed_specificity)
-    if ro > ri:  # both targets hold on [ri, ro]: that band is where the panel has seen no training sample
+    if ro > ri:  # both targets hold for any threshold in [ri, ro]: its ends become rule-out and rule-in
         ro, ri = ri, ro
 
     def oc(t):
