@@ -234,10 +234,14 @@ def stratify(ds: Dataset, *, k_max: int = 6, settings: dict | None = None, seed:
     stable = ((p_value is None or p_value <= s["alpha"]) and cons.pac[k_best] <= s["max_pac"]
               and bool(eligible))
     k = k_best if stable else 1
-    if not stable:
-        warns.append(f"no stable clustering: best k = {k_best} has PAC {cons.pac[k_best]:.3f}"
-                     + (f", null p = {p_value:.3g}" if p_value is not None else "")
-                     + "; all samples are reported as one group")
+    if not stable:  # say which condition failed, not only the numbers
+        why = ([f"every partition has a cluster smaller than {min_size} samples"] if not eligible else [])
+        if p_value is not None and p_value > s["alpha"]:
+            why.append(f"null p = {p_value:.3g} > {s['alpha']:g}")
+        if cons.pac[k_best] > s["max_pac"]:
+            why.append(f"PAC {cons.pac[k_best]:.3f} > {s['max_pac']:g}")
+        warns.append(f"no stable clustering at the best k = {k_best} ({'; '.join(why)}); all samples are reported "
+                     "as one group")
     names = _names(k)
     labels = cons.labels[k] if k > 1 else np.zeros(n, dtype=int)
     clusters = np.asarray(names)[labels]

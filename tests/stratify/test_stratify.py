@@ -52,7 +52,8 @@ def test_structureless_data_gives_no_stable_clustering(structureless):
     assert m["stable"] is False and m["k"] == 1
     assert m["conclusion"] == "no stable clustering"
     assert (res.assignments["cluster"] == "C1").all()
-    assert any("no stable clustering" in w for w in m["warnings"])
+    (why,) = [w for w in m["warnings"] if w.startswith("no stable clustering")]
+    assert "null p =" in why or "PAC" in why or "smaller than" in why
 
 
 def test_outputs_are_byte_identical_across_reruns_and_n_jobs(tmp_path):
@@ -186,3 +187,5 @@ def test_a_continuum_is_not_called_clusters():
     assert m["null"]["p_value"] <= 0.05
     assert m["pac"][str(m["k_best_candidate"])] > m["null"]["max_pac"]
     assert m["k"] == 1 and m["conclusion"] == "no stable clustering"
+    (why,) = [w for w in m["warnings"] if w.startswith("no stable clustering")]
+    assert f"> {m['null']['max_pac']:g}" in why and "null p" not in why  # the condition that failed, only it
