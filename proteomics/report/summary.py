@@ -90,7 +90,10 @@ def summary_lists(*, ran: Mapping[str, Any], raw, clean, de_results, panel_resul
                          f"target {pc['fixed_sensitivity']:g}), high from {thr['rule_in']['probability']:.3g} "
                          f"(specificity target {pc['fixed_specificity']:g}), intermediate between.")
         n_perm = int(m.get("n_permutations") or 0)
-        if n_perm < 19:
+        if n_perm == 0:
+            check.append("No label permutations were run: nothing checks the nested CV for leakage (set "
+                         "panel.permutations, 3 for a leakage alarm, ≥ 19 for p ≤ 0.05).")
+        elif n_perm < 19:
             check.append(f"Only {n_perm} label permutations: enough as a leakage alarm, too few for a permutation "
                          f"p-value (use panel.permutations ≥ 19 for p ≤ 0.05).")
     check.extend(warnings)
