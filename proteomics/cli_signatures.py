@@ -12,6 +12,22 @@ from . import cli_support as opt
 from .cli_support import _errors, _progress, _state, app, out_console
 from .commands import panel_command, score_command, stratify_command, validate_command, verify_command
 
+#: how many items of a list the console shows (the files hold them all)
+SHOWN_ITEMS = 10
+
+
+def brief(value) -> str:
+    """A value for the console: floats to 4 significant digits, long lists cut to :data:`SHOWN_ITEMS` with their
+    count, dicts and lists recursively (the signature and metrics files keep every digit and item)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {brief(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        shown = ", ".join(brief(v) for v in value[:SHOWN_ITEMS])
+        return shown + (f", … ({len(value)} in all)" if len(value) > SHOWN_ITEMS else "")
+    return str(value)
+
 #: the examples' two-specimen cohort: plasma (INPUT) and BAL of the same subjects, joined by the sheet
 TWO_SPECIMENS = ("sample_data/plasma/report.tsv.gz --specimen plasma --also BAL=sample_data/bal/report.tsv.gz "
                  "--sheet sample_data/sheet.csv")
@@ -58,7 +74,7 @@ def panel(
         if not _state["quiet"]:
             m = res.metrics
             out_console.print(f"nested-CV AUC {m['auc']:.3f} (95% CI {m.get('auc_ci_low', float('nan')):.3f}–"
-                              f"{m.get('auc_ci_high', float('nan')):.3f}); panel: {', '.join(res.signature.proteins)}")
+                              f"{m.get('auc_ci_high', float('nan')):.3f}); panel: {brief(list(res.signature.proteins))}")
             for name, b in (m.get("baselines") or {}).items():
                 out_console.print(f"baseline {name}: AUC {b['auc']:.3f} with {b['size']:.0f} proteins")
             for w in res.warnings:
@@ -143,7 +159,7 @@ def verify_signature(signature: Annotated[Path, typer.Argument(help="Signature J
         out_console.print(f"[green]OK[/green] {signature}: checksum, schema, content and signature verified "
                           f"(signed by trusted key {info.get('signed_by')})")
         for k, v in info.items():
-            out_console.print(f"  {k}: {v}")
+            out_console.print(f"  {k}: {brief(v)}", highlight=False)
 
 
 # -- stratify ----------------------------------------------------------------------------------------------------

@@ -222,9 +222,13 @@ class Signature:
         if perf.get("permutation_p") is not None:
             out["cv_permutation_p"] = permutation_p_text(perf["permutation_p"], perf.get("n_permutations"))
         if self.thresholds:
-            out["thresholds"] = ", ".join(f"{k}={v.get('probability') if isinstance(v, Mapping) else v}"
-                                          for k, v in self.thresholds.items())
+            out["thresholds"] = ", ".join(  # for people: 4 significant digits (the file keeps every digit)
+                f"{k}={_g4(v.get('probability') if isinstance(v, Mapping) else v)}" for k, v in self.thresholds.items())
         return out
+
+
+def _g4(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 # -- preprocessing steps as JSON ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -103,6 +104,15 @@ def test_panel_outputs(flow):
 def test_verify_signature(flow):
     res = invoke("verify-signature", flow / "panel" / "signature.json")
     assert res.exit_code == 0 and "OK" in res.stdout and "intended_use" in res.stdout
+    assert not re.search(r"\d\.\d{6,}", res.stdout)  # a person reads it: 4 significant digits, not 16
+
+
+def test_brief_console_values():
+    from proteomics.cli_signatures import brief
+
+    assert brief(0.3212574411) == "0.3213" and brief({"p": 0.698123456, "n": 3}) == "{p: 0.6981, n: 3}"
+    many = [f"P{i}" for i in range(202)]
+    assert brief(many) == ", ".join(many[:10]) + ", … (202 in all)" and brief(many[:3]) == "P0, P1, P2"
 
 
 def test_score_new_patients_refuses_the_unfit_one(flow, tmp_path):
