@@ -37,6 +37,7 @@ from .signing import load_signing_key, sign_signature
 from .stages import (
     Progress,
     check_contrast_groups,
+    check_sheet_columns,
     load_dataset,
     panel_settings,
     preprocess,
@@ -105,6 +106,7 @@ def de_command(input, sheet, *, contrasts, output, group=None, covariates=None, 
     side = [_contrast_path(output, safe_name(c)) for c in contrasts] if len(contrasts) > 1 else []
     check_outputs(inputs=_inputs(input, sheet), outputs=[output, *side], force=force)
     ds = load_dataset(cfg, progress=progress)
+    check_sheet_columns(ds, {**{c: "--covariate" for c in cfg.de.covariates or ()}, cfg.de.block: "--block"}, sheet)
     for c in cfg.de.contrasts:
         check_contrast_groups(ds, cfg.de.group, c, sheet)
     if min_valid is not None:

@@ -25,6 +25,7 @@ from .io.write import write_table, write_tsv
 from .preprocess import make_step, step_key
 from .quant import quantify
 from .samples import SampleSheet, run_basename, run_stem
+from .samples.columns import close_names
 from .stats import DEResult
 from .stats.design import parse_contrast
 from .stats.differential import differential
@@ -169,11 +170,21 @@ def stratify_settings(cfg: RunConfig) -> dict[str, Any]:
     return settings
 
 
+def check_sheet_columns(ds: Dataset, columns: dict[str, str], source=None) -> None:
+    """Refuse, before any work, a sheet column that an option names (``{column: "--option"}``) and the sheet
+    lacks, naming the sheet file and a close spelling when there is one."""
+    present = [str(c) for c in ds.samples.columns]
+    for col, option in columns.items():
+        if col is not None and col not in ds.samples.columns:
+            close = close_names(col, present)
+            raise InputError(f"{option} names column {col!r}, which the sample sheet does not have", path=source,
+                             column=col, hint=(f"did you mean {close}? " if close else "")
+                             + f"the sheet's columns: {', '.join(present)}")
+
+
 def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, min_per_group: int = 2) -> None:
     """Refuse a contrast whose groups are absent or have fewer than ``min_per_group`` samples."""
-    if group not in ds.samples.columns:
-        raise InputError(f"group column {group!r} is not in the sample sheet", path=source,
-                         hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
+    check_sheet_columns(ds, {group: "the group (--group, de.group)"}, source)
     X = ds.X
     if ds.n_proteins < 2:
         raise InputError(f"the protein matrix holds {ds.n_proteins} protein(s); differential abundance needs at "

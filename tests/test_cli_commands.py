@@ -216,3 +216,11 @@ def test_maxlfq_signature_refuses_precursor_input(flow, tmp_path):
                  "--sheet", SAMPLE / "new_patients" / "sheet.csv", "-o", tmp_path / "s.tsv")
     assert out.exit_code == 2 and "depend on the other runs" in out.stderr and "Fix: rebuild the panel" in out.stderr
     assert not (tmp_path / "s.tsv").exists()
+
+
+def test_de_names_a_misspelt_covariate_with_the_sheet(flow, tmp_path):
+    res = invoke("de", flow / "m.tsv", "--sheet", SHEET, "--specimen", "plasma", "--contrast", "cancer-control",
+                 "--covariate", "bacth", "-o", tmp_path / "de.tsv")
+    assert res.exit_code == 2 and "Traceback" not in res.stderr
+    assert str(SHEET) in res.stderr and "--covariate names column 'bacth'" in res.stderr
+    assert "did you mean 'batch'" in res.stderr and not (tmp_path / "de.tsv").exists()
