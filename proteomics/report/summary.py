@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ..signature import permutation_p_text
+from .calibration import calibration_summary
 from .de_section import annotate
 from .plots_de import display_names
 
@@ -73,6 +74,12 @@ def summary_lists(*, ran: Mapping[str, Any], raw, clean, de_results, panel_resul
                          f"{_genes(annotate(t, clean.proteins)[sig], 5)}.")
         else:
             found.append(f"{r.contrast}: no protein at q < {q:g} among {len(t)} tested.")
+    cal = calibration_summary(ran) if de_results else None
+    if cal is not None and cal["held_05"][0] < cal["held_05"][1]:  # said where the count of hits is read
+        held, n = cal["held_05"]
+        check.append(f"q-values are nominal: on {n} public ground-truth contrasts this DE method's observed false "
+                     f"discovery proportion at q < 0.05 was at most 5 % in {held} (median "
+                     f"{100 * cal['median_fdp_05']:.1f} %; Methods). Confirm key proteins before acting on them.")
     if panel_result is not None:
         m, sig = panel_result.metrics, panel_result.signature
         training = getattr(sig, "training", {}) or {}
