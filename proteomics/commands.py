@@ -157,9 +157,7 @@ def panel_command(input, sheet, *, label, positive, output, config=None, permuta
                          panel=section)
     method = cfg.panel.quant_method
     ds = load_dataset(cfg, method=method, progress=progress)
-    if label not in ds.samples.columns:
-        raise InputError(f"--label column {label!r} is not in the sample sheet", path=sheet,
-                         hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
+    check_sheet_columns(ds, {label: "--label"}, sheet)
     check_class_sizes(ds, label, source=sheet)
     settings = panel_settings(cfg)
     settings["specimen"] = specimen or _single_specimen(ds)

@@ -224,3 +224,11 @@ def test_de_names_a_misspelt_covariate_with_the_sheet(flow, tmp_path):
     assert res.exit_code == 2 and "Traceback" not in res.stderr
     assert str(SHEET) in res.stderr and "--covariate names column 'bacth'" in res.stderr
     assert "did you mean 'batch'" in res.stderr and not (tmp_path / "de.tsv").exists()
+
+
+def test_panel_names_a_misspelt_label_with_the_sheet(tmp_path):
+    res = invoke("panel", REPORT, "--sheet", SHEET, "--specimen", "plasma", "--label", "conditon", "--positive",
+                 "cancer", "-o", tmp_path / "p")
+    assert res.exit_code == 2 and "Traceback" not in res.stderr and str(SHEET) in res.stderr
+    assert "--label names column 'conditon'" in res.stderr and "did you mean 'condition'" in res.stderr
+    assert not (tmp_path / "p").exists()
