@@ -41,6 +41,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ..preprocess.base import store_params
 from .models import PanelFill, make_model
 from .seeds import derive_seed, preprocess_steps
 from .selection import selector_for
@@ -95,7 +96,7 @@ class BaggedUnion(_Selector):
     k = None  # the whole union is the panel
 
     def __init__(self, proteins: Sequence[str] = ()):
-        self.proteins = proteins
+        store_params(self, locals())
 
     def _rank(self, X, y):
         names = list(self.proteins_in_)

@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from ..errors import InputError
-from ..preprocess.base import as_frame
+from ..preprocess.base import as_frame, store_params
 
 __all__ = ["PanelFill", "PanelLogistic", "MODELS", "make_model", "row_space"]
 
@@ -36,7 +36,7 @@ class PanelFill(TransformerMixin, BaseEstimator):
     single_sample_safe: ClassVar[bool] = True
 
     def __init__(self, method: str = "min"):
-        self.method = method
+        store_params(self, locals())
 
     def fit(self, X, y=None):
         frame = as_frame(X)

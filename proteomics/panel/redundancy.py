@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..errors import InputError
+from ..preprocess.base import store_params
 from .selectors import _Selector, fill_min, order_desc, rank_statistic
 
 __all__ = ["ClusterRepresentatives", "MRMRSelector", "abs_correlation", "representatives"]
@@ -66,9 +67,7 @@ class ClusterRepresentatives(_Selector):
     """
 
     def __init__(self, base=None, k: int | None = 5, threshold: float = 0.8):
-        self.base = base
-        self.k = k
-        self.threshold = threshold
+        store_params(self, locals())
 
     @property
     def has_path(self) -> bool:  # the tuning shares the base's penalty path
@@ -104,9 +103,7 @@ class MRMRSelector(_Selector):
     ranks_all: ClassVar[bool] = False
 
     def __init__(self, k: int | None = 5, n_candidates: int = 200, min_valid: int = 2):
-        self.k = k
-        self.n_candidates = n_candidates
-        self.min_valid = min_valid
+        store_params(self, locals())
 
     def _rank(self, X, y):
         s = rank_statistic(X, y, self.min_valid)

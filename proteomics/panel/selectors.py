@@ -25,7 +25,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 
 from ..errors import InputError
-from ..preprocess.base import as_frame
+from ..preprocess.base import as_frame, store_params
 from ..stats.limma import class_statistic
 
 log = logging.getLogger(__name__)
@@ -120,8 +120,7 @@ class ModeratedTSelector(_Selector):
     """
 
     def __init__(self, k: int = 5, min_valid: int = 2):
-        self.k = k
-        self.min_valid = min_valid
+        store_params(self, locals())
 
     def _rank(self, X, y):
         s = rank_statistic(X, y, self.min_valid)
@@ -139,11 +138,7 @@ class RFESelector(_Selector):
 
     def __init__(self, k: int = 5, n_estimators: int = 200, step: float = 0.5, prefilter: int = 500,
                  seed: int = 0):
-        self.k = k
-        self.n_estimators = n_estimators
-        self.step = step
-        self.prefilter = prefilter
-        self.seed = seed
+        store_params(self, locals())
 
     def _rank(self, X, y):
         Xf = fill_min(X)

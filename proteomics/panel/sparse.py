@@ -40,6 +40,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from ..config.panel import DEFAULT_PENALTIES
+from ..preprocess.base import store_params
 from .selectors import _Selector, fill_min, order_desc, rank_statistic, standardise
 
 log = logging.getLogger(__name__)
@@ -137,13 +138,7 @@ class L1PathSelector(_Selector):
     def __init__(self, k: int | None = 5, penalty: float = 10.0, l1_ratio: float = 1.0,
                  penalty_path: tuple[float, ...] | None = None, C: float | None = None, tol: float = 1e-4,
                  max_iter: int = 2000):
-        self.k = k
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.penalty_path = penalty_path
-        self.C = C
-        self.tol = tol
-        self.max_iter = max_iter
+        store_params(self, locals())
 
     def _prefix_path(self) -> tuple[float, ...]:
         if self.l1_ratio >= 1.0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from ..preprocess.base import store_params
 from .selectors import _Selector, order_desc, rank_statistic
 from .sparse import L1Selector
 from .subsample import stratified_subsamples
@@ -26,13 +27,7 @@ class StabilitySelector(_Selector):
 
     def __init__(self, k: int = 5, q: int = 10, threshold: float = 0.6, n_subsamples: int = 50,
                  base: str = "moderated_t", C: float = 0.5, seed: int = 0):
-        self.k = k
-        self.q = q
-        self.threshold = threshold
-        self.n_subsamples = n_subsamples
-        self.base = base
-        self.C = C
-        self.seed = seed
+        store_params(self, locals())
 
     def _rank(self, X, y):
         if not 0.5 < self.threshold <= 1:

@@ -15,6 +15,7 @@ override ``_layers(before, after)``. Steps that need the sample or protein annot
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,9 +28,22 @@ from .._version import __version__
 from ..dataset import Dataset, Step
 from ..errors import InputError
 
-__all__ = ["ProteomicsTransformer", "as_frame", "STATE_SCHEMA_VERSION"]
+__all__ = ["ProteomicsTransformer", "as_frame", "store_params", "STATE_SCHEMA_VERSION"]
 
 STATE_SCHEMA_VERSION = 1
+
+
+def store_params(estimator: BaseEstimator, values: Mapping[str, Any]) -> None:
+    """Store each ``__init__`` argument as the attribute of the same name, unchanged.
+
+    scikit-learn's rule for every estimator here (preprocessing steps, selectors, models): ``__init__`` neither
+    checks nor converts, so ``get_params``, ``set_params`` and ``clone`` round-trip; checks happen in ``fit``.
+    Written once: an ``__init__`` whose only work is this calls ``store_params(self, locals())`` (a subclass that
+    narrows its parent's signature passes its arguments on to ``super().__init__``, which stores them).
+    """
+    for name, value in values.items():
+        if name != "self" and not name.startswith("__"):
+            setattr(estimator, name, value)
 
 
 def as_frame(X) -> pd.DataFrame:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .base import ProteomicsTransformer
+from .base import ProteomicsTransformer, store_params
 
 __all__ = ["ComBat"]
 
@@ -97,11 +97,7 @@ class ComBat(ProteomicsTransformer):
 
     def __init__(self, batch_column: str = "batch", covariates: Sequence[str] = (), mean_only: bool = False,
                  ref_batch: str | None = None, annotations: Mapping[str, Mapping[str, object]] | None = None):
-        self.batch_column = batch_column
-        self.covariates = covariates
-        self.mean_only = mean_only
-        self.ref_batch = ref_batch
-        self.annotations = annotations
+        store_params(self, locals())
 
     # -- labels -------------------------------------------------------------------------------------
     def _labels(self, frame: pd.DataFrame, ds, name: str) -> np.ndarray:

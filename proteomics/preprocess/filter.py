@@ -15,7 +15,7 @@ import pandas as pd
 from ..contaminants import CONTAMINANT_PREFIXES as _CONTAMINANT_DB
 from ..contaminants import DECOY_PREFIXES, contaminant_mask, decoy_mask, prefix_mask
 from ..errors import InputError
-from .base import ProteomicsTransformer
+from .base import ProteomicsTransformer, store_params
 
 __all__ = ["ContaminantFilter", "MinValidFilter", "MinPeptidesFilter", "CONTAMINANT_PREFIXES",
            "is_contaminant"]
@@ -65,8 +65,7 @@ class ContaminantFilter(_Filter):
     _uses_dataset = True
 
     def __init__(self, prefixes: Sequence[str] | None = None, flag_column: str = "contaminant"):
-        self.prefixes = prefixes
-        self.flag_column = flag_column
+        store_params(self, locals())
 
     def _fit(self, frame, y=None, ds=None):
         drop = is_contaminant([str(c) for c in frame.columns], self.prefixes)
@@ -92,10 +91,7 @@ class MinValidFilter(_Filter):
 
     def __init__(self, min_fraction: float = 0.7, per_group: bool = True, group_column: str | None = None,
                  min_count: int | None = None):
-        self.min_fraction = min_fraction
-        self.per_group = per_group
-        self.group_column = group_column
-        self.min_count = min_count
+        store_params(self, locals())
 
     def _fit(self, frame, y=None, ds=None):
         if not 0.0 <= float(self.min_fraction) <= 1.0:
@@ -141,9 +137,7 @@ class MinPeptidesFilter(_Filter):
     _uses_dataset = True
 
     def __init__(self, min_peptides: int = 2, counts: Mapping[str, int] | None = None, if_unknown: str = "error"):
-        self.min_peptides = min_peptides
-        self.counts = counts
-        self.if_unknown = if_unknown
+        store_params(self, locals())
 
     def _fit(self, frame, y=None, ds=None):
         if self.if_unknown not in ("error", "keep"):

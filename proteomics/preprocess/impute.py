@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .base import ProteomicsTransformer
+from .base import ProteomicsTransformer, store_params
 
 __all__ = ["DownshiftImputer", "MinProbImputer", "KNNImputer", "NoImputer", "sample_rng"]
 
@@ -60,9 +60,7 @@ class DownshiftImputer(_Imputer):
     """
 
     def __init__(self, shift: float = 1.8, width: float = 0.3, seed: int = 0):
-        self.shift = shift
-        self.width = width
-        self.seed = seed
+        store_params(self, locals())
 
     def _transform(self, frame):
         def draw(sid, v, n, rng):
@@ -87,9 +85,7 @@ class MinProbImputer(_Imputer):
     _state_attrs = ("sd_",)
 
     def __init__(self, q: float = 0.01, tune_sigma: float = 1.0, seed: int = 0):
-        self.q = q
-        self.tune_sigma = tune_sigma
-        self.seed = seed
+        store_params(self, locals())
 
     def _fit(self, frame, y=None):
         X = frame.to_numpy(float)
@@ -161,9 +157,7 @@ class KNNImputer(_Imputer):
     _state_attrs = ("neighbours_", "too_missing_")
 
     def __init__(self, k: int = 10, rowmax: float = 0.5, colmax: float = 0.8):
-        self.k = k
-        self.rowmax = rowmax
-        self.colmax = colmax
+        store_params(self, locals())
 
     def _restore(self, name, value):
         if name == "neighbours_":

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .base import ProteomicsTransformer, as_frame
+from .base import ProteomicsTransformer, as_frame, store_params
 
 __all__ = ["ModeNormalizer", "ModeFit", "log_ratio_mode", "mode_diagnostics", "BIMODAL_RATIO"]
 
@@ -208,9 +208,7 @@ class ModeNormalizer(ProteomicsTransformer):
     _state_attrs = ("anchors_", "anchor_offsets_")
 
     def __init__(self, bandwidth: float | None = None, min_proteins: int = 20, max_anchors: int = 5):
-        self.bandwidth = bandwidth
-        self.min_proteins = min_proteins
-        self.max_anchors = max_anchors
+        store_params(self, locals())
 
     def _fit(self, frame, y=None):
         if self.bandwidth is not None and not float(self.bandwidth) > 0:

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from ..errors import InputError
-from .base import ProteomicsTransformer
+from .base import ProteomicsTransformer, store_params
 
 __all__ = ["MedianNormalizer", "QuantileNormalizer", "VSNNormalizer", "ReferenceNormalizer",
            "TotalIntensityNormalizer", "quantile_target", "quantile_map"]
@@ -155,8 +155,7 @@ class VSNNormalizer(ProteomicsTransformer):
     _state_attrs = ("offset_",)
 
     def __init__(self, quantile: float = 0.05, offset: float | None = None):
-        self.quantile = quantile
-        self.offset = offset
+        store_params(self, locals())
 
     def _fit(self, frame, y=None):
         if self.offset is not None:
@@ -190,8 +189,7 @@ class ReferenceNormalizer(ProteomicsTransformer):
     _state_attrs = ("center_",)
 
     def __init__(self, proteins: Sequence[str] = (), min_reference: int = 1):
-        self.proteins = proteins
-        self.min_reference = min_reference
+        store_params(self, locals())
 
     def _ref_medians(self, frame) -> np.ndarray:
         refs = [str(p) for p in self.proteins]
