@@ -32,12 +32,11 @@ from .panel.build import check_class_sizes
 from .panel.multispecimen import join_for_signature, join_specimens
 from .report.build import panel_figures, stratify_figures
 from .report.html import render_patient_report
+from .sheet_checks import check_contrast_groups, check_sheet_columns
 from .signature import UNSIGNED_WARNING, Signature
 from .signing import load_signing_key, sign_signature
 from .stages import (
     Progress,
-    check_contrast_groups,
-    check_sheet_columns,
     load_dataset,
     panel_settings,
     preprocess,

@@ -25,14 +25,13 @@ from .io.write import write_table, write_tsv
 from .preprocess import make_step, step_key
 from .quant import quantify
 from .samples import SampleSheet, run_basename, run_stem
-from .samples.columns import close_names
+from .sheet_checks import check_contrast_groups
 from .stats import DEResult
-from .stats.design import parse_contrast
 from .stats.differential import differential
 from .stats.results import de_long_table
 
 __all__ = ["Progress", "Inputs", "read_inputs", "quantify_inputs", "load_dataset", "read_options",
-           "preprocess_steps", "check_contrast_groups", "safe_name",
+           "preprocess_steps", "safe_name",
            "sidecar_path", "write_protein_sidecar", "annotate_proteins", "Preprocessed", "preprocess", "run_de",
            "write_de", "panel_settings", "stratify_settings"]
 
@@ -168,44 +167,6 @@ def stratify_settings(cfg: RunConfig) -> dict[str, Any]:
     if "specimen" not in s.model_fields_set:
         settings["specimen"] = cfg.specimen
     return settings
-
-
-def check_sheet_columns(ds: Dataset, columns: dict[str, str], source=None) -> None:
-    """Refuse, before any work, a sheet column that an option names (``{column: "--option"}``) and the sheet
-    lacks, naming the sheet file and a close spelling when there is one."""
-    present = [str(c) for c in ds.samples.columns]
-    for col, option in columns.items():
-        if col is not None and col not in ds.samples.columns:
-            close = close_names(col, present)
-            raise InputError(f"{option} names column {col!r}, which the sample sheet does not have", path=source,
-                             column=col, hint=(f"did you mean {close}? " if close else "")
-                             + f"the sheet's columns: {', '.join(present)}")
-
-
-def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, min_per_group: int = 2) -> None:
-    """Refuse a contrast whose groups are absent or have fewer than ``min_per_group`` samples."""
-    check_sheet_columns(ds, {group: "the group (--group, de.group)"}, source)
-    X = ds.X
-    if ds.n_proteins < 2:
-        raise InputError(f"the protein matrix holds {ds.n_proteins} protein(s); differential abundance needs at "
-                         "least 2 (the variance prior is shared across proteins)",
-                         hint="check the input file (a one-row matrix?) and the run names in the sheet")
-    if np.isnan(X).all():
-        raise InputError("every value of the protein matrix is missing", path=source,
-                         hint="check the input file and the run names in the sheet")
-    observed = ~np.isnan(X)
-    spread = np.where(observed.any(axis=0), np.fmax.reduce(X, axis=0) - np.fmin.reduce(X, axis=0), np.nan)
-    if not np.any(spread[np.isfinite(spread)] > 0):
-        raise InputError("no protein varies between samples (zero variance everywhere): nothing can be tested",
-                         path=source, hint="check that the input holds real measurements, not constants")
-    counts = ds.samples[group].astype(str).value_counts()
-    levels = sorted(counts.index)
-    weights = parse_contrast(contrast, levels)
-    for lv, w in zip(levels, weights, strict=True):
-        if w != 0 and counts[lv] < min_per_group:
-            raise InputError(f"group {lv!r} of contrast {contrast!r} has {counts[lv]} sample(s); at least "
-                             f"{min_per_group} are needed", path=source,
-                             hint="add samples to that group or compare other groups")
 
 
 def safe_name(contrast: str) -> str:

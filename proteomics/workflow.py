@@ -32,6 +32,7 @@ from .io.write import write_tsv as _write_tsv
 from .panel import build_panel, write_panel_outputs
 from .panel.build import check_class_sizes
 from .report.build import build_run_report
+from .sheet_checks import check_config_against_sheet
 from .signing import load_signing_key, sign_signature
 from .stages import (
     Inputs,
@@ -115,6 +116,7 @@ def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = F
     # Everything that can fail on bad input is checked before the folder is created.
     with timer("read"):
         inputs = read_inputs(cfg, progress=progress)
+    check_config_against_sheet(cfg, inputs.sheet)
     if cfg.output.pseudonymise:
         key = os.environ.get("PROTEOMICS_PSEUDONYM_KEY")
         if not key:

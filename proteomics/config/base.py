@@ -68,8 +68,10 @@ def _allowed_keys(model: type[BaseModel], loc) -> list[str]:
 
 def validation_error(exc: ValidationError, path: Path | None, lines: dict[str, int], model: type[BaseModel],
                      prefix: tuple[str, ...] = ()) -> InputError:
-    """The first error of ``exc`` (validating ``model`` at key path ``prefix``) as an InputError."""
-    err = exc.errors()[0]
+    """The first error of ``exc`` (validating ``model`` at key path ``prefix``) as an InputError; an unknown key
+    comes first, as it is the likelier cause of the others (a misspelt key also leaves its real one missing)."""
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     inner = tuple(err["loc"])
     loc = prefix + inner
     key = _key_path(loc)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..errors import InputError
 from ..limits import read_config_text, read_yaml, safe_yaml_load
 from .base import validation_error, yaml_key_lines
-from .run import PanelConfig, RunConfig, StratifyConfig
+from .run import InputsConfig, PanelConfig, RunConfig, StratifyConfig
 
 __all__ = ["load_config", "config_from_dict", "command_config_from_dict", "load_section", "SECTIONS"]
 
@@ -32,7 +32,8 @@ def config_from_dict(data: dict[str, Any], *, base: Path | None = None, path: Pa
         raise InputError("config must be a YAML mapping of keys to values", path=path, line=1,
                          hint="start from configs/example_plasma.yaml")
     lines = yaml_key_lines(text) if text else {}
-    if isinstance(data.get("inputs"), dict) and "sheet" not in data["inputs"]:
+    inputs = data.get("inputs")
+    if isinstance(inputs, dict) and "sheet" not in inputs and set(inputs) <= set(InputsConfig.model_fields):
         raise InputError("missing config key 'inputs.sheet'", path=path, line=lines.get("inputs"),
                          hint="add inputs.sheet to the config")
     try:
