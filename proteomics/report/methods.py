@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
+from ..config.panel import PanelSettings
 from ..quant.rollup import AUTO_MAX_RUNS
 
 __all__ = ["methods_paragraph", "REFERENCES"]
@@ -54,6 +55,7 @@ REFERENCES = {
                  "2003;52:91-118.",
     "pac": "Șenbabaoğlu Y, Michailidis G, Li JZ. Critical limitations of consensus clustering in class discovery. "
            "Sci Rep. 2014;4:6207.",
+    "bagging": "Breiman L. Bagging predictors. Mach Learn. 1996;24(2):123-140.",
     "sklearn": "Pedregosa F, Varoquaux G, Gramfort A, et al. Scikit-learn: machine learning in Python. "
                "J Mach Learn Res. 2011;12:2825-2830.",
 }
@@ -213,7 +215,8 @@ def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, le
             "reported with a DeLong 95% confidence interval [delong], with calibration and decision-curve net "
             "benefit [decision_curve]"
             + (f", and compared with {pc.permutations} label permutations" if pc.permutations else "")
-            + ". The final model was refitted on all samples and locked into a checksummed signature.")
+            + ". The final model was refitted on all samples and locked into a checksummed signature."
+            + _panel_extras(ran, cfg, level))
     if stratify_done:
         parts.append("Patient subgroups were sought by consensus clustering [consensus] with the number of "
                      "clusters chosen by the proportion of ambiguous clustering (PAC) [pac] and compared with "
@@ -223,6 +226,25 @@ def methods_paragraph(ran: Mapping[str, Any], versions: Mapping[str, str], *, le
     text = " ".join(parts)
     text = _cite(text, used)
     return text, [REFERENCES[k] for k in used]
+
+
+def _panel_extras(ran: Mapping[str, Any], cfg, level: str) -> str:
+    """What the panel did beyond the shared text: its own within-sample roll-up, and bagging."""
+    pc = cfg.panel
+    out = ""
+    if level != "protein" and pc.quant_method != cfg.quantify.method:
+        q = _QUANT_TEXT.get(pc.quant_method, pc.quant_method).format(mrc=cfg.quantify.min_ratio_count,
+                                                                    top_n=cfg.quantify.top_n, auto_max=AUTO_MAX_RUNS)
+        out += (f" The panel's protein values were rolled up within each sample alone, with {q} (not with the "
+                f"run's {cfg.quantify.method}), so that one new patient's run is quantified exactly as in training.")
+    keys = {k: v for k, v in dict(ran.get("panel") or {}).items() if k in PanelSettings.model_fields}
+    bags = PanelSettings.model_validate(keys).bag_count()
+    if bags:
+        out += (f" The locked panel is bagged [bagging]: the union of the panels chosen on {bags} stratified "
+                "subsamples of the samples (63.2% of each class), each keeping the panel chosen on all samples, and "
+                "its model is the average of their logistic models' log-odds (the same procedure ran inside every "
+                "training fold).")
+    return out
 
 
 def cite_list(keys: Sequence[str]) -> list[str]:
