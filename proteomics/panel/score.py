@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import refusals as R
 from ..dataset import Dataset
 from ..errors import InputError
 from ..signature import Signature, refuse_unfit, restore_steps
@@ -31,12 +32,14 @@ __all__ = ["ScoreResult", "score", "validate", "SCORE_COLUMNS"]
 
 SCORE_COLUMNS = ["sample", "score", "probability", "prob_low", "prob_high", "category", "qc_flags", "reasons",
                  "signature_name", "signature_version", "signature_sha256"]
+#: last column of the table (after any multi-class columns): the codes of ``reasons`` (:mod:`proteomics.refusals`)
+REASON_CODES = "reason_codes"
 
 
 @dataclass(frozen=True)
 class ScoreResult:
     """``table``: one row per input sample, in input order, columns ``SCORE_COLUMNS`` (+ ``predicted_class`` and
-    ``proba_<class>`` for multi-class panels). ``n_refused`` counts per-sample refusals."""
+    ``proba_<class>`` for multi-class panels, then ``reason_codes``). ``n_refused`` counts per-sample refusals."""
 
     table: pd.DataFrame
     signature: Signature
@@ -108,8 +111,8 @@ def score(signature: Signature, ds: Dataset, *, specimen: str | None = None) -> 
         cov = float(qc.get("min_input_coverage", 0.5))
         for i, c in enumerate(present):
             if c < cov:
-                why[i].append(f"only {c:.0%} of the training proteins are measured (need ≥ {cov:.0%}) for the "
-                              "within-sample normalisation")
+                why[i].append((R.LOW_COVERAGE, f"only {c:.0%} of the training proteins are measured (need ≥ "
+                                               f"{cov:.0%}) for the within-sample normalisation"))
             elif c < 0.9:
                 flags[i].append(f"coverage {c:.0%}")
     frame = frame.reindex(columns=list(frame.columns) + [p for p in absent if p not in frame.columns])
@@ -126,18 +129,19 @@ def score(signature: Signature, ds: Dataset, *, specimen: str | None = None) -> 
     for i in range(ds.n_samples):
         measured = raw_panel[i][~np.isnan(raw_panel[i])]
         if measured.size >= 2 and np.all(measured == measured[0]):
-            why[i].append(f"all {measured.size} measured panel proteins have the same value ({measured[0]:.6g}): "
-                          "a placeholder or constant fill, not a measurement")
+            why[i].append((R.CONSTANT_VALUES, f"all {measured.size} measured panel proteins have the same value "
+                                              f"({measured[0]:.6g}): a placeholder or constant fill, not a measurement"))
         m = [p for p, b in zip(sig.proteins, miss[i], strict=True) if b]
         if len(m) > max_missing:
-            why[i].append(f"{len(m)} panel protein(s) missing ({', '.join(m)}); at most {max_missing} allowed")
+            why[i].append((R.MISSING_PROTEINS, f"{len(m)} panel protein(s) missing ({', '.join(m)}); at most "
+                                               f"{max_missing} allowed"))
         elif m:
             flags[i].append(f"imputed: {', '.join(m)}")
         with np.errstate(invalid="ignore"):
             out = (panel[i] < lo - margin) | (panel[i] > hi + margin)
         for j in np.flatnonzero(out):
-            why[i].append(f"{sig.proteins[j]} = {panel[i, j]:.3g} is outside the training range "
-                          f"[{lo[j]:.3g}, {hi[j]:.3g}] by more than {margin:g} (log2)")
+            why[i].append((R.OUT_OF_RANGE, f"{sig.proteins[j]} = {panel[i, j]:.3g} is outside the training range "
+                                           f"[{lo[j]:.3g}, {hi[j]:.3g}] by more than {margin:g} (log2)"))
     res = apply_model(sig.model, panel)
     thr = dict(sig.thresholds)
     cuts = sorted({float(v["probability"]) for v in thr.values() if isinstance(v, dict)})
@@ -148,7 +152,7 @@ def score(signature: Signature, ds: Dataset, *, specimen: str | None = None) -> 
         p, pl, ph = (float(res["probability"][i]), float(res["prob_low"][i]), float(res["prob_high"][i]))
         row: dict[str, Any] = {"sample": sid}
         if not why[i] and not (np.isfinite(p) and np.isfinite(res["score"][i]) and 0.0 <= p <= 1.0):
-            why[i].append("the model gave a non-finite score: no category can be given")  # never categorised
+            why[i].append((R.NON_FINITE_SCORE, "the model gave a non-finite score: no category can be given"))
         if why[i]:
             row.update(score=np.nan, probability=np.nan, prob_low=np.nan, prob_high=np.nan, category="refused")
         else:
@@ -157,14 +161,15 @@ def score(signature: Signature, ds: Dataset, *, specimen: str | None = None) -> 
                 row["category"] = _category(p, pl, ph, cuts)
             else:
                 row["category"] = str(classes[int(np.argmax(res["proba"][i]))])
-        row.update(qc_flags="; ".join(flags[i]), reasons="; ".join(why[i]), signature_name=sig.name,
+        row.update(qc_flags="; ".join(flags[i]), reasons="; ".join(t for _, t in why[i]), signature_name=sig.name,
                    signature_version=sig.version, signature_sha256=sig.sha256)
         if not binary:
             row["predicted_class"] = "" if why[i] else row["category"]
             row.update({f"proba_{c}": (np.nan if why[i] else float(res["proba"][i, j]))
                         for j, c in enumerate(classes)})
+        row[REASON_CODES] = "; ".join(code for code, _ in why[i])
         rows.append(row)
-    cols = SCORE_COLUMNS + ([] if binary else ["predicted_class"] + [f"proba_{c}" for c in classes])
+    cols = SCORE_COLUMNS + ([] if binary else ["predicted_class"] + [f"proba_{c}" for c in classes]) + [REASON_CODES]
     return ScoreResult(pd.DataFrame(rows, columns=cols), sig)
 
 

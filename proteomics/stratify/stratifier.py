@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import refusals as R
 from ..dataset import Dataset
 from ..errors import InputError, ScoringRefused
 from ..signature import Signature, refuse_unfit, restore_steps, step_states
@@ -84,11 +85,11 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
     cluster, 0..1), category ("assigned"; "uncertain" when confidence < the locked ``min_confidence`` or the sample
     is farther from its cluster's centroid than 1.25 × the farthest training member, flagged "atypical";
     "refused"), missing_fraction (of the stratifier proteins), ``prob_<cluster>`` per cluster, qc_flags, reasons,
-    and the signature's name/version/sha256. Like panel scoring, raises :class:`ScoringRefused` naming every
-    reason when nothing can be assigned (not a stratifier, specimen mismatch, more than ``max_missing_fraction`` of
-    the stratifier proteins absent from the input: named). Fewer absent proteins count as missing values (named in
-    ``qc_flags``); a sample with too few training proteins measured or too many stratifier proteins missing is
-    refused alone.
+    the signature's name/version/sha256 and reason_codes (:mod:`proteomics.refusals`). Like panel scoring, raises
+    :class:`ScoringRefused` naming every reason when nothing can be assigned (not a stratifier, specimen mismatch,
+    more than ``max_missing_fraction`` of the stratifier proteins absent from the input: named). Fewer absent
+    proteins count as missing values (named in ``qc_flags``); a sample with too few training proteins measured or
+    too many stratifier proteins missing is refused alone.
     """
     if signature.kind != "stratifier":
         raise ScoringRefused([f"signature {signature.name!r} is a {signature.kind}, not a stratifier"],
@@ -106,14 +107,14 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
         reasons.append(f"the stratifier holds no usable preprocessing: {model_d['unlockable']}")
     refuse_unfit(reasons, ds.n_samples, verb="assign", kind="stratifier")
     steps = restore_steps(signature.steps)
-    why: list[list[str]] = [[] for _ in range(ds.n_samples)]
+    why: list[list[tuple[str, str]]] = [[] for _ in range(ds.n_samples)]  # (code, technical reason)
     if steps:
         train_prot = list(steps[0].proteins_in_)
         coverage = frame.reindex(columns=train_prot).notna().mean(axis=1).to_numpy()
         min_cov = float(signature.qc.get("min_input_coverage", 0.5))
         for i in np.flatnonzero(coverage < min_cov):
-            why[i].append(f"only {coverage[i]:.0%} of the training proteins are measured (need ≥ {min_cov:.0%}) "
-                          "for the within-sample normalisation")
+            why[i].append((R.LOW_COVERAGE, f"only {coverage[i]:.0%} of the training proteins are measured (need "
+                                           f"≥ {min_cov:.0%}) for the within-sample normalisation"))
         frame = frame.reindex(columns=train_prot)  # proteins the new data lack become missing
         for st in steps:
             frame = st.transform(frame)
@@ -132,10 +133,12 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
             flags[i].append(f"atypical: farther from {model.clusters[idx[i]]} (distance {d_own[i]:.3g}) than "
                             f"{factor:g} × the farthest training member ({model.radius[idx[i]]:.3g})")
     for i in np.flatnonzero(miss > max_miss):
-        why[i].append(f"{miss[i]:.0%} of the stratifier proteins are missing (at most {max_miss:.0%} allowed)")
+        why[i].append((R.MISSING_PROTEINS, f"{miss[i]:.0%} of the stratifier proteins are missing (at most "
+                                           f"{max_miss:.0%} allowed)"))
     for i in np.flatnonzero(~np.isfinite(conf) | ~np.isfinite(prob).all(axis=1)):
         if not why[i]:
-            why[i].append("the stratifier gave a non-finite assignment probability: no subgroup can be given")
+            why[i].append((R.NON_FINITE_SCORE, "the stratifier gave a non-finite assignment probability: no "
+                                               "subgroup can be given"))
     refused = np.array([bool(r) for r in why])
     clusters = np.asarray(model.clusters, dtype=object)[idx]
     min_conf = float(signature.thresholds.get("min_confidence", 0.0))
@@ -151,8 +154,9 @@ def assign(signature, ds: Dataset) -> pd.DataFrame:
             f.append(f"{len(absent)} stratifier protein(s) absent from the input, counted as missing: "
                      f"{', '.join(absent[:10])}" + (" …" if len(absent) > 10 else ""))
     out["qc_flags"] = ["; ".join(f) for f in flags]
-    out["reasons"] = ["; ".join(r) for r in why]
+    out["reasons"] = ["; ".join(t for _, t in r) for r in why]
     out["signature_name"] = signature.name
     out["signature_version"] = signature.version
     out["signature_sha256"] = signature.sha256
+    out["reason_codes"] = ["; ".join(c for c, _ in r) for r in why]  # proteomics.refusals
     return out
