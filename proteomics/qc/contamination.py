@@ -22,12 +22,15 @@ from ..dataset import Dataset
 from ..errors import InputError
 from .metrics import robust_z
 
-__all__ = ["load_markers", "contamination_qc", "specimen_notes", "BLOOD_PANELS", "MARKER_SOURCE"]
+__all__ = ["load_markers", "contamination_qc", "specimen_notes", "haemolysis_check", "BLOOD_PANELS", "MARKER_SOURCE",
+           "HAEMOLYSIS_MIN_SAMPLES"]
 
 BLOOD_PANELS = ("erythrocyte", "platelet", "coagulation")
 MARKER_SOURCE = ("Geyer PE et al. (2019) Plasma Proteome Profiling to detect and avoid sample-related biases in "
                  "biomarker studies. EMBO Mol Med 11:e10427. doi:10.15252/emmm.201910427")
 _BLOOD = {"plasma", "serum"}
+#: fewest plasma/serum samples a batch needs before one sample's erythrocyte index is judged against the others
+HAEMOLYSIS_MIN_SAMPLES = 5
 
 
 def load_markers() -> pd.DataFrame:
@@ -133,4 +136,38 @@ def contamination_qc(ds: Dataset, specimen: str | None = None, *, z_threshold: f
         out[f"{panel}_flag"] = np.where(np.isfinite(z), flag, False)
         flags.append(f"{panel}_flag")
     out["contamination_flag"] = out[flags].any(axis=1)
+    return out
+
+
+def haemolysis_check(ds: Dataset, *, min_samples: int = HAEMOLYSIS_MIN_SAMPLES,
+                     z_threshold: float = 3.0) -> pd.Series:
+    """Per sample of ``ds`` (samples × proteins, log2, not normalised), whether its erythrocyte index
+    (:func:`contamination_qc`) suggests haemolysis, judged against the other plasma/serum samples of ``ds`` (the
+    only reference there is: nothing here is learned from a training cohort). Index: sample ids; values start with
+    one of ``possible haemolysis`` (robust z of the index > ``z_threshold``), ``not flagged``, ``not checked``
+    (fewer than ``min_samples`` plasma/serum samples, no erythrocyte marker quantified, specimen unknown) or
+    ``not applicable`` (other specimens), followed by ``": "`` and the detail (z, unitless; sample count)."""
+    ids = pd.Index(ds.sample_ids)
+    if "specimen" not in ds.samples.columns:
+        return pd.Series("not checked: the specimen of the samples is unknown", index=ids, dtype=object)
+    spec = ds.samples["specimen"].astype(str).to_numpy()
+    blood = ds.samples["specimen"].astype(str).str.lower().isin(_BLOOD).to_numpy()
+    out = pd.Series([f"not applicable: {x} is not plasma or serum" for x in spec], index=ids, dtype=object)
+    n = int(blood.sum())
+    if n == 0:
+        return out
+    if n < min_samples:
+        out[blood] = (f"not checked: {n} plasma/serum sample{'s' if n != 1 else ''} scored together; at least "
+                      f"{min_samples} are needed to compare a sample's erythrocyte markers with the others")
+        return out
+    qc = contamination_qc(ds, z_threshold=z_threshold).set_index("sample")
+    for sid in ids[blood]:
+        z = float(qc.at[sid, "erythrocyte_z"])
+        if not np.isfinite(z):  # NaN: no marker quantified; ±inf: the batch's indices do not vary (MAD 0)
+            out[sid] = ("not checked: no erythrocyte marker protein was quantified" if np.isnan(z) else
+                        "not checked: the erythrocyte index does not vary between the samples scored together")
+            continue
+        detail = (f"erythrocyte index z = {z:.1f} against the {n} plasma/serum samples scored together (flagged "
+                  f"above {z_threshold:g})")
+        out[sid] = ("possible haemolysis: " if bool(qc.at[sid, "erythrocyte_flag"]) else "not flagged: ") + detail
     return out

@@ -98,3 +98,17 @@ def test_long_tables_for_plots():
     pt = qc.pca_table(ds)
     assert list(pt.columns[:3]) == ["sample", "PC1", "PC2"] and "condition" in pt
     assert sum(pt.attrs["explained_variance_ratio"]) <= 1.0 + 1e-12
+
+
+def test_haemolysis_check_needs_a_batch_and_flags_only_the_planted_sample():
+    genes = ["HBB", "HBA1;HBA2", "CA1", "PRDX2"] + [f"G{j}" for j in range(196)]
+    X = _base(n=8)
+    X[4, :4] += 3.0  # haemolysis: erythrocyte markers up
+    status = qc.haemolysis_check(_ds(X, genes=genes))
+    assert status["s04"].startswith("possible haemolysis: ") and "8 plasma/serum samples" in status["s04"]
+    assert all(v.startswith("not flagged: ") for k, v in status.items() if k != "s04")
+    # fewer plasma/serum samples than HAEMOLYSIS_MIN_SAMPLES: no z-score against a batch that small
+    few = qc.haemolysis_check(_ds(X[[0, 1, 4]], genes=genes))
+    assert all(v.startswith("not checked: 3 plasma/serum samples") for v in few)
+    assert qc.HAEMOLYSIS_MIN_SAMPLES == 5
+    assert all(v.startswith("not applicable") for v in qc.haemolysis_check(_ds(X, genes=genes, specimen="BAL")))
