@@ -30,8 +30,10 @@ from .panel import (
 )
 from .panel.build import check_class_sizes
 from .panel.multispecimen import join_for_signature, join_specimens
+from .qc import haemolysis_check
 from .report.build import panel_figures, stratify_figures
 from .report.html import render_patient_report
+from .report.patient import reading_guide
 from .sheet_checks import check_contrast_groups, check_sheet_columns
 from .signature import UNSIGNED_WARNING, Signature
 from .signing import load_signing_key, sign_signature
@@ -263,6 +265,8 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
                   allow_unsigned=False, trusted_keys=None, force=False):
     """``proteomics score``: score (or refuse) each sample; writes the TSV and a printable patient report.
 
+    The table gets a last ``haemolysis`` column (:func:`_haemolysis`) after the scoring columns (and ``warning``).
+
     A multi-specimen signature needs one input per specimen: ``input`` (specimen ``specimen`` or the sheet's)
     and ``also`` (``"SPECIMEN=PATH"`` strings), joined by the sheet's ``subject``; one row per subject.
     The signature must be signed by a trusted key (``trusted_keys``: a folder of trusted keys, default the
@@ -292,10 +296,21 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
     if not sig.signing:
         table["warning"] = UNSIGNED_WARNING
         summary["warning"] = UNSIGNED_WARNING
-    html = render_patient_report(table.to_dict("records"), summary)
+    table["haemolysis"] = _haemolysis(ds, table, joined=wants_specimen_inputs(sig, also))
+    html = render_patient_report(table.to_dict("records"), summary, guide=reading_guide(sig))
     write_table(table, output)  # the format its suffix names
     write_text(report, html)
     return table, report
+
+
+def _haemolysis(ds: Dataset, table, *, joined: bool) -> list[str]:
+    """The ``haemolysis`` column: each scored sample's erythrocyte index judged against the plasma/serum samples
+    scored with it (:func:`proteomics.qc.haemolysis_check`; signatures store no training reference for it).
+    Rows of a multi-specimen score are subjects, not samples: not checked."""
+    if joined:
+        return ["not checked: rows are subjects joined over several specimens"] * len(table)
+    status = haemolysis_check(ds)
+    return [status.get(s, "not checked: sample not in the input") for s in table["sample"].astype(str)]
 
 
 def verify_command(path, *, trusted_keys=None) -> dict:

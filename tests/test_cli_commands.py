@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape as html_escape
 
 import pandas as pd
 import pytest
 import yaml
 
 from proteomics import simulate
+from proteomics.refusals import LOW_COVERAGE
+from proteomics.report.patient import PLAIN_REASONS
+from proteomics.signature import Signature
 
 from .cli_helpers import SAMPLE, invoke, sha
 
@@ -132,6 +136,48 @@ def test_score_new_patients_refuses_the_unfit_one(flow, tmp_path):
     assert scores.loc["N001_plasma", "probability"] > scores.loc["N002_plasma", "probability"]
     html = out.with_suffix(".html").read_text()
     assert "N003_plasma" in html and "Refused" in html
+    pages = {re.search(r"Sample <b>([^<]+)</b>", pg).group(1): pg for pg in html.split('<div class="page">')[1:]}
+    # every page shows the signature's own thresholds (as probabilities are shown: 3 decimals)
+    sig = Signature.load(flow / "panel" / "signature.json")
+    shown = [f"{sig.thresholds[k]['probability']:.3f}" for k in ("rule_out", "rule_in")]
+    assert all(f"rule-out <b>{shown[0]}</b>, rule-in <b>{shown[1]}</b>" in pg for pg in pages.values())
+    # the unfit patient: plain words and what to do, with the technical reason (from the table) kept
+    code = scores.loc["N003_plasma", "reason_codes"]
+    assert code == LOW_COVERAGE
+    refused = pages["N003_plasma"]
+    assert PLAIN_REASONS[code][0] in refused and PLAIN_REASONS[code][1] in refused
+    assert html_escape(scores.loc["N003_plasma", "reasons"], quote=True) in refused
+    # three plasma samples are too few to judge haemolysis against, and signatures store no training reference
+    assert scores["haemolysis"].str.startswith("not checked: 3 plasma/serum samples").all()
+    assert "possible haemolysis" not in html
+
+
+def test_score_flags_the_planted_haemolysed_samples_of_a_batch(flow, tmp_path):
+    """Eight training runs scored together (same batch as the cohort): the erythrocyte index flags the ones the
+    simulator made haemolysed, and only those, in the table and on their pages."""
+    import gzip
+
+    with gzip.open(REPORT, "rt") as fh:
+        lines = fh.read().splitlines()
+    run_col = lines[0].split("\t").index("Run")
+    runs = {f"P{i:03d}_plasma" for i in range(1, 9)}
+    keep = [ln for ln in lines[1:] if ln.split("\t")[run_col].rsplit("_", 1)[0] in runs]
+    (tmp_path / "batch.tsv").write_text("\n".join([lines[0], *keep]) + "\n")
+    out = tmp_path / "scores.tsv"
+    res = invoke("--quiet", "score", tmp_path / "batch.tsv", "--signature", flow / "panel" / "signature.json",
+                 "--sheet", SHEET, "-o", out)
+    assert res.exit_code == 0, res.stderr
+    scores = pd.read_csv(out, sep="\t").set_index("sample")
+    assert set(scores.index) == runs
+    subjects = simulate.simulate_cohort().subjects
+    planted = {f"{s}_plasma" for s in subjects.index[subjects["hemolysed"]]} & runs
+    assert planted  # P003 and P004 with the bundled seed
+    flagged = set(scores.index[scores["haemolysis"].str.startswith("possible haemolysis")])
+    assert flagged == planted
+    assert scores.drop(index=sorted(planted))["haemolysis"].str.startswith("not flagged").all()
+    pages = {re.search(r"Sample <b>([^<]+)</b>", pg).group(1): pg
+             for pg in out.with_suffix(".html").read_text().split('<div class="page">')[1:]}
+    assert {s for s, pg in pages.items() if "Warning: possible haemolysis" in pg} == planted
 
 
 def test_validate_on_an_independent_cohort(flow, tmp_path):

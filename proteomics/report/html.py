@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .._files import write_text
 from .._version import __version__
+from .patient import plain_refusals
 from .plots import figure_png_bytes
 
 __all__ = ["render_report", "write_report", "figure_entry", "table_html", "render_patient_report"]
@@ -124,15 +125,28 @@ def write_report(path: str | os.PathLike, context: Mapping[str, Any]) -> None:
     write_text(path, render_report(context))
 
 
-def render_patient_report(rows: Sequence[Mapping[str, Any]], signature: Mapping[str, Any]) -> str:
+def _haemolysis(value: Any) -> dict[str, str] | None:
+    """The page's sample-quality line from a ``haemolysis`` cell (``"<status>: <detail>"``); None when absent or
+    not applicable."""
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    status, _, detail = text.partition(": ")
+    if not status or status == "not applicable":
+        return None
+    kind = {"possible haemolysis": "flag", "not flagged": "ok"}.get(status, "unchecked")
+    return {"kind": kind, "status": status, "detail": detail}
+
+
+def render_patient_report(rows: Sequence[Mapping[str, Any]], signature: Mapping[str, Any], *,
+                          guide: Mapping[str, Any] | None = None) -> str:
     """One printable page per scored sample. ``rows`` are score-table records (sample, score, probability,
-    prob_low, prob_high, category, qc_flags, reasons …); ``signature`` has name, version, kind, specimen,
-    intended_use, sha256."""
+    prob_low, prob_high, category, qc_flags, reasons, reason_codes, haemolysis …); ``signature`` has name,
+    version, kind, specimen, intended_use, sha256; ``guide`` is the "How to read this result" section
+    (:func:`proteomics.report.patient.reading_guide`). A refused sample's reasons are shown in plain words with
+    what to do (:func:`~proteomics.report.patient.plain_refusals`), the technical reason in small print."""
     patients = []
     for r in rows:
         cat = str(r.get("category", "") or "")
         refused = cat == "refused"
-        reasons = [x for x in str(r.get("reasons", "") or "").split(";") if x.strip()]
         out_rows = []
         for key, label in (("score", "Score"), ("probability", "Probability"), ("cluster", "Subgroup"),
                            ("confidence", "Confidence"), ("qc_flags", "QC flags"), ("warning", "Warning")):
@@ -147,11 +161,16 @@ def render_patient_report(rows: Sequence[Mapping[str, Any]], signature: Mapping[
             headline = f"Subgroup {r['cluster']}"
         else:
             headline = f"Risk category: {cat or 'n/a'}"
+        codes = r.get("reason_codes")
         patients.append({"sample": r.get("sample", ""), "specimen": r.get("specimen", ""), "refused": refused,
-                         "reasons": [x.strip() for x in reasons], "rows": out_rows, "headline": headline,
+                         "refusals": plain_refusals(str(r.get("reasons", "") or ""),
+                                                    "" if codes is None or codes != codes else str(codes))
+                         if refused else [],
+                         "rows": out_rows, "headline": headline, "haemolysis": _haemolysis(r.get("haemolysis")),
                          "category_class": (cat or "refused").lower().split()[0],
                          "refusal_text": "The input did not meet the conditions under which this signature was "
-                                         "validated, so giving a number would be misleading. Reasons:"})
+                                         "validated, so giving a number would be misleading."})
     return _env().get_template("patient.html.j2").render(patients=patients, signature=dict(signature),
+                                                         guide=dict(guide or {}),
                                                          title=f"{signature.get('name', 'signature')} patient report",
                                                          version=__version__)
