@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .._version import __version__
 from ..errors import InputError
+from ..report.patient import plain_refusals, reading_guide
 from ..samples import SPECIMENS
 from . import audit, plots, registry
 from .db import Result, SignatureRecord, User, utc_now
@@ -205,9 +206,13 @@ def _view(res: Result, sig: SignatureRecord, who: User) -> dict:
     if res.scores_tsv:
         rows = list(csv.DictReader(io.StringIO(res.scores_tsv), delimiter="\t"))
     thr = [(k, v.get("probability")) for k, v in dict(s.thresholds).items() if isinstance(v, dict)]
+    # per-sample refusals in plain words (the score table's reason codes); whole-input refusals have no table
+    explained = [e for row in rows if row.get("category") == "refused" and row.get("reason_codes")
+                 for e in plain_refusals(row.get("reasons", ""), row["reason_codes"])]
     return {"r": res, "sig": sig, "ran_by": who.name, "reasons": json.loads(res.reasons), "panel": panel,
             "rows": rows, "thresholds": thr, "checksum": s.sha256, "categories": list(s.categories),
-            "intended_use": s.intended_use}
+            "intended_use": s.intended_use, "explained": explained,
+            "guide": reading_guide(s) if s.kind == "panel" else None}
 
 
 @router.get("/results/{rid}", response_class=HTMLResponse)

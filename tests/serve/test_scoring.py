@@ -155,3 +155,31 @@ def test_panel_rows_carry_log_odds_terms_that_add_up_to_the_score(sigs, tmp_path
     p = float(row["probability"])
     assert sum(terms) + float(sig.model["intercept"][0]) == \
         pytest.approx(np.log(p) - np.log1p(-p), abs=1e-6)
+
+
+def test_a_refused_sample_is_explained_in_plain_words_and_the_page_says_how_to_read_a_result(backend, sigs):
+    """N003 (haemolysed, mostly missing) is refused per sample: the page gives the plain reason and what to do,
+    with the technical reason kept; a scored result shows the signature's own thresholds and categories."""
+    from proteomics.report.patient import PLAIN_REASONS
+    from proteomics.signature import Signature
+
+    settings = make_settings(*backend)
+    app = create_app(settings)
+    trust(settings, sigs["pem"])
+    users(app, *ALL_USERS)
+    sid = approved(app, sigs)
+    web = Web(app)
+    web.login("cli")
+    r = score(web, sid, sigs["patients"]["N003_plasma_b3"], patient_id="PAT-N3")
+    page = unescape(web.get(r.headers["location"]).text)
+    plain, action = PLAIN_REASONS["low_coverage"]
+    assert "Not scored: refused" in page and plain in page and action in page
+    assert "Technical reason: only 40% of the training proteins are measured" in page
+    r = score(web, sid, sigs["patients"]["N001_plasma_b3"], patient_id="PAT-N1")
+    page = unescape(web.get(r.headers["location"]).text)
+    sig = Signature.from_bytes(sigs["signed"])
+    assert 'id="guide"' in page and "not a diagnosis on its own" in page and sig.intended_use in page
+    for name in ("rule_out", "rule_in"):
+        assert f"threshold {float(dict(sig.thresholds)[name]['probability']):.3f}" in page, name
+    category = page.split('id="category">', 1)[1].split("<", 1)[0]
+    assert f'<tr class="this"><th>{category}</th>' in page and page.count('class="this"') == 1
