@@ -4,7 +4,8 @@ Plasma/serum: erythrocyte, platelet and coagulation indices from the marker pane
 (EMBO Mol Med 11:e10427), shipped in ``proteomics/qc/data/specimen_markers.csv`` with their source.
 The index of a panel for a sample is the median, over the panel markers quantified in that sample, of the marker's
 log2 deviation from its median over the study's plasma/serum samples (so a missing marker does not move the
-index); ``<panel>_share`` is the log2 share of the sample's total linear intensity carried by the quantified
+index), minus the same median over all its proteins (the sample's loading: a sample loaded 5 log2 low is not
+thereby free of haemolysis, nor a well-loaded one contaminated); ``<panel>_share`` is the log2 share of the sample's total linear intensity carried by the quantified
 markers (the paper's panel-to-total ratio), given for information. Flags: robust z across the plasma/serum samples of the study above ``z_threshold`` (erythrocyte, platelet:
 more marker signal) or below −``z_threshold`` (coagulation: fibrinogen consumed by clotting).
 BAL and sputum get notes (dilution; DTT-sensitive proteins), not indices.
@@ -95,7 +96,7 @@ def contamination_qc(ds: Dataset, specimen: str | None = None, *, z_threshold: f
 
     ``specimen`` applies to every sample; when None, ``ds.samples['specimen']`` is used per sample.
     Columns: ``sample, specimen``, then per panel ``<panel>_index`` (median log2 deviation of the markers from
-    their study medians; NaN when no marker is quantified), ``<panel>_share`` (log2 share of total intensity),
+    their study medians, less the sample's median deviation over all proteins; NaN when no marker is quantified), ``<panel>_share`` (log2 share of total intensity),
     ``<panel>_n_markers`` (int), ``<panel>_z`` (robust z of the index) and ``<panel>_flag``, and
     ``contamination_flag`` (any panel flagged).
     """
@@ -116,6 +117,7 @@ def contamination_qc(ds: Dataset, specimen: str | None = None, *, z_threshold: f
     total = lin.sum(axis=1)
     genes = _gene_sets(sub)
     markers = load_markers()
+    loading = _median_deviation(X)  # log2, per sample: how much more or less was measured overall
     out = pd.DataFrame({"sample": sub.sample_ids, "specimen": spec[blood]})
     flags = []
     for panel in BLOOD_PANELS:
@@ -126,7 +128,7 @@ def contamination_qc(ds: Dataset, specimen: str | None = None, *, z_threshold: f
         share = lin[:, cols].sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where((share > 0) & (total > 0), np.log2(share / total), np.nan)
-        idx = _median_deviation(X[:, cols])
+        idx = _median_deviation(X[:, cols]) - loading
         z = robust_z(idx) if np.isfinite(idx).sum() >= 3 else np.full(idx.shape, np.nan)
         flag = (z < -z_threshold) if direction == "down" else (z > z_threshold)
         out[f"{panel}_index"] = idx

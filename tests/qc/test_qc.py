@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -76,6 +78,43 @@ def test_contamination_flags_planted_samples():
     assert t.loc[15, "erythrocyte_n_markers"] == 3
     assert t.loc[0, "erythrocyte_share"] < 0
     assert rng is not None
+
+
+def test_contamination_index_is_not_moved_by_how_much_was_loaded():
+    """A haemolysed sample loaded 5 log2 low (everything lower, its red-cell markers 3 log2 up on top) is flagged;
+    a clean sample loaded 3 log2 high is not: the index is the markers' deviation less the sample's own."""
+    genes = ["HBB", "HBA1;HBA2", "CA1", "PRDX2"] + [f"G{j}" for j in range(196)]
+    X = _base(n=16)
+    X[2, :] -= 5.0
+    X[2, :4] += 3.0
+    X[7, :] += 3.0
+    t = qc.contamination_qc(_ds(X, genes=genes))
+    assert set(t.loc[t["erythrocyte_flag"], "sample"]) == {"s02"}
+    assert t.loc[2, "erythrocyte_index"] == pytest.approx(3.0, abs=0.5)
+    assert abs(t.loc[7, "erythrocyte_index"]) < 0.5
+
+
+def test_bundled_cohort_flags_exactly_its_planted_cases():
+    """sample_data/README.md plants haemolysis in P003, P004, P032 (and N003, a new patient loaded 5 log2 low)
+    and a partial clot in P008: those, and no other sample, are flagged, in the training runs alone and with
+    the new patients' runs beside them."""
+    import proteomics as pt
+
+    repo = Path(__file__).resolve().parents[2] / "sample_data"
+    sheet = pt.SampleSheet.read(repo / "sheet.csv").subset(specimen="plasma")
+    train = pt.quantify(pt.read(repo / "plasma" / "report.tsv.gz"), sheet, method="top3")
+    new = pt.quantify(pt.read(repo / "new_patients" / "report.tsv.gz"),
+                      pt.SampleSheet.read(repo / "new_patients" / "sheet.csv", group=None), method="top3")
+    A, B = train.to_frame(), new.to_frame()
+    X = pd.concat([A, B]).astype(float)
+    both = Dataset(X.to_numpy(), pd.concat([train.samples[["specimen"]], new.samples[["specimen"]]]),
+                   train.proteins.reindex(X.columns).combine_first(new.proteins.reindex(X.columns)))
+    truth = {"erythrocyte": {"P003_plasma", "P004_plasma", "P032_plasma"}, "platelet": set(),
+             "coagulation": {"P008_plasma"}}
+    for ds, extra in ((train, set()), (both, {"N003_plasma"})):
+        t = qc.contamination_qc(ds)
+        flagged = {p: set(t.loc[t[f"{p}_flag"], "sample"]) for p in qc.BLOOD_PANELS}
+        assert flagged == {**truth, "erythrocyte": truth["erythrocyte"] | extra}
 
 
 def test_contamination_only_for_blood_and_notes():
