@@ -6,9 +6,12 @@ Every error a user can cause is an :class:`InputError` (a ``ValueError``) whose 
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import os
+from pathlib import Path
 
-__all__ = ["ProteomicsError", "InputError", "SignatureError", "ScoringRefused"]
+__all__ = ["ProteomicsError", "InputError", "SignatureError", "ScoringRefused", "close_path"]
 
 
 class ProteomicsError(ValueError):
@@ -62,3 +65,18 @@ class ScoringRefused(InputError):
     def __init__(self, reasons: list[str], *, path=None, hint: str | None = None):
         self.reasons = list(reasons)
         super().__init__("scoring refused: " + "; ".join(self.reasons), path=path, hint=hint)
+
+
+def close_path(path: str | os.PathLike) -> str:
+    """For a path that does not exist: "did you mean 'DIR/NAME'? " (a close spelling among the first 5,000
+    entries of its folder), "the folder 'DIR' does not exist; " or "". Prefixed to a not-found error's fix."""
+    p = Path(path)
+    parent = p.parent
+    if not parent.is_dir():
+        return f"the folder {str(parent)!r} does not exist; "
+    try:
+        names = [c.name for c in itertools.islice(parent.iterdir(), 5000)]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(p.name, names, n=1, cutoff=0.75)
+    return f"did you mean {str(parent / close[0])!r}? " if close else ""

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, close_path
 
 __all__ = ["MAX_SIGNATURE_BYTES", "MAX_CONFIG_BYTES", "MAX_JSON_DEPTH", "MAX_YAML_ALIASES", "MAX_YAML_NODES",
            "DETECT_PEEK_BYTES", "MAX_ABS_MODEL_VALUE", "check_regular_file", "read_limited", "loads_json",
@@ -47,7 +47,7 @@ def check_regular_file(path: str | os.PathLike, *, what: str = "input") -> os.st
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise InputError(f"{what} file not found", path=path, hint="check the path") from None
+        raise InputError(f"{what} file not found", path=path, hint=close_path(path) + "check the path") from None
     except OSError as exc:
         raise InputError(f"cannot read {what} ({exc.strerror})", path=path) from None
     if not stat.S_ISREG(st.st_mode):

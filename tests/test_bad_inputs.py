@@ -269,3 +269,18 @@ def test_run_interrupted_leaves_nothing(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".res")]
     shutil.rmtree(tmp_path / "x", ignore_errors=True)
     del os
+
+
+def test_a_misspelt_path_gets_the_close_name_and_a_missing_folder_is_named(tmp_path):
+    (tmp_path / "report.tsv.gz").write_bytes(REPORT.read_bytes())
+    (tmp_path / "sheet.csv").write_text("run\n")
+    res = invoke("inspect", tmp_path / "reprot.tsv.gz")
+    assert_input_error(res, "file not found", f"did you mean '{tmp_path / 'report.tsv.gz'}'")
+    res = invoke("inspect", tmp_path / "nowhere" / "report.tsv.gz")
+    assert_input_error(res, f"the folder '{tmp_path / 'nowhere'}' does not exist")
+    res = invoke("inspect", tmp_path / "unrelated.raw")  # nothing close: no suggestion
+    assert_input_error(res, "file not found")
+    assert "did you mean" not in res.stderr
+    res = invoke("run", tmp_path / "cnofig.yaml")
+    assert_input_error(res, "config file not found")
+    assert "did you mean" not in res.stderr  # config.yaml is not there; sheet.csv is not close

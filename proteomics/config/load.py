@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..errors import InputError
+from ..errors import InputError, close_path
 from ..limits import read_config_text, read_yaml, safe_yaml_load
 from .base import validation_error, yaml_key_lines
 from .run import InputsConfig, PanelConfig, RunConfig, StratifyConfig
@@ -73,7 +73,7 @@ def config_from_dict(data: dict[str, Any], *, base: Path | None = None, path: Pa
                 continue
             if not p.exists():
                 raise InputError(f"inputs.{key} file not found: {p}", path=path, line=lines.get(f"inputs.{key}"),
-                                 hint="fix the path; relative paths are resolved against the config file's folder, "
+                                 hint=close_path(p) + "fix the path; relative paths are resolved against the config file's folder, "
                                       "then the working directory")
             if p.is_dir():
                 raise InputError(f"inputs.{key} is a directory, not a file: {p}", path=path,
@@ -94,7 +94,7 @@ def load_config(path: str | os.PathLike, *, check_files: bool = True) -> RunConf
     """Read and validate a YAML config file (safe loader only)."""
     path = Path(path)
     if not path.exists():
-        raise InputError("config file not found", path=path, hint="check the path, e.g. configs/example_plasma.yaml")
+        raise InputError("config file not found", path=path, hint=close_path(path) + "check the path, e.g. configs/example_plasma.yaml")
     if path.is_dir():
         raise InputError("config path is a directory", path=path, hint="give the YAML file")
     text = read_config_text(path)

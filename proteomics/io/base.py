@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._text import decode_text, sniff_delimiter
-from ..errors import InputError
+from ..errors import InputError, close_path
 from ..limits import check_regular_file
 from .table import QuantTable
 
@@ -57,7 +57,7 @@ def peek(path: str | os.PathLike) -> Peek:
     """Read and decode the first bytes of ``path`` (gzip-aware), with clear errors for unusable files."""
     path = Path(path)
     if not path.exists():
-        raise InputError("file not found", path=path, hint="check the path (relative paths are from the working "
+        raise InputError("file not found", path=path, hint=close_path(path) + "check the path (relative paths are from the working "
                                                            "directory or the config file's folder)")
     if path.is_dir():
         raise InputError("is a directory, not a file", path=path, hint="give the file inside it")

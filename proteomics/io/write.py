@@ -21,7 +21,7 @@ import pandas as pd
 from .._anndata import import_anndata
 from .._files import atomic_path, write_bytes, write_text
 from ..dataset import Dataset
-from ..errors import InputError
+from ..errors import InputError, close_path
 
 __all__ = ["table_to_tsv_text", "write_tsv", "write_csv", "write_parquet", "write_xlsx", "write_table",
            "write_dataset", "read_dataset", "output_suffix", "TABLE_WRITERS", "DATASET_SUFFIXES"]
@@ -219,7 +219,7 @@ def read_dataset(path: str | os.PathLike, samples: pd.DataFrame | None = None):
     path = Path(path)
     suffix = output_suffix(path, dataset=True)
     if not path.is_file():
-        raise InputError("file not found", path=path, hint="check the path")
+        raise InputError("file not found", path=path, hint=close_path(path) + "check the path")
     if suffix == ".h5ad":
         anndata = import_anndata()
         try:

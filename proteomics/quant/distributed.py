@@ -52,7 +52,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..dataset import Dataset, Step
-from ..errors import InputError
+from ..errors import InputError, close_path
 from ..io.table import QuantTable
 from . import _dask_tasks as tasks
 
@@ -244,7 +244,7 @@ def quantify_dask(path, sheet=None, *, format: str = "auto", method: str = "auto
 def _job_key(path, format, method, kw, read_options, rows_per_part, sheet) -> str:
     p = Path(path)
     if not p.exists():
-        raise InputError("file not found", path=path, hint="check the path")
+        raise InputError("file not found", path=path, hint=close_path(path) + "check the path")
     st = p.stat()
     ident = {"path": str(p.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "format": format,
              "method": method, "kw": {k: str(v) for k, v in kw.items()}, "read": {k: str(v) for k, v in
@@ -263,7 +263,7 @@ def _sources(client, path, format, read_options, job: Path, rows: int, progress)
         table = path
     else:
         if not Path(path).exists():
-            raise InputError("file not found", path=path, hint="check the path")
+            raise InputError("file not found", path=path, hint=close_path(path) + "check the path")
         fmt = pio.detect(path) if format in (None, "auto") else format
         quantity = read_options.get("quantity", "precursor")
         if fmt == "diann_report" and quantity in ("precursor", "precursor_raw"):
