@@ -134,8 +134,9 @@ def read(path, format: str = "auto", **options):
 
 def inspect(path: str | os.PathLike, format: str = "auto", **options) -> dict[str, Any]:
     """Read ``path`` (never modifying it) and summarise it: ``format``, ``level``, ``n_runs``,
-    ``n_proteins``, ``runs``, ``n_rows``, ``n_entities``, ``missing_fraction`` (share of rows with NaN
-    intensity), ``candidates`` (every reader that claims the file, best first) and the reader's notes."""
+    ``n_proteins``, ``runs``, ``n_rows``, ``n_entities``, ``missing_fraction`` (share of the entity × run
+    cells without a finite intensity: a long report lists only what was seen, so an absent row counts as
+    missing, like a NaN), ``candidates`` (every reader that claims the file, best first) and the reader's notes."""
     p = peek(path)
     cands = [name for _, name in candidates(p)]
     if format == "auto":
@@ -155,9 +156,18 @@ def inspect(path: str | os.PathLike, format: str = "auto", **options) -> dict[st
                        "counts are lower bounds")
     out["path"] = str(path)
     out["n_entities"] = int(d["entity_id"].nunique())
-    out["missing_fraction"] = float(np.isnan(d["intensity"].to_numpy(dtype="float64")).mean()) if len(d) else 0.0
+    out["missing_fraction"] = _missing_cells(d)
     out["candidates"] = cands
     return out
+
+
+def _missing_cells(d) -> float:
+    """Share of the entity × run cells of a long table ``d`` without a finite intensity (0.0 when empty)."""
+    cells = d["entity_id"].nunique() * d["run"].nunique()
+    if cells == 0:
+        return 0.0
+    seen = d.loc[np.isfinite(d["intensity"].to_numpy(dtype="float64")), ["entity_id", "run"]].drop_duplicates()
+    return float(1.0 - len(seen) / cells)
 
 
 #: decompressed text that ``inspect`` reads at most; larger tables are summarised from their first lines
