@@ -94,8 +94,10 @@ def inspect(
 def formats():
     """List every reader and the files it takes."""
     with _errors():
-        for f in list_formats():
-            out_console.print(f"[bold]{f['name']:<22}[/bold] {f.get('level', ''):<10} {f['files']}")
+        rows = list_formats()
+        width = max(len(f["name"]) for f in rows)
+        for f in rows:
+            out_console.print(f"[bold]{f['name']:<{width}}[/bold]  {f.get('level', ''):<10} {f['files']}")
 
 
 # -- quantify ---------------------------------------------------------------------------------------------------

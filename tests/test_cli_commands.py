@@ -59,6 +59,10 @@ def test_formats_lists_every_reader():
     res = invoke("formats")
     for name in list(READERS) + list(FALLBACK):
         assert name in res.stdout
+    # one table: the level column starts at the same place on every line, however long the reader's name
+    lines = [ln for ln in res.stdout.splitlines() if ln.strip()]
+    starts = {ln.index(ln.split()[1], len(ln.split()[0])) for ln in lines}
+    assert len(lines) == len(READERS) + len(FALLBACK) and len(starts) == 1
 
 
 def test_quantify_matrix_contract(flow):
