@@ -30,6 +30,7 @@ from .baselines import run_baselines
 from .curve import AUC_DEFINITION, cap_cost
 from .cv import NestedCVResult, derive_seed, fit_tuned, nested_cv
 from .multispecimen import joined_specimen_name
+from .score import class_labels
 from .settings import PanelSettings, coerce_settings, size_label
 from .signature import lock
 
@@ -67,14 +68,7 @@ class PanelResult:
 
 
 def _labels(ds: Dataset, label: str, positive: str) -> pd.Series:
-    if label not in ds.samples.columns:
-        raise InputError(f"label column {label!r} is not in the sample table",
-                         hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
-    lab = ds.samples[label]
-    lab = lab[lab.notna() & (lab.astype(str).str.strip() != "")].astype(str)
-    if positive not in set(lab):
-        raise InputError(f"positive value {positive!r} does not occur in column {label!r}",
-                         hint=f"use one of {', '.join(sorted(set(lab)))}")
+    lab = class_labels(ds, label, positive)
     if lab.nunique() < 2:
         raise InputError(f"column {label!r} has a single class")
     check_class_sizes(ds, label)

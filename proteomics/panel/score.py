@@ -15,6 +15,7 @@ thresholds), or ``indeterminate`` when the 95 % probability interval straddles a
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from ..signature import Signature, refuse_unfit, restore_steps
 from . import metrics as M
 from .lockmodel import apply_model
 
-__all__ = ["ScoreResult", "score", "validate", "SCORE_COLUMNS"]
+__all__ = ["ScoreResult", "score", "validate", "class_labels", "SCORE_COLUMNS"]
 
 SCORE_COLUMNS = ["sample", "score", "probability", "prob_low", "prob_high", "category", "qc_flags", "reasons",
                  "signature_name", "signature_version", "signature_sha256"]
@@ -182,25 +183,41 @@ def _category(p: float, low: float, high: float, cuts: list[float]) -> str:
     return names[int(np.searchsorted(cuts, p, side="right"))]
 
 
+def class_labels(ds: Dataset, label: str, positive: str) -> pd.Series:
+    """The non-empty values of the sample column ``label``, as strings (index: sample ids). InputError naming the
+    sample table's columns when ``label`` is absent, and its classes (with a close spelling) when ``positive`` is
+    not one of them."""
+    if label not in ds.samples.columns:
+        raise InputError(f"label column {label!r} is not in the sample table",
+                         hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
+    lab = ds.samples[label]
+    lab = lab[lab.notna() & (lab.astype(str).str.strip() != "")].astype(str)
+    if positive not in set(lab):
+        classes = sorted(set(lab))
+        close = difflib.get_close_matches(positive, classes, n=1)
+        raise InputError(f"positive value {positive!r} does not occur in column {label!r}",
+                         hint=(f"did you mean {close[0]!r}? " if close else "") + f"use one of {', '.join(classes)}")
+    return lab
+
+
 def validate(signature: Signature, ds: Dataset, label: str, positive: str, *, n_boot: int = 2000,
              seed: int = 0) -> dict[str, Any]:
     """External validation: score a labelled cohort and report the metrics at the locked thresholds.
 
-    Samples refused by QC are counted and left out of the metrics. Returns a JSON-ready dict with the
+    Samples refused by QC are counted (``n_refused``) and left out of the metrics, as are samples without a label
+    (``n_unlabelled``: scored, not counted). Returns a JSON-ready dict with the
     same keys as cv_metrics.json (auc, auc_ci_low/high by DeLong, bootstrap CI, calibration, Brier …) plus the
     sensitivity/specificity/PPV/NPV at each locked threshold and the confusion of the risk categories.
     """
-    if label not in ds.samples.columns:
-        raise InputError(f"label column {label!r} is not in the sample table",
-                         hint=f"choose one of {', '.join(map(str, ds.samples.columns))}")
-    labels = ds.samples[label].astype(str)
-    if positive not in set(labels):
-        raise InputError(f"positive value {positive!r} does not occur in column {label!r}")
+    labels = class_labels(ds, label, positive)
     res = score(signature, ds).table
-    ok = (res["category"] != "refused").to_numpy()
-    y = (labels.to_numpy() == positive).astype(int)[ok]
+    labelled = ds.samples.index.isin(labels.index)  # a sample without a label is scored, not counted
+    scored = (res["category"] != "refused").to_numpy()
+    ok = scored & labelled
+    y = (labels.reindex(ds.samples.index).to_numpy() == positive).astype(int)[ok]
     p = res["probability"].to_numpy(float)[ok]
-    out: dict[str, Any] = {"n_samples": int(ds.n_samples), "n_refused": int((~ok).sum()),
+    out: dict[str, Any] = {"n_samples": int(ds.n_samples), "n_refused": int((~scored).sum()),
+                           "n_unlabelled": int((~labelled).sum()),
                            "signature_name": signature.name, "signature_version": signature.version,
                            "signature_sha256": signature.sha256, "label": label, "positive": positive}
     if y.size == 0 or y.min() == y.max():

@@ -131,6 +131,26 @@ def test_validate_on_independent_cohort(built, sigfile):
     assert {"rule_in_sensitivity", "rule_out_sensitivity", "brier", "auc_ci_low"} <= set(m)
 
 
+def test_validation_leaves_unlabelled_samples_out_and_names_a_close_class(built, sigfile):
+    """An unlabelled sample is scored but not counted as a control; a misspelt class gets the close one."""
+    from sklearn.metrics import roc_auc_score
+
+    sig = Signature.load(sigfile)
+    other = simulate(n_per_class=15, n_proteins=80, seed=99, missing=0.02)
+    samples = other.samples.copy()
+    cases = samples.index[samples["condition"] == "case"][:3]
+    samples.loc[cases, "condition"] = np.nan  # three cases whose label is unknown
+    blank = other.with_samples(samples)
+    m = validate(sig, blank, "condition", "case", n_boot=50)
+    assert (m["n_samples"], m["n_unlabelled"]) == (30, 3)
+    t = score(sig, blank).table.set_index("sample")
+    kept = [s for s in blank.sample_ids if s not in cases and t.loc[s, "category"] != "refused"]
+    y = (samples.loc[kept, "condition"] == "case").astype(int)
+    assert m["auc"] == pytest.approx(roc_auc_score(y, t.loc[kept, "probability"]), abs=1e-12)
+    with pytest.raises(InputError, match="did you mean 'case'"):
+        validate(sig, other, "condition", "cas", n_boot=50)
+
+
 def test_bad_label_and_settings():
     ds = simulate(n_per_class=5, n_proteins=10)
     with pytest.raises(InputError, match="label"):
