@@ -34,6 +34,7 @@ from .choices import (
     choice_enum,
 )
 from .errors import ProteomicsError, ScoringRefused
+from .stages import log_stages
 
 app = typer.Typer(name="proteomics", no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False, rich_markup_mode="rich",
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -173,7 +174,7 @@ def _errors() -> Iterator[None]:
 def _progress() -> Iterator[Callable[[str, int, int], None]]:
     """A progress callback (stage, done, total) drawn with rich unless --quiet or not a terminal."""
     if _state["quiet"]:
-        yield lambda stage, done, total: None
+        yield log_stages()  # run.log still gets every stage
         return
     columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn()]
@@ -189,10 +190,8 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
                     bar.update(t, completed=bar.tasks[t].total or 1)
                 tasks[stage] = bar.add_task(stage, total=max(total, 1))
                 last.append(stage)
-                if not err_console.is_terminal and not _state["quiet"]:
-                    logging.getLogger("proteomics").info(stage)
             bar.update(tasks[stage], completed=done, total=max(total, 1))
 
-        yield cb
+        yield log_stages(cb)
         for t in tasks.values():
             bar.update(t, completed=bar.tasks[t].total)

@@ -30,7 +30,7 @@ from .stats import DEResult
 from .stats.differential import differential
 from .stats.results import de_long_table
 
-__all__ = ["Progress", "Inputs", "read_inputs", "quantify_inputs", "load_dataset", "read_options",
+__all__ = ["Progress", "log_stages", "Inputs", "read_inputs", "quantify_inputs", "load_dataset", "read_options",
            "preprocess_steps", "safe_name",
            "sidecar_path", "write_protein_sidecar", "annotate_proteins", "Preprocessed", "preprocess", "run_de",
            "write_de", "panel_settings", "stratify_settings"]
@@ -39,6 +39,20 @@ log = logging.getLogger("proteomics")
 
 #: progress(stage, done, total): the CLI turns these calls into progress bars; library code never prints.
 Progress = Callable[[str, int, int], None]
+
+
+def log_stages(progress: Progress | None = None) -> Progress:
+    """``progress`` (or nothing) that also logs each new stage once at INFO (run.log's step-by-step lines)."""
+    seen: set[str] = set()
+
+    def cb(stage: str, done: int, total: int) -> None:
+        if stage not in seen:
+            seen.add(stage)
+            log.info(stage)
+        if progress is not None:
+            progress(stage, done, total)
+
+    return cb
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:

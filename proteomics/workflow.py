@@ -37,6 +37,7 @@ from .signing import load_signing_key, sign_signature
 from .stages import (
     Inputs,
     Progress,
+    log_stages,
     panel_settings,
     preprocess,
     quantify_inputs,
@@ -104,7 +105,7 @@ def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = F
     """Run the whole pipeline described by ``cfg`` into ``out`` (default ``cfg.output.dir`` or
     ``results/<name>``). Returns a :class:`RunSummary`. Raises :class:`InputError` for bad input, before any
     results folder exists."""
-    progress = progress or (lambda stage, done, total: None)
+    progress = progress or log_stages()  # the CLI's own callback logs its stages
     out = Path(out) if out is not None else default_output_dir(cfg)
     check_outputs(inputs=[cfg.inputs.data, cfg.inputs.sheet, cfg.inputs.fasta, cfg.source], folders=[out],
                   force=force)
@@ -127,9 +128,15 @@ def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = F
 
     with staged_output_dir(out, force=force) as tmp:
         handler = _file_log(tmp / "run.log")
-        logging.getLogger("proteomics").addHandler(handler)
+        logger = logging.getLogger("proteomics")
+        level = logger.level
+        if logger.getEffectiveLevel() > logging.INFO:  # from Python nothing set it: run.log still gets every step
+            logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
         try:
             summary = _run_stages(cfg, inputs, tmp, timer, progress)
+            for w in summary.warnings:  # as the console shows them at the end; into run.log only
+                handler.handle(logger.makeRecord(logger.name, logging.WARNING, __file__, 0, w, None, None))
             summary.out = out
             run_info = {
                 "schema": "proteomics.run", "schema_version": 1, "proteomics_version": __version__,
@@ -145,7 +152,8 @@ def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = F
             }
             write_text(tmp / "run.json", canonical_json(run_info))
         finally:
-            logging.getLogger("proteomics").removeHandler(handler)
+            logger.removeHandler(handler)
+            logger.setLevel(level)
             handler.close()
     return summary
 

@@ -185,3 +185,30 @@ def test_every_file_is_byte_identical_on_rerun(two_runs):
     assert sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()) == files
     differ = [str(rel) for rel in files if str(rel) != "run.json" and (a / rel).read_bytes() != (b / rel).read_bytes()]
     assert differ == []
+
+
+def test_run_log_has_every_stage_and_warning_even_quiet(two_runs):
+    """--quiet silences the console, not run.log: every stage the run went through and every warning it
+    reported at the end (run.json) are there."""
+    out = two_runs[0]
+    log = (out / "run.log").read_text()
+    for stage in ("quantifying proteins (maxlfq)", "filtering, normalising, imputing", "quality control",
+                  "differential abundance: cancer-control", "panel nested CV", "writing figures and report"):
+        assert f"INFO proteomics: {stage}\n" in log, stage
+    warnings = json.loads((out / "run.json").read_text())["warnings"]
+    assert warnings and all(f"WARNING proteomics: {w}\n" in log for w in warnings)
+
+
+def test_run_from_python_writes_the_same_log(tmp_path):
+    """From Python no logging is configured: run.log is still written, step by step, and the caller's logger
+    level is left as it was."""
+    import logging
+
+    import proteomics as pt
+
+    cfg = fast_config(tmp_path, panel={"enabled": False})
+    before = logging.getLogger("proteomics").level
+    pt.run(pt.load_config(cfg), tmp_path / "out")
+    log = (tmp_path / "out" / "run.log").read_text()
+    assert "INFO proteomics: quantifying proteins (maxlfq)\n" in log and "INFO proteomics: quality control\n" in log
+    assert logging.getLogger("proteomics").level == before
