@@ -43,6 +43,18 @@ def approved(app, sigs, key="signed") -> int:
     return sid
 
 
+def site(settings, sigs):
+    """A service on ``settings`` with the trusted key, every user, the signed signature approved, and the
+    clinician ``cli`` logged in: (app, signature id, web client)."""
+    app = create_app(settings)
+    trust(settings, sigs["pem"])
+    users(app, *ALL_USERS)
+    sid = approved(app, sigs)
+    web = Web(app)
+    web.login("cli")
+    return app, sid, web
+
+
 def score(web: Web, sid: int, path, **over):
     form = {**FORM, "signature": str(sid), **over}
     return web.post("/score", form, files={"file": (path.name, path.read_bytes(), "text/plain")})
@@ -175,12 +187,7 @@ def test_csrf_and_origin(world, sigs):
 
 def test_upload_limit_and_bad_files(backend, sigs):
     settings = make_settings(backend[0], backend[1], max_upload=64 * 1024)
-    app = create_app(settings)
-    trust(settings, sigs["pem"])
-    users(app, *ALL_USERS)
-    sid = approved(app, sigs)
-    web = Web(app)
-    web.login("cli")
+    app, sid, web = site(settings, sigs)
     big = sigs["dir"] / "big.tsv"
     big.write_bytes(b"x" * (300 * 1024))
     r = score(web, sid, big)

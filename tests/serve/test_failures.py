@@ -12,19 +12,12 @@ from proteomics.serve import audit, scoring
 from proteomics.serve.app import create_app
 from proteomics.serve.db import Result
 
-from .conftest import Web, audit_rows, make_settings, trust, users
-from .test_app import ALL_USERS, approved, score
+from .conftest import audit_rows, make_settings
+from .test_app import score, site
 
 
 def _site(tmp_path, sigs, **kw):
-    settings = make_settings(tmp_path / "data", **kw)
-    app = create_app(settings)
-    trust(settings, sigs["pem"])
-    users(app, *ALL_USERS)
-    sid = approved(app, sigs)
-    web = Web(app)
-    web.login("cli")
-    return app, sid, web
+    return site(make_settings(tmp_path / "data", **kw), sigs)
 
 
 def _n_results(app) -> int:

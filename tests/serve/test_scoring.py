@@ -14,19 +14,14 @@ from sqlalchemy import select
 from proteomics.serve.app import create_app
 from proteomics.serve.db import AuditLog
 
-from .conftest import PASSWORD, Web, audit_rows, cli_score, make_settings, trust, users
-from .test_app import ALL_USERS, approved, score
+from .conftest import PASSWORD, Web, audit_rows, cli_score, make_settings, users
+from .test_app import score, site
 
 
 def test_score_result_print_download_history_audit(backend, sigs, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     settings = make_settings(*backend)
-    app = create_app(settings)
-    trust(settings, sigs["pem"])
-    users(app, *ALL_USERS)
-    sid = approved(app, sigs)
-    web = Web(app)
-    web.login("cli")
+    app, sid, web = site(settings, sigs)
     path = sigs["patients"]["N001_plasma_b3"]
     patient = "PAT-7781-XQ"
     r = score(web, sid, path, patient_id=patient)
@@ -116,12 +111,7 @@ def test_gzipped_upload_with_several_runs(backend, sigs, tmp_path):
     from .conftest import REPO
 
     settings = make_settings(*backend)
-    app = create_app(settings)
-    trust(settings, sigs["pem"])
-    users(app, *ALL_USERS)
-    sid = approved(app, sigs)
-    web = Web(app)
-    web.login("cli")
+    app, sid, web = site(settings, sigs)
     path = REPO / "sample_data" / "new_patients" / "report.tsv.gz"
     r = score(web, sid, path, patient_id="PAT-GZ")
     assert r.status_code == 303
@@ -164,12 +154,7 @@ def test_a_refused_sample_is_explained_in_plain_words_and_the_page_says_how_to_r
     from proteomics.signature import Signature
 
     settings = make_settings(*backend)
-    app = create_app(settings)
-    trust(settings, sigs["pem"])
-    users(app, *ALL_USERS)
-    sid = approved(app, sigs)
-    web = Web(app)
-    web.login("cli")
+    app, sid, web = site(settings, sigs)
     r = score(web, sid, sigs["patients"]["N003_plasma_b3"], patient_id="PAT-N3")
     page = unescape(web.get(r.headers["location"]).text)
     plain, action = PLAIN_REASONS["low_coverage"]
