@@ -12,12 +12,45 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["atomic_path", "write_text", "write_bytes", "canonical_json", "sha256_file", "sha256_bytes"]
+__all__ = ["atomic_path", "never_replace", "write_text", "write_bytes", "canonical_json", "sha256_file", "sha256_bytes"]
+
+
+#: outputs that must not replace an existing file (set by :func:`never_replace`)
+_KEEP: ContextVar[frozenset[Path]] = ContextVar("proteomics_keep", default=frozenset())
+
+
+@contextlib.contextmanager
+def never_replace(paths: Iterable[str | os.PathLike]) -> Iterator[None]:
+    """Within the block, an atomic write to one of ``paths`` puts its file in place only if none is there: a
+    file that appeared after the command checked its outputs (another process writing the same name) is left
+    as it was, and the write is refused. Commands use it unless ``--force``."""
+    token = _KEEP.set(_KEEP.get() | {Path(os.fspath(p)).absolute() for p in paths})
+    try:
+        yield
+    finally:
+        _KEEP.reset(token)
+
+
+def _place_new(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` to ``path`` only if ``path`` does not exist (a hard link cannot replace a file)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise InputError("output file appeared while this command ran; it was left as it was", path=path,
+                         hint="run again with --force to replace it, or choose another output name") from None
+    except OSError:  # a filesystem without hard links: check, then rename (a narrow window remains)
+        if os.path.lexists(path):
+            raise InputError("output file appeared while this command ran; it was left as it was", path=path,
+                             hint="run again with --force to replace it, or choose another output name") from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
 
 
 @contextlib.contextmanager
@@ -50,7 +83,10 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs get the usual permissions
     try:
         yield tmp_path
-        os.replace(tmp_path, path)
+        if path.absolute() in _KEEP.get():
+            _place_new(tmp_path, path)
+        else:
+            os.replace(tmp_path, path)
     except OSError as exc:
         tmp_path.unlink(missing_ok=True)
         raise InputError(f"cannot write output ({exc.strerror})", path=path,

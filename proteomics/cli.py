@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from . import cli_support as opt
+from ._files import never_replace
 from .choices import DE_MODELS, DETECTION_TESTS, IMPUTE_METHODS, NORMALIZE_METHODS
 from .cli_support import (  # noqa: F401 - app and main are this module's public names (the console script)
     FORMAT_HELP,
@@ -133,9 +134,10 @@ def quantify(
         check_outputs(inputs=[input, sheet, fasta, sidecar_path(input)], outputs=[output, *side], force=force)
         ds = quantify_file(input, sheet, format=format, method=method.value, fasta=fasta, scale=scale.value,
                            specimen=specimen, n_jobs=n_jobs, engine=engine, progress=cb)
-        write_dataset(ds, output)
-        if suffix in DATASET_SUFFIXES[:2]:  # text matrices carry their annotation in a sidecar
-            write_protein_sidecar(ds, output)
+        with never_replace([] if force else [output, *side]):
+            write_dataset(ds, output)
+            if suffix in DATASET_SUFFIXES[:2]:  # text matrices carry their annotation in a sidecar
+                write_protein_sidecar(ds, output)
         if output.suffix != ".parquet" and not _state["quiet"]:
             out_console.print(f"wrote {output}: {ds.n_proteins} proteins × {ds.n_samples} samples (log2)")
 

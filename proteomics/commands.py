@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ._files import canonical_json, write_text
+from ._files import canonical_json, never_replace, write_text
 from .config import RunConfig, command_config_from_dict, load_section
 from .dataset import Dataset
 from .errors import InputError
@@ -117,10 +117,11 @@ def de_command(input, sheet, *, contrasts, output, group=None, covariates=None, 
                                                 "min_valid_per_group": True})
         cfg = cfg.model_copy(update={"preprocess": pre})
     results = run_de(cfg, preprocess(cfg, ds, progress=progress).clean, progress=progress)
-    if len(results) == 1:
-        write_de(results, lambda name: output, None)
-    else:
-        write_de(results, lambda name: _contrast_path(output, name), output)
+    with never_replace([] if force else [output, *side]):
+        if len(results) == 1:
+            write_de(results, lambda name: output, None)
+        else:
+            write_de(results, lambda name: _contrast_path(output, name), output)
     return results
 
 
@@ -298,8 +299,9 @@ def score_command(input, signature, output, *, sheet=None, specimen=None, format
         summary["warning"] = UNSIGNED_WARNING
     table["haemolysis"] = _haemolysis(ds, table, joined=wants_specimen_inputs(sig, also))
     html = render_patient_report(table.to_dict("records"), summary, guide=reading_guide(sig))
-    write_table(table, output)  # the format its suffix names
-    write_text(report, html)
+    with never_replace([] if force else [output, report]):
+        write_table(table, output)  # the format its suffix names
+        write_text(report, html)
     return table, report
 
 

@@ -92,3 +92,52 @@ def test_names_are_not_paths(bad):
 @pytest.mark.parametrize("good", ["run", "plasma_run1", "BAL+plasma", "v1.2-final"])
 def test_plain_names_pass(good):
     assert check_name(good, key="name") == good
+
+
+def test_a_file_that_appears_after_the_check_is_not_replaced(tmp_path):
+    """Between a command's output check and its write another process may create the file: under
+    never_replace the write is refused and that file is left as it was; without it (``--force``) it is replaced."""
+    from proteomics._files import atomic_path, never_replace
+
+    out = tmp_path / "scores.tsv"
+    with never_replace([out]):
+        with pytest.raises(InputError, match="appeared while this command ran"):
+            with atomic_path(out) as tmp:
+                tmp.write_text("ours\n")
+                out.write_text("theirs\n")  # the other process, after our check
+    assert out.read_text() == "theirs\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.tsv"]  # no temporary file left
+    with never_replace([tmp_path / "other.tsv"]):  # only the named outputs are protected
+        with atomic_path(out) as tmp:
+            tmp.write_text("ours\n")
+    assert out.read_text() == "ours\n"
+    fresh = tmp_path / "fresh.tsv"
+    with never_replace([fresh]):
+        with atomic_path(fresh) as tmp:
+            tmp.write_text("new\n")
+    assert fresh.read_text() == "new\n" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "fresh.tsv", "scores.tsv"]
+
+
+def test_score_refuses_an_output_that_appeared_meanwhile(tmp_path, monkeypatch):
+    """End to end: the scores file is created while `score` works (before it writes): exit 2, that file kept."""
+    from proteomics import commands
+
+    from .cli_helpers import SAMPLE, assert_input_error, fast_config, invoke
+
+    cfg = fast_config(tmp_path, de={"enabled": False}, stratify={"enabled": False})
+    res = invoke("--quiet", "run", cfg, "-o", tmp_path / "res")
+    assert res.exit_code == 0, res.stderr
+    out = tmp_path / "scores.tsv"
+    real = commands.render_patient_report
+
+    def render_and_race(*a, **kw):
+        out.write_text("written by someone else\n")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(commands, "render_patient_report", render_and_race)
+    new = SAMPLE / "new_patients"
+    res = invoke("score", new / "report.tsv.gz", "--signature", tmp_path / "res" / "panel" / "signature.json",
+                 "--sheet", new / "sheet.csv", "-o", out)
+    assert_input_error(res, "appeared while this command ran", "--force")
+    assert out.read_text() == "written by someone else\n"
