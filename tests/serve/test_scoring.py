@@ -33,7 +33,7 @@ def test_score_result_print_download_history_audit(backend, sigs, tmp_path, capl
     assert f'id="category">{row["category"]}<' in page
     assert f'id="probability">{float(row["probability"]):.3f}<' in page
     for field in (patient, "plasma", "2026-11-02", "2026-11-03", "cancer_panel version 1", row["signature_sha256"],
-                  "Run by</th><td>cli", "proteomics 0.1.0", path.name, "Thresholds used", "95 % interval"):
+                  "Run by</th><td>cli", "proteomics 0.1.0", path.name, "How to read this result", "95 % interval"):
         assert field in page, field
     import hashlib
 
