@@ -14,6 +14,7 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -93,11 +94,41 @@ class _Timer:
             self.times[name] = round(time.perf_counter() - t0, 3)
 
 
-def _file_log(path: Path) -> logging.Handler:
+class _ToCallers(logging.Handler):
+    """Passes a record on to the root logger's handlers, as propagation would (used while the package logger is
+    lowered to INFO for run.log, so the caller's own handlers still see only what they saw before)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for h in logging.getLogger().handlers:
+            if record.levelno >= h.level:
+                h.handle(record)
+
+
+@contextlib.contextmanager
+def _run_log(path: Path) -> Iterator[logging.Handler]:
+    """run.log: every INFO record of the package logger for the block, even when the caller's logging is quieter
+    (nothing configured from Python, ``--quiet``); the caller's handlers see exactly what they saw before."""
     h = logging.FileHandler(path, encoding="utf-8")
     h.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))  # no times: reruns are identical
     h.setLevel(logging.INFO)
-    return h
+    logger = logging.getLogger("proteomics")
+    level, propagate, before = logger.level, logger.propagate, logger.getEffectiveLevel()
+    added = [h]
+    if before > logging.INFO:
+        logger.setLevel(logging.INFO)
+        if propagate:
+            logger.propagate = False
+            added.append(_ToCallers(before))
+    for a in added:
+        logger.addHandler(a)
+    try:
+        yield h
+    finally:
+        for a in added:
+            logger.removeHandler(a)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        h.close()
 
 
 def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = False,
@@ -127,16 +158,11 @@ def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = F
                                                                               samples=True))
 
     with staged_output_dir(out, force=force) as tmp:
-        handler = _file_log(tmp / "run.log")
-        logger = logging.getLogger("proteomics")
-        level = logger.level
-        if logger.getEffectiveLevel() > logging.INFO:  # from Python nothing set it: run.log still gets every step
-            logger.setLevel(logging.INFO)
-        logger.addHandler(handler)
-        try:
+        with _run_log(tmp / "run.log") as handler:
             summary = _run_stages(cfg, inputs, tmp, timer, progress)
             for w in summary.warnings:  # as the console shows them at the end; into run.log only
-                handler.handle(logger.makeRecord(logger.name, logging.WARNING, __file__, 0, w, None, None))
+                handler.handle(logging.makeLogRecord({"name": "proteomics", "levelno": logging.WARNING,
+                                                      "levelname": "WARNING", "msg": w}))
             summary.out = out
             run_info = {
                 "schema": "proteomics.run", "schema_version": 1, "proteomics_version": __version__,
@@ -151,10 +177,6 @@ def run(cfg: RunConfig, out: str | os.PathLike | None = None, *, force: bool = F
                 "warnings": summary.warnings, "steps": _read_steps(tmp),
             }
             write_text(tmp / "run.json", canonical_json(run_info))
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-            handler.close()
     return summary
 
 

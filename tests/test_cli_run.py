@@ -206,9 +206,27 @@ def test_run_from_python_writes_the_same_log(tmp_path):
 
     import proteomics as pt
 
+    class Seen(logging.Handler):  # the caller's own handler, as logging.basicConfig() installs it (level NOTSET)
+        def __init__(self):
+            super().__init__()
+            self.levels = []
+
+        def emit(self, record):
+            if record.name.startswith("proteomics"):
+                self.levels.append(record.levelno)
+
     cfg = fast_config(tmp_path, panel={"enabled": False})
-    before = logging.getLogger("proteomics").level
-    pt.run(pt.load_config(cfg), tmp_path / "out")
+    pkg, root, seen = logging.getLogger("proteomics"), logging.getLogger(), Seen()
+    before = (pkg.level, pkg.propagate, len(pkg.handlers))
+    root_level = root.level
+    root.setLevel(logging.WARNING)
+    root.addHandler(seen)
+    try:
+        pt.run(pt.load_config(cfg), tmp_path / "out")
+    finally:
+        root.removeHandler(seen)
+        root.setLevel(root_level)
     log = (tmp_path / "out" / "run.log").read_text()
     assert "INFO proteomics: quantifying proteins (maxlfq)\n" in log and "INFO proteomics: quality control\n" in log
-    assert logging.getLogger("proteomics").level == before
+    assert (pkg.level, pkg.propagate, len(pkg.handlers)) == before
+    assert all(level >= logging.WARNING for level in seen.levels)  # the caller's console got no INFO lines
