@@ -26,10 +26,15 @@ def check_sheet_columns(ds: Dataset, columns: dict[str, str], source=None) -> No
     present = [str(c) for c in ds.samples.columns]
     for col, option in columns.items():
         if col is not None and col not in ds.samples.columns:
-            close = close_names(col, present)
-            raise InputError(f"{option} names column {col!r}, which the sample sheet does not have", path=source,
-                             column=col, hint=(f"did you mean {close}? " if close else "")
-                             + f"the sheet's columns: {', '.join(present)}")
+            raise _no_such_column(col, present, option, "the sample sheet", path=source, column=col)
+
+
+def _no_such_column(col: str, present: list[str], what: str, sheet: str, **where) -> InputError:
+    """``what`` (an option or config key) names column ``col``, which ``sheet`` lacks: the error, with a close
+    spelling (:func:`~proteomics.samples.columns.close_names`) and the sheet's columns."""
+    close = close_names(col, present)
+    return InputError(f"{what} names column {col!r}, which {sheet} does not have", **where,
+                      hint=(f"did you mean {close}? " if close else "") + f"the sheet's columns: {', '.join(present)}")
 
 
 def check_contrast_groups(ds: Dataset, group: str, contrast: str, source=None, min_per_group: int = 2) -> None:
@@ -85,12 +90,9 @@ def check_config_against_sheet(cfg: RunConfig, sheet: SampleSheet | None) -> Non
             named.append(("panel.leave_one_batch_out", cfg.panel.leave_one_batch_out))
     for key, col in named:
         if col not in table.columns:
-            close = close_names(col, present)
             default = "" if key in lines else " (default)"
-            raise InputError(f"{key}{default} names column {col!r}, which the sample sheet {sheet.path} does not "
-                             "have", path=cfg.source, line=lines.get(key),
-                             hint=(f"did you mean {close}? " if close else "")
-                             + f"set {key} to one of the sheet's columns: {', '.join(present)}")
+            raise _no_such_column(col, present, f"{key}{default}", f"the sample sheet {sheet.path}",
+                                  path=cfg.source, line=lines.get(key))
     if cfg.panel.enabled:
         label, positive = cfg.panel.label, cfg.panel.positive
         values = sorted(table[label].dropna().astype(str).unique())
